@@ -1,0 +1,39 @@
+// Bundles the programs of MoE Lens. The extension, server and CLI are Node (CommonJS) bundles; the webview is a
+// browser ESM bundle; every test/**/*.test.ts becomes out/test/**/*.test.js for mocha.
+// `node esbuild.mjs` builds everything; `--watch` rebuilds on change; `--production` minifies.
+import * as esbuild from 'esbuild';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+// Native or host-provided modules stay outside the bundles.
+const external = ['vscode', 'onnxruntime-node', 'playwright-core', 'mocha'];
+
+const node = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, minify: production, external, logLevel: 'warning' };
+
+function testEntries(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...testEntries(p));
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+const builds = [
+  { ...node, entryPoints: { extension: 'extension/main.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { server: 'server/main.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { cli: 'server/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
+  { bundle: true, platform: 'browser', format: 'esm', target: 'es2022', sourcemap: true, minify: production, entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist', logLevel: 'warning', loader: { '.css': 'css', '.ttf': 'file' } },
+  { ...node, entryPoints: testEntries('test'), outdir: 'out/test', outbase: 'test' },
+];
+
+const present = (b) => Object.values(b.entryPoints).every((e) => { try { return statSync(e).isFile(); } catch { return false; } });
+
+for (const b of builds.filter(present)) {
+  if (watch) await (await esbuild.context(b)).watch();
+  else await esbuild.build(b);
+}
+if (!watch) console.log('built', builds.filter(present).map((b) => Object.keys(b.entryPoints).length > 3 ? 'tests' : Object.keys(b.entryPoints).join(',')).join(' '));

@@ -1,0 +1,54 @@
+// Runs every mocha suite that can run on this machine, one process per suite, and ends with the single line
+// "N passed, N failed" that CI reads. `--fast` skips the suites that need a real editor (code-server).
+// Suites: unit (pure functions), model (ONNX model directory), lsp (server over stdio), webview (Chromium),
+// e2e (code-server + Chromium). A suite folder with no compiled tests is skipped.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+
+const fast = process.argv.includes('--fast');
+const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const suites = [
+  { name: 'unit', timeout: 20000 },
+  { name: 'model', timeout: 60000 },
+  { name: 'lsp', timeout: 120000 },
+  { name: 'webview', timeout: 120000 },
+  { name: 'e2e', timeout: 600000, editor: true },
+].filter((s) => (only.length ? only.includes(s.name) : !(fast && s.editor)));
+
+const build = spawnSync(process.execPath, ['esbuild.mjs'], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+function files(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : n.endsWith('.test.js') ? [p] : [];
+  });
+}
+
+let passed = 0, failed = 0, skipped = 0;
+const tmp = mkdtempSync(join(tmpdir(), 'moe-lens-test-'));
+for (const s of suites) {
+  const specs = files(join('out', 'test', s.name));
+  if (!specs.length) continue;
+  console.log(`\n=== ${s.name} (${specs.length} files)`);
+  const counts = join(tmp, `${s.name}.json`);
+  const r = spawnSync(process.execPath, ['node_modules/mocha/bin/mocha.js', '--reporter', 'test/support/count-reporter.cjs', '--timeout', String(s.timeout), '--exit', ...specs], {
+    stdio: 'inherit', env: { ...process.env, MOE_LENS_COUNTS: counts },
+  });
+  if (existsSync(counts)) {
+    const c = JSON.parse(readFileSync(counts, 'utf8'));
+    passed += c.passed; failed += c.failed; skipped += c.skipped;
+    if (r.status !== 0 && c.failed === 0) failed += 1; // crashed after its tests: count the crash
+  } else {
+    console.log(`suite ${s.name} did not finish (exit ${r.status}, signal ${r.signal})`);
+    failed += 1;
+  }
+}
+console.log(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed ? 1 : 0);
