@@ -1,0 +1,24 @@
+import type * as vscode from 'vscode';
+import type { ModelInfo } from '../common/protocol';
+import type { Config } from './config';
+import type { HeatmapDecorations } from './decorations/heatmapDecorations';
+import type { RoutingStore } from './routingStore';
+import type { StatusBar } from './statusBar';
+import type { SteeringStore } from './steering/steeringStore';
+
+/** What commands and views share: one small context object (rust-analyzer's pattern). */
+export interface Ctx {
+  readonly extension: vscode.ExtensionContext;
+  readonly config: Config;
+  readonly output: vscode.LogOutputChannel;
+  readonly routing: RoutingStore;
+  readonly steering: SteeringStore;
+  readonly decorations: HeatmapDecorations;
+  readonly statusBar: StatusBar;
+  /** the loaded model, or undefined while loading / after an error */
+  model(): Promise<ModelInfo | undefined>;
+  /** expert labels [layer][expert] when known */
+  labels(): string[][] | undefined;
+  restartServer(): Promise<void>;
+  showRoutingPanel(): void;
+}

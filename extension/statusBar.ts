@@ -1,0 +1,57 @@
+import * as vscode from 'vscode';
+import type { ServerStatus } from '../common/protocol';
+
+/** One status bar item that tells the truth: loading, ready (model · provider · tokens · ms · rules), or the error. */
+export class StatusBar implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem('moeLens.status', vscode.StatusBarAlignment.Right, 100);
+
+  constructor() {
+    this.item.name = 'MoE Lens';
+    this.item.command = 'moeLens.showOutput';
+    this.show({ state: 'starting', activeRules: 0 });
+    this.item.show();
+  }
+
+  show(s: ServerStatus): void {
+    const rules = s.activeRules ? ` · ${s.activeRules} steering rule${s.activeRules > 1 ? 's' : ''}` : '';
+    this.item.backgroundColor = undefined;
+    switch (s.state) {
+      case 'starting':
+      case 'loading':
+        this.item.text = '$(loading~spin) MoE Lens';
+        this.item.tooltip = s.message ?? 'Starting the MoE Lens server…';
+        break;
+      case 'ready': {
+        const a = s.lastAnalysis;
+        const m = s.model!;
+        this.item.text = `$(pulse) ${m.name} · ${m.executionProvider}${a ? ` · ${a.tokens} tok · ${a.ms} ms` : ''}${rules}`;
+        const md = new vscode.MarkdownString(`**MoE Lens** — ${m.name}\n\n${m.layers} layers × ${m.experts} experts, top-${m.topK}, context ${m.contextLength}, on **${m.executionProvider}**`);
+        if (a) md.appendMarkdown(`\n\nLast analysis: ${a.tokens} tokens in ${a.ms} ms${a.windows > 1 ? ` (${a.windows} windows)` : ''}${a.truncated ? ' — truncated at moeLens.maxTokens' : ''}`);
+        if (s.activeRules) md.appendMarkdown(`\n\n${s.activeRules} steering rule(s) active`);
+        md.appendMarkdown('\n\nClick to show the log.');
+        this.item.tooltip = md;
+        break;
+      }
+      case 'error':
+        this.item.text = '$(error) MoE Lens';
+        this.item.tooltip = `MoE Lens: ${s.message ?? 'error'} — click for the log`;
+        this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        break;
+    }
+  }
+
+  /** The server process is down (crash, restart in progress). */
+  showStopped(reason: string): void {
+    this.item.text = '$(debug-disconnect) MoE Lens';
+    this.item.tooltip = reason;
+    this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+  }
+
+  get text(): string {
+    return this.item.text;
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}

@@ -1,0 +1,53 @@
+import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { Methods, type SteeringRule, type SteeringState } from '../../common/protocol';
+
+const KEY = 'moeLens.steeringRules';
+
+/**
+ * The steering state as the user set it: persisted in workspace state (survives reloads), applied to the server
+ * with moeLens/setSteering, re-sent after a server restart. The server validates; a refused change leaves the
+ * stored state as it was.
+ */
+export class SteeringStore implements vscode.Disposable {
+  private readonly emitter = new vscode.EventEmitter<readonly SteeringRule[]>();
+  readonly onDidChange = this.emitter.event;
+
+  constructor(private readonly memento: vscode.Memento, private readonly client: () => LanguageClient | undefined) {}
+
+  get rules(): readonly SteeringRule[] {
+    return this.memento.get<SteeringRule[]>(KEY, []);
+  }
+
+  /** Replaces the whole state; throws (with the server's message) if the server refuses it. */
+  async apply(rules: readonly SteeringRule[]): Promise<void> {
+    const c = this.client();
+    if (c?.isRunning()) {
+      const state = await c.sendRequest<SteeringState>(Methods.setSteering, { rules });
+      rules = state.rules;
+    }
+    await this.memento.update(KEY, rules);
+    this.emitter.fire(rules);
+  }
+
+  /** After (re)start: give the server the stored rules; if they no longer fit the model, clear them and say so. */
+  async resend(): Promise<void> {
+    if (!this.rules.length) return;
+    try {
+      await this.apply(this.rules);
+    } catch (e) {
+      void vscode.window.showWarningMessage(`MoE Lens: the saved steering rules were refused and cleared: ${(e as Error).message}`);
+      await this.memento.update(KEY, []);
+      this.emitter.fire([]);
+    }
+  }
+
+  /** Rules with (layer, expert) removed (a "*" rule stays unless layer is "*" too). */
+  without(layer: number | '*', expert: number): SteeringRule[] {
+    return this.rules.filter((r) => !(r.expert === expert && (r.layer === layer || layer === '*')));
+  }
+
+  dispose(): void {
+    this.emitter.dispose();
+  }
+}

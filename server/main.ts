@@ -1,0 +1,177 @@
+// The MoE Lens language server: `node dist/server.js --stdio` (the extension uses IPC). It owns the model session,
+// the steering state and one routing result per open document; everything it shows goes through moeLens/* requests
+// and textDocument/hover. See docs/ARCHITECTURE.md for the data flow.
+import {
+  createConnection,
+  ErrorCodes,
+  ProposedFeatures,
+  ResponseError,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type Hover,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { Methods, type RoutingParams, type RoutingResult, type ServerSettings, type ServerStatus, type SetSteeringParams, type SteeringRule, type SteeringState } from '../common/protocol';
+import { CancelledError } from './analysis/analyzer';
+import { tokenAt } from './model/offsets';
+import { SteeringError, validateRules } from './routing/steering';
+import { DocumentAnalyses } from './lsp/documentAnalyses';
+import { hoverMarkdown } from './lsp/hoverMarkdown';
+import { defaultSettings, ModelHost } from './lsp/modelHost';
+
+const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+const host = new ModelHost();
+let settings: ServerSettings = { ...defaultSettings };
+let rules: SteeringRule[] = [];
+let status: ServerStatus = { state: 'starting', activeRules: 0 };
+let canPullConfiguration = false;
+
+const analyses = new DocumentAnalyses({
+  session: () => host.session(),
+  rules: () => rules,
+  maxTokens: () => settings.maxTokens,
+  text: (uri) => {
+    const d = documents.get(uri);
+    return d && { text: d.getText(), version: d.version };
+  },
+  onResult: (uri, r) => {
+    setStatus({ lastAnalysis: { uri, tokens: r.tokens, ms: r.elapsedMs, truncated: r.truncated, windows: r.windows } });
+    void connection.sendNotification(Methods.routingChanged, { uri, version: r.version });
+  },
+});
+
+/** A message for the user; a client that does not answer (or refuses) must not take the server down. */
+function notify(kind: 'error' | 'warning', message: string): void {
+  const shown = kind === 'error' ? connection.window.showErrorMessage(message) : connection.window.showWarningMessage(message);
+  void Promise.resolve(shown).catch(() => undefined);
+}
+
+// The server outlives any one failure: log it, keep serving (the editor must stay usable).
+process.on('unhandledRejection', (e) => connection.console.error(`unhandled: ${(e as Error)?.stack ?? String(e)}`));
+
+function setStatus(patch: Partial<ServerStatus>): void {
+  status = { ...status, ...patch, activeRules: rules.length };
+  void connection.sendNotification(Methods.statusChanged, status);
+}
+
+/** Loads (or reloads) the model for the current settings and reports progress and errors through the status. */
+async function loadModel(): Promise<void> {
+  if (!host.configure(settings)) return;
+  analyses.invalidateAll();
+  setStatus({ state: 'loading', model: undefined, modelPath: host.dir, message: `Loading model from ${host.dir}` });
+  const progress = await connection.window.createWorkDoneProgress().catch(() => undefined);
+  progress?.begin('MoE Lens: loading model', undefined, host.dir);
+  try {
+    const session = await host.session();
+    connection.console.info(`model ${session.info.name} loaded from ${session.dir} on ${session.info.executionProvider}`);
+    setStatus({ state: 'ready', model: session.info, message: undefined });
+    // Validate the steering state against the new model; rules that no longer fit are dropped with a message.
+    try {
+      rules = validateRules(rules, session.info);
+    } catch (e) {
+      notify('warning', `MoE Lens: steering rules do not fit the new model and were cleared (${(e as Error).message})`);
+      rules = [];
+    }
+    for (const d of documents.all()) analyses.schedule(d.uri);
+  } catch (e) {
+    const message = (e as Error).message;
+    connection.console.error(`model failed to load: ${message}`);
+    setStatus({ state: 'error', model: undefined, message });
+    notify('error', `MoE Lens: the model could not be loaded. ${message}`);
+  } finally {
+    progress?.done();
+  }
+}
+
+function readSettings(raw: unknown): ServerSettings {
+  const s = (raw ?? {}) as Partial<ServerSettings>;
+  const provider = s.executionProvider;
+  return {
+    modelPath: typeof s.modelPath === 'string' ? s.modelPath : '',
+    executionProvider: provider === 'cpu' || provider === 'cuda' || provider === 'webgpu' ? provider : 'auto',
+    maxTokens: Number.isInteger(s.maxTokens) && (s.maxTokens as number) > 0 ? (s.maxTokens as number) : defaultSettings.maxTokens,
+  };
+}
+
+/** Turns failures into LSP errors with the message a person needs. */
+function asResponseError(e: unknown): ResponseError<void> {
+  if (e instanceof ResponseError) return e;
+  if (e instanceof SteeringError) return new ResponseError(ErrorCodes.InvalidParams, e.message);
+  if (e instanceof CancelledError) return new ResponseError(-32800 /* RequestCancelled */, e.message);
+  return new ResponseError(ErrorCodes.InternalError, status.state === 'error' && status.message ? `model not loaded: ${status.message}` : (e as Error).message);
+}
+
+connection.onInitialize((params): InitializeResult => {
+  settings = readSettings(params.initializationOptions);
+  canPullConfiguration = !!params.capabilities.workspace?.configuration;
+  return {
+    capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, hoverProvider: true },
+    serverInfo: { name: 'moe-lens', version: '0.1.0' },
+  };
+});
+
+connection.onInitialized(() => void loadModel());
+
+connection.onDidChangeConfiguration(async (change) => {
+  const raw = canPullConfiguration ? await connection.workspace.getConfiguration('moeLens') : (change.settings as { moeLens?: unknown })?.moeLens;
+  const next = readSettings(raw);
+  const maxChanged = next.maxTokens !== settings.maxTokens;
+  settings = next;
+  if (maxChanged) {
+    analyses.invalidateAll();
+    for (const d of documents.all()) analyses.schedule(d.uri);
+  }
+  await loadModel();
+});
+
+documents.onDidOpen((e) => analyses.schedule(e.document.uri));
+documents.onDidChangeContent((e) => analyses.schedule(e.document.uri));
+documents.onDidClose((e) => analyses.forget(e.document.uri));
+
+connection.onRequest(Methods.routing, async (params: RoutingParams): Promise<RoutingResult> => {
+  try {
+    return await analyses.get(params.textDocument.uri);
+  } catch (e) {
+    throw asResponseError(e);
+  }
+});
+
+connection.onRequest(Methods.getStatus, () => status);
+connection.onRequest(Methods.getSteering, (): SteeringState => ({ rules }));
+connection.onRequest(Methods.setSteering, async (params: SetSteeringParams): Promise<SteeringState> => {
+  try {
+    const session = await host.session();
+    rules = validateRules(params?.rules, session.info);
+  } catch (e) {
+    throw asResponseError(e);
+  }
+  analyses.invalidateAll();
+  setStatus({});
+  for (const d of documents.all()) analyses.schedule(d.uri);
+  return { rules };
+});
+
+connection.onHover(async (params): Promise<Hover | null> => {
+  const doc = documents.get(params.textDocument.uri);
+  if (!doc) return null;
+  let r: RoutingResult;
+  try {
+    r = await analyses.get(doc.uri);
+  } catch {
+    return null; // hover is best effort: errors show in the status bar, not in a popup
+  }
+  const current = documents.get(doc.uri);
+  if (!current || current.version !== r.version) return null;
+  const t = tokenAt(r.offsets, current.offsetAt(params.position));
+  if (t < 0 || r.offsets[2 * t + 1] <= r.offsets[2 * t] && t === r.tokens - 1) return null;
+  const session = await host.session();
+  return {
+    contents: { kind: 'markdown', value: hoverMarkdown(r, t, session.tokenizer.tokenText(r.ids[t])) },
+    range: { start: current.positionAt(r.offsets[2 * t]), end: current.positionAt(r.offsets[2 * t + 1]) },
+  };
+});
+
+documents.listen(connection);
+connection.listen();

@@ -1,0 +1,47 @@
+import Ajv from 'ajv';
+import schema from '../../schema/moe.schema.json';
+import { ModelLoadError } from './errors';
+
+/** moe.json, format "moe-lens/1" (schema/moe.schema.json). */
+export interface MoeManifest {
+  format: 'moe-lens/1';
+  name: string;
+  layers: number;
+  experts: number;
+  topK: number;
+  vocabSize: number;
+  contextLength: number;
+  model?: string;
+  router: { function: string; selection?: string; gateWeights?: string; disableBias: number; forceBias: number };
+  tokenizer: string;
+  specialTokens?: Record<string, string>;
+  profileCorpus?: { dir?: string; domains: Record<string, string> };
+  inputs: { inputIds: string; expertBias: string };
+  outputs: { logits: string; routerLogits: string; expertIds: string; expertWeights: string };
+  kvCache?: { pastKey: string; pastValue: string; presentKey: string; presentValue: string; heads: number; headDim: number };
+  provenance?: Record<string, unknown> & { sha256?: string };
+}
+
+const validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
+
+/** Parses and validates moe.json text; every failure names the field (JSON pointer) that is wrong. */
+export function parseManifest(text: string, file = 'moe.json'): MoeManifest {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new ModelLoadError(`not valid JSON (${(e as Error).message})`, file);
+  }
+  if (!validate(data)) {
+    const err = validate.errors?.[0];
+    const field = err ? err.instancePath || '/' : '/';
+    const detail = err?.params && 'missingProperty' in err.params ? `missing property "${String(err.params.missingProperty)}"` : err?.message ?? 'invalid';
+    throw new ModelLoadError(`does not match the moe-lens/1 schema: ${detail}`, file, field);
+  }
+  const m = data as unknown as MoeManifest;
+  if (m.topK > m.experts) throw new ModelLoadError(`topK (${m.topK}) is larger than experts (${m.experts})`, file, '/topK');
+  return m;
+}
+
+/** Tensor name for a layer from a "{layer}" template. */
+export const layerName = (template: string, layer: number): string => template.replace('{layer}', String(layer));

@@ -1,0 +1,66 @@
+import type { ModelInfo, SteeringRule } from '../../common/protocol';
+import type { MoeManifest } from '../model/manifest';
+
+/** An invalid steering rule; the message names the rule (its index and content) and what is wrong. */
+export class SteeringError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SteeringError';
+  }
+}
+
+const describe = (i: number, r: Partial<SteeringRule>): string => `rule ${i} (layer ${String(r.layer)}, expert ${String(r.expert)}, ${String(r.mode)})`;
+
+/**
+ * Checks rules against the model: integer layer in range or "*", integer expert in range, a known mode, a finite bias
+ * for "bias", each (layer, expert) at most once, and at most topK forced experts in a layer (more cannot all be chosen).
+ */
+export function validateRules(rules: unknown, info: Pick<ModelInfo, 'layers' | 'experts' | 'topK'>): SteeringRule[] {
+  if (!Array.isArray(rules)) throw new SteeringError('rules must be an array');
+  const seen = new Map<string, number>();
+  const forced = new Array<number>(info.layers).fill(0);
+  const out: SteeringRule[] = [];
+  rules.forEach((raw: unknown, i) => {
+    if (typeof raw !== 'object' || raw === null) throw new SteeringError(`rule ${i}: not an object`);
+    const r = raw as Partial<SteeringRule>;
+    const what = describe(i, r);
+    if (r.layer !== '*' && !(Number.isInteger(r.layer) && (r.layer as number) >= 0 && (r.layer as number) < info.layers)) {
+      throw new SteeringError(`${what}: layer ${String(r.layer)} does not exist (the model has layers 0–${info.layers - 1}, or "*" for all)`);
+    }
+    if (!(Number.isInteger(r.expert) && (r.expert as number) >= 0 && (r.expert as number) < info.experts)) {
+      throw new SteeringError(`${what}: expert ${String(r.expert)} does not exist (the model has experts 0–${info.experts - 1})`);
+    }
+    if (r.mode !== 'disable' && r.mode !== 'force' && r.mode !== 'bias') throw new SteeringError(`${what}: unknown mode "${String(r.mode)}" (use disable, force or bias)`);
+    if (r.mode === 'bias' && !(typeof r.bias === 'number' && Number.isFinite(r.bias))) throw new SteeringError(`${what}: mode "bias" needs a finite number "bias"`);
+    const layers = r.layer === '*' ? [...Array(info.layers).keys()] : [r.layer as number];
+    for (const l of layers) {
+      const key = `${l}:${r.expert}`;
+      if (seen.has(key)) throw new SteeringError(`${what}: layer ${l}, expert ${r.expert} is already set by rule ${seen.get(key)}`);
+      seen.set(key, i);
+      if (r.mode === 'force' && ++forced[l] > info.topK) {
+        throw new SteeringError(`${what}: more forced experts in layer ${l} than the ${info.topK} the router selects per token`);
+      }
+    }
+    out.push(r.mode === 'bias' ? { layer: r.layer!, expert: r.expert!, mode: 'bias', bias: r.bias } : { layer: r.layer!, expert: r.expert!, mode: r.mode });
+  });
+  return out;
+}
+
+/** The expert_bias tensor [L*E] for validated rules: 0 = unsteered, disable/force use the manifest's constants. */
+export function biasFromRules(rules: readonly SteeringRule[], info: Pick<ModelInfo, 'layers' | 'experts'>, manifest: Pick<MoeManifest, 'router'>): Float32Array {
+  const bias = new Float32Array(info.layers * info.experts);
+  for (const r of rules) {
+    const v = r.mode === 'disable' ? manifest.router.disableBias : r.mode === 'force' ? manifest.router.forceBias : (r.bias ?? 0);
+    const layers = r.layer === '*' ? [...Array(info.layers).keys()] : [r.layer];
+    for (const l of layers) bias[l * info.experts + r.expert] = v;
+  }
+  return bias;
+}
+
+/** A stable key for a rule set (order-independent); "" for no steering. */
+export function steeringKey(rules: readonly SteeringRule[]): string {
+  return rules
+    .map((r) => `${r.layer}:${r.expert}:${r.mode}${r.mode === 'bias' ? `:${r.bias}` : ''}`)
+    .sort()
+    .join('|');
+}

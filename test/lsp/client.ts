@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
+import { Methods, type ServerSettings, type ServerStatus } from '../../common/protocol';
+import { distDir } from '../support/paths';
+
+/** The real server process over stdio, as an editor would talk to it. */
+export class TestServer {
+  readonly proc: ChildProcess;
+  readonly conn: ProtocolConnection;
+  readonly statuses: ServerStatus[] = [];
+  readonly routingChanged: { uri: string; version: number }[] = [];
+  readonly messages: string[] = [];
+  private versions = new Map<string, number>();
+
+  constructor() {
+    this.proc = spawn(process.execPath, [join(distDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.conn = createProtocolConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
+    this.conn.onNotification(Methods.statusChanged, (s: ServerStatus) => this.statuses.push(s));
+    this.conn.onNotification(Methods.routingChanged, (p: { uri: string; version: number }) => this.routingChanged.push(p));
+    this.conn.onNotification('window/showMessage', () => undefined);
+    this.conn.onNotification('window/logMessage', () => undefined);
+    this.conn.onRequest('window/workDoneProgress/create', () => null);
+    this.conn.onRequest('window/showMessageRequest', (m: { message: string }) => {
+      this.messages.push(m.message);
+      return null;
+    });
+    this.conn.onNotification('$/progress', () => undefined);
+    this.conn.listen();
+  }
+
+  async start(settings: Partial<ServerSettings> = {}): Promise<void> {
+    await this.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: { window: { workDoneProgress: true } }, initializationOptions: { modelPath: '', executionProvider: 'cpu', maxTokens: 4096, ...settings } });
+    await this.conn.sendNotification('initialized', {});
+  }
+
+  /** Waits until the model is loaded (ready) or failed (error). */
+  async settled(): Promise<ServerStatus> {
+    for (;;) {
+      const s: ServerStatus = await this.conn.sendRequest(Methods.getStatus);
+      if (s.state === 'ready' || s.state === 'error') return s;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  open(uri: string, text: string, languageId = 'plaintext'): void {
+    this.versions.set(uri, 1);
+    void this.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text } });
+  }
+
+  change(uri: string, text: string): number {
+    const v = (this.versions.get(uri) ?? 1) + 1;
+    this.versions.set(uri, v);
+    void this.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: v }, contentChanges: [{ text }] });
+    return v;
+  }
+
+  async stop(): Promise<void> {
+    try {
+      await Promise.race([this.conn.sendRequest('shutdown'), new Promise((r) => setTimeout(r, 2000))]);
+      void this.conn.sendNotification('exit');
+    } catch {
+      /* already gone */
+    }
+    this.conn.dispose();
+    this.proc.kill();
+  }
+}

@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Methods, type RoutingResult, type SteeringState } from '../../common/protocol';
+import { checkInvariants } from '../support/invariants';
+import { embeddedModel } from '../support/paths';
+import { TestServer } from './client';
+
+const routing = (s: TestServer, uri: string) => s.conn.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri } });
+const setRules = (s: TestServer, rules: unknown) => s.conn.sendRequest<SteeringState>(Methods.setSteering, { rules });
+
+describe('language server over stdio', function () {
+  let s: TestServer;
+  const uri = 'file:///sample.py';
+  const text = 'import math\n\ndef area(r):\n    return math.pi * r ** 2  # 😀\n\nprint(area(2.5))\n';
+
+  before(async () => {
+    s = new TestServer();
+    await s.start();
+    const st = await s.settled();
+    assert.equal(st.state, 'ready', st.message);
+    assert.equal(st.model?.executionProvider, 'cpu');
+    s.open(uri, text, 'python');
+  });
+  after(() => s.stop());
+
+  it('moeLens/routing: ranges ordered, non-overlapping, covering the text; array lengths T·L·K; weights in [0,1]', async () => {
+    const r = await routing(s, uri);
+    assert.equal(r.version, 1);
+    assert.ok(r.tokens > 10);
+    checkInvariants(r, text);
+    assert.equal(r.model.executionProvider, 'cpu');
+  });
+
+  it('hover agrees with routing at that token', async () => {
+    const r = await routing(s, uri);
+    const offset = text.indexOf('area');
+    const h = await s.conn.sendRequest<{ contents: { value: string }; range: { start: { line: number; character: number } } }>('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 5 } });
+    assert.ok(h, 'no hover');
+    const t = r.offsets.findIndex((o, i) => i % 2 === 0 && o <= offset + 1 && r.offsets[i + 1] > offset + 1) / 2;
+    const { layers: L, topK: K } = r.model;
+    for (let l = 0; l < L; l++) {
+      const experts = r.experts.slice((t * L + l) * K, (t * L + l + 1) * K);
+      assert.match(h.contents.value, new RegExp(`\\| ${l} \\| ${experts.map((e) => `E${e} \\(\\d\\.\\d\\d\\)`).join(', ')} \\|`));
+    }
+    assert.equal(h.range.start.line, 2);
+  });
+
+  it('didChange gives the new version, and results are never older than the text', async () => {
+    const v = s.change(uri, `${text}x = 1\n`);
+    const r = await routing(s, uri);
+    assert.equal(r.version, v);
+    checkInvariants(r, `${text}x = 1\n`);
+  });
+
+  it('rapid edits: the newest version wins', async () => {
+    let last = 0;
+    for (let i = 0; i < 5; i++) last = s.change(uri, `${text}# edit ${i}\n`);
+    const r = await routing(s, uri);
+    assert.equal(r.version, last);
+  });
+
+  it('disabling an expert removes it from that layer; empty rules restore the baseline exactly', async () => {
+    const base = await routing(s, uri);
+    const { layers: L, topK: K } = base.model;
+    const e = base.experts[(0 * L + 1) * K]; // top-1 expert of token 0 at layer 1
+    const state = await setRules(s, [{ layer: 1, expert: e, mode: 'disable' }]);
+    assert.equal(state.rules.length, 1);
+    const steered = await routing(s, uri);
+    assert.equal(steered.steered, true);
+    for (let t = 0; t < steered.tokens; t++) for (let k = 0; k < K; k++) assert.notEqual(steered.experts[(t * L + 1) * K + k], e);
+    assert.deepEqual(steered.baselineExperts, base.experts);
+    await setRules(s, []);
+    const again = await routing(s, uri);
+    assert.equal(again.steered, false);
+    assert.deepEqual(again.experts, base.experts);
+    assert.deepEqual(again.weights, base.weights);
+    assert.deepEqual(again.surprisal, base.surprisal);
+  });
+
+  it('invalid rules are refused with InvalidParams naming the rule, and the state is unchanged', async () => {
+    await setRules(s, [{ layer: 0, expert: 2, mode: 'force' }]);
+    await assert.rejects(setRules(s, [{ layer: 0, expert: 99, mode: 'disable' }]), (e: { code: number; message: string }) => e.code === -32602 && /rule 0 .*expert 99 does not exist/.test(e.message));
+    await assert.rejects(setRules(s, [{ layer: 0, expert: 1, mode: 'force' }, { layer: 0, expert: 2, mode: 'force' }, { layer: 0, expert: 3, mode: 'force' }]), /more forced experts in layer 0/);
+    await assert.rejects(setRules(s, [{ layer: 0, expert: 1, mode: 'amplify' }]), /unknown mode "amplify"/);
+    const st = await s.conn.sendRequest<SteeringState>(Methods.getSteering);
+    assert.deepEqual(st.rules, [{ layer: 0, expert: 2, mode: 'force' }]);
+    await setRules(s, []);
+  });
+
+  it('bad input: empty document, NUL bytes, lone surrogates, a 5 MB document', async () => {
+    const cases: [string, string][] = [['file:///empty.txt', ''], ['file:///nul.bin', 'a\u0000b\u0000\u0000c'], ['file:///lone.txt', 'x\ud800y\udc00z']];
+    for (const [u, t] of cases) {
+      s.open(u, t);
+      const r = await routing(s, u);
+      checkInvariants(r, t);
+    }
+    const big = 'lorem ipsum dolor sit amet, 12345 '.repeat(160_000); // ~5.4 MB
+    s.open('file:///big.txt', big);
+    const started = Date.now();
+    const r = await routing(s, 'file:///big.txt');
+    assert.equal(r.truncated, true);
+    assert.equal(r.tokens, 4096);
+    checkInvariants(r, big);
+    console.log(`      5 MB document: ${r.tokens} tokens analysed in ${Date.now() - started} ms (truncated)`);
+  });
+
+  it('requests for documents that are not open fail clearly', async () => {
+    await assert.rejects(routing(s, 'file:///not-open.txt'), /not open/);
+  });
+});
+
+describe('language server with a broken model directory', function () {
+  let s: TestServer;
+  const broken = mkdtempSync(join(tmpdir(), 'moe-lens-lsp-broken-'));
+  cpSync(embeddedModel, broken, { recursive: true });
+  writeFileSync(join(broken, 'model.onnx'), 'garbage');
+
+  before(async () => {
+    s = new TestServer();
+    await s.start({ modelPath: broken });
+  });
+  after(() => s.stop());
+
+  it('reports the error in its status, answers requests with it, and stays up', async () => {
+    const st = await s.settled();
+    assert.equal(st.state, 'error');
+    assert.match(st.message ?? '', /model\.onnx/);
+    assert.ok(s.messages.some((m) => /the model could not be loaded.*model\.onnx/.test(m)), 'no error notification');
+    s.open('file:///a.txt', 'hello');
+    await assert.rejects(routing(s, 'file:///a.txt'), /model\.onnx/);
+    assert.equal(s.proc.exitCode, null);
+    const h = await s.conn.sendRequest('textDocument/hover', { textDocument: { uri: 'file:///a.txt' }, position: { line: 0, character: 1 } });
+    assert.equal(h, null);
+  });
+
+  it('recovers when the setting points back to a good model', async () => {
+    // this client does not offer workspace/configuration, so the settings travel in the notification
+    await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: { moeLens: { modelPath: '', executionProvider: 'cpu', maxTokens: 4096 } } });
+    let st = await s.conn.sendRequest<{ state: string }>(Methods.getStatus);
+    for (let i = 0; i < 200 && st.state !== 'ready'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      st = await s.conn.sendRequest(Methods.getStatus);
+    }
+    assert.equal(st.state, 'ready');
+    const r = await routing(s, 'file:///a.txt');
+    assert.ok(r.tokens > 0);
+  });
+});
