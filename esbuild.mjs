@@ -17,7 +17,7 @@ function testEntries(dir) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...testEntries(p));
-    else if (name.endsWith('.test.ts')) out.push(p);
+    else if (name.endsWith('.test.ts') || p === join('test', 'vscode', 'index.ts')) out.push(p);
   }
   return out;
 }
@@ -26,7 +26,8 @@ const builds = [
   { ...node, entryPoints: { extension: 'extension/main.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { server: 'server/main.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { cli: 'server/cli.ts' }, outdir: 'dist', banner: { js: '#!/usr/bin/env node' } },
-  { bundle: true, platform: 'browser', format: 'esm', target: 'es2022', sourcemap: true, minify: production, entryPoints: { webview: 'webview/main.ts' }, outdir: 'dist', logLevel: 'warning', loader: { '.css': 'css', '.ttf': 'file' } },
+  // The webview: the panel script, and the codicon font + stylesheet that @vscode-elements' icons look up by id.
+  { bundle: true, platform: 'browser', format: 'esm', target: 'es2022', sourcemap: true, minify: production, entryPoints: { webview: 'webview/main.ts', codicon: 'node_modules/@vscode/codicons/dist/codicon.css' }, loader: { '.ttf': 'file' }, assetNames: '[name]', outdir: 'dist', logLevel: 'warning' },
   { ...node, entryPoints: testEntries('test'), outdir: 'out/test', outbase: 'test' },
 ];
 

@@ -21,8 +21,10 @@ export const commands: Record<string, Command> = {
   'moeLens.selectModel': selectModel,
   'moeLens.restartServer': (ctx) => ctx.restartServer(),
   'moeLens.showOutput': (ctx) => ctx.output.show(true),
-  'moeLens.showRoutingPanel': (ctx) => ctx.showRoutingPanel(),
-  // For tests and scripts: decorated token counts per visible editor, and the status bar text.
+  'moeLens.showRoutingPanel': (ctx) => ctx.showRoutingPanel(false),
+  'moeLens.openRoutingPanelBeside': (ctx) => ctx.showRoutingPanel(true),
+  // For tests and scripts (not in the palette): decorated token counts per document uri, status bar text, rules.
+  'moeLens._debugDecorationCounts': (ctx) => Object.fromEntries(ctx.decorations.counts),
   'moeLens._debugState': (ctx) => ({ decorations: Object.fromEntries(ctx.decorations.counts), status: ctx.statusBar.text, rules: ctx.steering.rules }),
 };
 
@@ -41,7 +43,8 @@ async function selectHeatmap(ctx: Ctx): Promise<void> {
   ];
   const m = await vscode.window.showQuickPick(metrics, { title: 'MoE Lens: heatmap metric' });
   if (!m) return;
-  if (m.metric === 'off' || m.metric === 'surprisal') return ctx.config.setHeatmap(m.metric);
+  // Surprisal is per token and "change" counts changed layers over all layers: neither needs a layer.
+  if (m.metric === 'off' || m.metric === 'surprisal' || m.metric === 'change') return ctx.config.setHeatmap(m.metric);
   const model = await ctx.model();
   if (!model) return ctx.config.setHeatmap(m.metric);
   const layers: { label: string; layer: HeatmapLayer }[] = [];

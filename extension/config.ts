@@ -35,8 +35,13 @@ export class Config {
     if (layer !== undefined) await this.cfg.update('heatmap.layer', layer, vscode.ConfigurationTarget.Global);
   }
 
+  /**
+   * The model is a property of the project when a trusted folder is open (workspace settings); otherwise (no folder, or
+   * Restricted Mode, where workspace values of moeLens.modelPath are ignored) it goes to the user settings.
+   */
   async setModelPath(path: string): Promise<void> {
-    await this.cfg.update('modelPath', path, vscode.ConfigurationTarget.Workspace);
+    const inWorkspace = vscode.workspace.workspaceFolders?.length && vscode.workspace.isTrusted;
+    await this.cfg.update('modelPath', path, inWorkspace ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
   }
 
   affectsServer(e: vscode.ConfigurationChangeEvent): boolean {

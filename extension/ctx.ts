@@ -20,5 +20,5 @@ export interface Ctx {
   /** expert labels [layer][expert] when known */
   labels(): string[][] | undefined;
   restartServer(): Promise<void>;
-  showRoutingPanel(): void;
+  showRoutingPanel(beside: boolean): void;
 }

@@ -12,7 +12,8 @@ export function createLanguageClient(context: vscode.ExtensionContext, config: C
   const clientOptions: LanguageClientOptions = {
     // Every text document: routing is about any text the model reads, not one language.
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
-    initializationOptions: config.server,
+    // A function, so a restart (moeLens.restartServer, crash recovery) starts with the settings of that moment.
+    initializationOptions: () => config.server,
     synchronize: { configurationSection: 'moeLens' },
     outputChannel: output,
   };

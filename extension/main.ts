@@ -1,3 +1,5 @@
+// The MoE Lens extension: starts the language server (dist/server.js over IPC) and shows what it computes as
+// heatmap decorations, a status bar item, the Experts tree and the routing panel. Hovers come from the server itself.
 import * as vscode from 'vscode';
 import { State, type LanguageClient } from 'vscode-languageclient/node';
 import { Methods, type ModelInfo, type ServerStatus } from '../common/protocol';
@@ -6,10 +8,11 @@ import { Config } from './config';
 import type { Ctx } from './ctx';
 import { HeatmapDecorations } from './decorations/heatmapDecorations';
 import { createLanguageClient } from './languageClient';
+import { registerPanel } from './panelHook';
 import { RoutingStore } from './routingStore';
 import { StatusBar } from './statusBar';
 import { SteeringStore } from './steering/steeringStore';
-import { registerPanel } from './panelHook';
+import { ExpertsTree } from './views/expertsTree';
 
 let client: LanguageClient | undefined;
 
@@ -21,7 +24,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
   const steering = new SteeringStore(context.workspaceState, () => client);
   const decorations = new HeatmapDecorations(routing, config);
   let status: ServerStatus = { state: 'starting', activeRules: 0 };
-  let panel: { show(): void } | undefined;
+  let panel: { show(beside?: boolean): void } | undefined;
+  let tree: ExpertsTree | undefined;
 
   const ctx: Ctx = {
     extension: context,
@@ -37,41 +41,51 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
       status = await client.sendRequest<ServerStatus>(Methods.getStatus);
       return status.model;
     },
-    labels: () => undefined,
+    labels: () => (status.state === 'ready' ? status.model?.labels : undefined),
     restartServer: async () => {
+      output.info('restarting the server');
       await client?.restart();
     },
-    showRoutingPanel: () => panel?.show(),
+    showRoutingPanel: (beside) => panel?.show(beside),
   };
 
   client = createLanguageClient(context, config, output);
-  client.onDidChangeState((e) => {
-    if (e.newState === State.Running) {
-      // A fresh server knows nothing: give it the steering state and redraw from its results.
-      routing.clear();
-      void steering.resend();
-    } else if (e.newState === State.Stopped) statusBar.showStopped('The MoE Lens server stopped; it is restarted automatically.');
-  });
   context.subscriptions.push(
     output,
     statusBar,
     routing,
     steering,
     decorations,
+    client.onDidChangeState((e) => {
+      if (e.newState === State.Running) {
+        // A fresh server (first start, restart, crash recovery) knows nothing: give it the steering state, and drop
+        // results of the old one; its routingChanged notifications repaint.
+        routing.clear();
+        void steering.resend();
+      } else if (e.newState === State.Stopped) {
+        status = { state: 'starting', activeRules: 0 };
+        statusBar.showStopped('The MoE Lens server stopped. Run "MoE Lens: Restart Server" if it does not come back.');
+      }
+    }),
     client.onNotification(Methods.statusChanged, (s: ServerStatus) => {
+      const modelChanged = s.state !== status.state || s.model?.name !== status.model?.name;
       status = s;
       statusBar.show(s);
+      if (modelChanged) tree?.refresh();
     }),
     client.onNotification(Methods.routingChanged, ({ uri }: { uri: string }) => void routing.refresh(uri)),
-    steering.onDidChange(() => void 0),
     ...registerCommands(ctx),
   );
-  panel = registerPanel(ctx);
+  tree = new ExpertsTree(ctx);
+  context.subscriptions.push(tree);
+  panel = registerPanel(ctx); // the panel module adds its own disposables to context.subscriptions
   try {
     await client.start();
   } catch (e) {
-    statusBar.showStopped(`The MoE Lens server could not start: ${(e as Error).message}`);
-    void vscode.window.showErrorMessage(`MoE Lens: the language server could not start: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    output.error(`the server could not start: ${message}`);
+    statusBar.showStopped(`The MoE Lens server could not start: ${message}`);
+    void vscode.window.showErrorMessage(`MoE Lens: the language server could not start: ${message}`, 'Show Log').then((a) => a && output.show(true));
   }
   decorations.refreshAll();
   return ctx;

@@ -1,10 +1,9 @@
 import type { Ctx } from './ctx';
+import { RoutingPanel } from './panel/routingPanel';
 
-/** The routing panel (webview) registers here; until it exists the command explains itself. */
-export function registerPanel(_ctx: Ctx): { show(): void } {
-  return {
-    show: () => {
-      void import('vscode').then((vscode) => vscode.window.showInformationMessage('MoE Lens: the routing panel is not available in this build.'));
-    },
-  };
+/** Registers the routing panel (webview view + beside-the-editor panel). */
+export function registerPanel(ctx: Ctx): { show(beside?: boolean): void } {
+  const panel = new RoutingPanel(ctx);
+  ctx.extension.subscriptions.push(panel);
+  return { show: (beside) => void panel.show(beside) };
 }

@@ -24,10 +24,13 @@ export class StatusBar implements vscode.Disposable {
       case 'ready': {
         const a = s.lastAnalysis;
         const m = s.model!;
-        this.item.text = `$(pulse) ${m.name} · ${m.executionProvider}${a ? ` · ${a.tokens} tok · ${a.ms} ms` : ''}${rules}`;
+        // While the server analyses (its message names the document) the pulse becomes a spinner.
+        const icon = s.message ? '$(sync~spin)' : '$(pulse)';
+        this.item.text = `${icon} MoE Lens: ${m.name} · ${m.executionProvider}${a ? ` · ${a.tokens} tok · ${a.ms} ms` : ''}${rules}`;
         const md = new vscode.MarkdownString(`**MoE Lens** — ${m.name}\n\n${m.layers} layers × ${m.experts} experts, top-${m.topK}, context ${m.contextLength}, on **${m.executionProvider}**`);
         if (a) md.appendMarkdown(`\n\nLast analysis: ${a.tokens} tokens in ${a.ms} ms${a.windows > 1 ? ` (${a.windows} windows)` : ''}${a.truncated ? ' — truncated at moeLens.maxTokens' : ''}`);
         if (s.activeRules) md.appendMarkdown(`\n\n${s.activeRules} steering rule(s) active`);
+        if (s.message) md.appendMarkdown(`\n\n${s.message}…`);
         md.appendMarkdown('\n\nClick to show the log.');
         this.item.tooltip = md;
         break;

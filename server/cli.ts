@@ -1,27 +1,49 @@
 // `moe-lens route FILE [--json] [--layer L] [--model DIR] [--max-tokens N] [--provider P]`: the routing of a file,
-// as an ANSI heatmap in the terminal or as the moeLens/routing JSON. The same analysis as the language server.
-import { existsSync, readFileSync } from 'node:fs';
+// as an ANSI heatmap in the terminal or as the moeLens/routing JSON. The same analyzeText as the language server.
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExecutionProviderSetting, RoutingResult } from '../common/protocol';
+import type { ExecutionProviderSetting } from '../common/protocol';
 import { analyzeText } from './analysis/analyzer';
+import { ansiHeatmap, summaryLine } from './cli/heatmap';
 import { ModelLoadError } from './model/errors';
 import { ModelSession } from './model/modelSession';
-import { expertPalette256 } from './cli/palette';
 
 const USAGE = `usage: moe-lens route FILE [--json] [--layer L] [--model DIR] [--max-tokens N] [--provider auto|cpu|cuda|webgpu]
 
-  Runs the MoE model on FILE and shows, per token, the expert its router chose first at layer L
-  (default 0) as a coloured background, then a legend. --json prints the moeLens/routing result.
-  --model defaults to the embedded model (media/model).`;
+  Runs the Mixture-of-Experts model on FILE and shows each token with the expert its router ranked first at
+  layer L (default 0) as a coloured background, then a legend with each expert's share of the tokens.
 
-interface Args { file: string; json: boolean; layer: number; model: string; maxTokens: number; provider: ExecutionProviderSetting }
+  --json          print the moeLens/routing result (the language server's shape) instead
+  --layer L       the layer the heatmap shows (0-based)
+  --model DIR     a model directory (moe.json, model.onnx, tokenizer.json); default: the embedded model
+  --max-tokens N  analyse at most N tokens (default 4096)
+  --provider P    onnxruntime execution provider (default auto: CUDA when installed, else CPU)
+
+  Exit codes: 0 done, 1 unexpected failure, 2 bad arguments, missing file or unusable model.`;
+
+const PROVIDERS: readonly ExecutionProviderSetting[] = ['auto', 'cpu', 'cuda', 'webgpu'];
+
+interface Args {
+  file: string;
+  json: boolean;
+  layer: number;
+  model: string;
+  maxTokens: number;
+  provider: ExecutionProviderSetting;
+}
+
+/** A problem with the command line: printed with the usage, exit code 2 (or 0 for --help, which has no message). */
+class UsageError extends Error {}
 
 function parseArgs(argv: string[]): Args {
-  if (argv[0] !== 'route' || argv.includes('--help') || argv.includes('-h')) throw new UsageError(argv[0] === 'route' || argv.length === 0 || argv[0]?.startsWith('-') ? '' : `unknown command "${argv[0]}"`);
-  const a: Args = { file: '', json: false, layer: 0, model: join(__dirname, '..', 'media', 'model'), maxTokens: 4096, provider: 'cpu' };
+  if (argv.includes('--help') || argv.includes('-h')) throw new UsageError('');
+  if (argv.length === 0) throw new UsageError('no command given');
+  if (argv[0] !== 'route') throw new UsageError(`unknown command "${argv[0]}"`);
+  // The embedded model sits beside the bundle: dist/cli.js -> media/model.
+  const a: Args = { file: '', json: false, layer: 0, model: join(__dirname, '..', 'media', 'model'), maxTokens: 4096, provider: 'auto' };
   for (let i = 1; i < argv.length; i++) {
     const v = argv[i];
-    const next = () => {
+    const next = (): string => {
       if (i + 1 >= argv.length) throw new UsageError(`${v} needs a value`);
       return argv[++i];
     };
@@ -30,37 +52,21 @@ function parseArgs(argv: string[]): Args {
     else if (v === '--model') a.model = next();
     else if (v === '--max-tokens') a.maxTokens = Number(next());
     else if (v === '--provider') a.provider = next() as ExecutionProviderSetting;
-    else if (v.startsWith('-')) throw new UsageError(`unknown option ${v}`);
+    else if (v.startsWith('-') && v !== '-') throw new UsageError(`unknown option ${v}`);
     else if (!a.file) a.file = v;
     else throw new UsageError(`unexpected argument ${v}`);
   }
   if (!a.file) throw new UsageError('FILE is missing');
+  if (!Number.isInteger(a.layer) || a.layer < 0) throw new UsageError('--layer must be a non-negative integer');
   if (!Number.isInteger(a.maxTokens) || a.maxTokens <= 0) throw new UsageError('--max-tokens must be a positive integer');
-  if (!['auto', 'cpu', 'cuda', 'webgpu'].includes(a.provider)) throw new UsageError(`--provider must be auto, cpu, cuda or webgpu`);
+  if (!PROVIDERS.includes(a.provider)) throw new UsageError(`--provider must be one of ${PROVIDERS.join(', ')}`);
   return a;
 }
 
-class UsageError extends Error {}
-
-/** The text with each token's background = its top-1 expert at `layer`, then a legend with each expert's share. */
-export function ansiHeatmap(text: string, r: RoutingResult, layer: number): string {
-  const { layers: L, topK: K, experts: E } = r.model;
-  const colours = expertPalette256(E);
-  const counts = new Array<number>(E).fill(0);
-  let out = '';
-  for (let t = 0; t < r.tokens; t++) {
-    const e = r.experts[(t * L + layer) * K];
-    counts[e]++;
-    const piece = text.slice(r.offsets[2 * t], r.offsets[2 * t + 1]);
-    // Colour each line of the token separately so newlines don't paint the rest of the terminal row.
-    out += piece.split('\n').map((s) => (s ? `\x1b[48;5;${colours[e].bg};38;5;${colours[e].fg}m${s}\x1b[0m` : '')).join('\n');
-  }
-  const legend = counts
-    .map((c, e) => ({ c, e }))
-    .map(({ c, e }) => `\x1b[48;5;${colours[e].bg};38;5;${colours[e].fg}m E${String(e).padStart(2)} \x1b[0m ${((100 * c) / Math.max(1, r.tokens)).toFixed(1).padStart(5)}%`);
-  const rows: string[] = [];
-  for (let i = 0; i < legend.length; i += 8) rows.push(legend.slice(i, i + 8).join('  '));
-  return `${out}\n\n\x1b[1mtop-1 expert at layer ${layer}\x1b[0m (share of tokens)\n${rows.join('\n')}\n`;
+/** The file's text; "-" reads standard input. */
+function readInput(file: string): string {
+  if (file === '-') return readFileSync(0, 'utf8');
+  return readFileSync(file, 'utf8');
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -68,43 +74,49 @@ async function main(argv: string[]): Promise<number> {
   try {
     args = parseArgs(argv);
   } catch (e) {
-    if (e instanceof UsageError) {
-      if (e.message) process.stderr.write(`moe-lens: ${e.message}\n`);
-      process.stderr.write(`${USAGE}\n`);
-      return e.message ? 2 : 0;
-    }
-    throw e;
+    if (!(e instanceof UsageError)) throw e;
+    if (e.message) process.stderr.write(`moe-lens: ${e.message}\n`);
+    (e.message ? process.stderr : process.stdout).write(`${USAGE}\n`);
+    return e.message ? 2 : 0;
   }
-  if (!existsSync(args.file)) {
-    process.stderr.write(`moe-lens: no such file: ${args.file}\n`);
-    return 2;
+  if (args.file !== '-') {
+    const st = statSync(args.file, { throwIfNoEntry: false });
+    if (!st || !st.isFile()) {
+      process.stderr.write(`moe-lens: no such file: ${args.file}\n`);
+      return 2;
+    }
   }
   let session: ModelSession;
   try {
     session = await ModelSession.load(args.model, args.provider);
   } catch (e) {
-    process.stderr.write(`moe-lens: cannot load the model: ${(e as Error).message}\n`);
-    return e instanceof ModelLoadError ? 2 : 1;
-  }
-  if (!Number.isInteger(args.layer) || args.layer < 0 || args.layer >= session.info.layers) {
-    process.stderr.write(`moe-lens: --layer must be 0–${session.info.layers - 1}\n`);
+    if (!(e instanceof ModelLoadError)) throw e;
+    process.stderr.write(`moe-lens: cannot load the model in ${args.model}: ${e.message}\n`);
     return 2;
   }
-  const text = readFileSync(args.file, 'utf8');
-  const r = await analyzeText(session, text, 0, { maxTokens: args.maxTokens, rules: [] });
-  if (args.json) process.stdout.write(`${JSON.stringify(r)}\n`);
-  else {
-    process.stdout.write(ansiHeatmap(text, r, args.layer));
-    const notes = [r.windows > 1 ? `${r.windows} windows of ${r.model.contextLength}` : '', r.truncated ? `truncated at ${r.tokens} tokens` : ''].filter(Boolean);
-    process.stdout.write(`${r.model.name} · ${r.model.executionProvider} · ${r.tokens} tokens · ${r.elapsedMs} ms${notes.length ? ` · ${notes.join(', ')}` : ''}\n`);
+  try {
+    if (args.layer >= session.info.layers) {
+      process.stderr.write(`moe-lens: --layer must be 0–${session.info.layers - 1}\n`);
+      return 2;
+    }
+    const text = readInput(args.file);
+    const r = await analyzeText(session, text, 0, { maxTokens: args.maxTokens, rules: [] });
+    if (args.json) process.stdout.write(`${JSON.stringify(r)}\n`);
+    else process.stdout.write(`${ansiHeatmap(text, r, args.layer)}${summaryLine(r)}\n`);
+    return 0;
+  } finally {
+    await session.dispose();
   }
-  await session.dispose();
-  return 0;
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code), (e) => {
-    process.stderr.write(`moe-lens: ${(e as Error).stack ?? e}\n`);
-    process.exit(1);
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`moe-lens: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -40,6 +40,10 @@ const analyses = new DocumentAnalyses({
     setStatus({ lastAnalysis: { uri, tokens: r.tokens, ms: r.elapsedMs, truncated: r.truncated, windows: r.windows } });
     void connection.sendNotification(Methods.routingChanged, { uri, version: r.version });
   },
+  // While ready, `message` says what is being analysed (the client shows a spinner); cleared when the queue is empty.
+  onBusy: (uri) => {
+    if (status.state === 'ready') setStatus({ message: uri ? `Analysing ${uri.slice(uri.lastIndexOf('/') + 1)}` : undefined });
+  },
 });
 
 /** A message for the user; a client that does not answer (or refuses) must not take the server down. */
@@ -56,15 +60,21 @@ function setStatus(patch: Partial<ServerStatus>): void {
   void connection.sendNotification(Methods.statusChanged, status);
 }
 
+/** Bumped by every (re)load: a load that finishes after a newer one started must not report its outcome. */
+let loadGeneration = 0;
+
 /** Loads (or reloads) the model for the current settings and reports progress and errors through the status. */
 async function loadModel(): Promise<void> {
   if (!host.configure(settings)) return;
+  const generation = ++loadGeneration;
+  const superseded = () => generation !== loadGeneration;
   analyses.invalidateAll();
   setStatus({ state: 'loading', model: undefined, modelPath: host.dir, message: `Loading model from ${host.dir}` });
   const progress = await connection.window.createWorkDoneProgress().catch(() => undefined);
   progress?.begin('MoE Lens: loading model', undefined, host.dir);
   try {
     const session = await host.session();
+    if (superseded()) return;
     connection.console.info(`model ${session.info.name} loaded from ${session.dir} on ${session.info.executionProvider}`);
     setStatus({ state: 'ready', model: session.info, message: undefined });
     // Validate the steering state against the new model; rules that no longer fit are dropped with a message.
@@ -76,6 +86,7 @@ async function loadModel(): Promise<void> {
     }
     for (const d of documents.all()) analyses.schedule(d.uri);
   } catch (e) {
+    if (superseded()) return;
     const message = (e as Error).message;
     connection.console.error(`model failed to load: ${message}`);
     setStatus({ state: 'error', model: undefined, message });
@@ -115,7 +126,9 @@ connection.onInitialize((params): InitializeResult => {
 connection.onInitialized(() => void loadModel());
 
 connection.onDidChangeConfiguration(async (change) => {
-  const raw = canPullConfiguration ? await connection.workspace.getConfiguration('moeLens') : (change.settings as { moeLens?: unknown })?.moeLens;
+  // Pull model (the client answers workspace/configuration); push model as a fallback for simple clients.
+  let raw: unknown = (change.settings as { moeLens?: unknown } | null)?.moeLens;
+  if (canPullConfiguration) raw = await connection.workspace.getConfiguration('moeLens').catch(() => raw);
   const next = readSettings(raw);
   const maxChanged = next.maxTokens !== settings.maxTokens;
   settings = next;

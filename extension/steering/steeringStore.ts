@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { LanguageClient } from 'vscode-languageclient/node';
+import { ErrorCodes, type LanguageClient } from 'vscode-languageclient/node';
 import { Methods, type SteeringRule, type SteeringState } from '../../common/protocol';
 
 const KEY = 'moeLens.steeringRules';
@@ -30,12 +30,16 @@ export class SteeringStore implements vscode.Disposable {
     this.emitter.fire(rules);
   }
 
-  /** After (re)start: give the server the stored rules; if they no longer fit the model, clear them and say so. */
+  /**
+   * After (re)start: give the server the stored rules. Rules the new model refuses (InvalidParams) are cleared with a
+   * message; any other failure (the model did not load) keeps them for the next start.
+   */
   async resend(): Promise<void> {
     if (!this.rules.length) return;
     try {
       await this.apply(this.rules);
     } catch (e) {
+      if ((e as { code?: number }).code !== ErrorCodes.InvalidParams) return;
       void vscode.window.showWarningMessage(`MoE Lens: the saved steering rules were refused and cleared: ${(e as Error).message}`);
       await this.memento.update(KEY, []);
       this.emitter.fire([]);

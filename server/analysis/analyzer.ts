@@ -20,8 +20,50 @@ export class CancelledError extends Error {
   }
 }
 
-/** No token of ours is longer than this many UTF-16 units on average: lets us cut a huge text before tokenising. */
-const MAX_CHARS_PER_TOKEN = 32;
+/** Tokens average 3–4 UTF-16 units in code and prose: a prefix this many units per token usually holds enough. */
+const MAX_CHARS_PER_TOKEN = 8;
+
+/**
+ * The last position p ≤ limit where the text can be cut without changing how text[0, p) tokenises. GPT-2's byte-level
+ * pre-tokenizer regex splits text into pieces and BPE merges stay inside a piece, so p is safe where a piece boundary
+ * does not depend on what follows: before a single space between two non-spaces ("a b": no piece but " b" holds a
+ * space, and it starts at p), after the "\n" of "x\ny", or between "\r" and "\n" of "x\r\ny" (the regex's one
+ * lookahead, `\s+(?!\S)`, decides those the same on both sides). -1 when there is none.
+ * test/model/analyzer.test.ts checks this against the real tokenizer.
+ */
+export function safeCut(text: string, limit: number): number {
+  const ws = (i: number) => i >= text.length || /\s/u.test(text[i]);
+  for (let p = Math.min(limit, text.length - 1); p >= 2; p--) {
+    const beforeSpace = text[p] === ' ' && !ws(p - 1) && !ws(p + 1);
+    const afterLf = text[p - 1] === '\n' && !ws(p - 2) && !ws(p);
+    const withinCrLf = text[p - 1] === '\r' && text[p] === '\n' && !ws(p - 2) && !ws(p + 1);
+    if (beforeSpace || afterLf || withinCrLf) return p;
+  }
+  return -1;
+}
+
+/**
+ * Tokens of the text — all of them, or a prefix of at least maxTokens when the text is long; `more` says the text
+ * goes on past the returned tokens. A long text is tokenised only up to a safe cut point (safeCut) when that prefix
+ * already holds enough tokens. A long text with no safe cut (one huge run of symbols) is cut at a generous length:
+ * its first maxTokens tokens could then differ from the whole text's only if BPE merges at the cut reached back
+ * across more than maxTokens tokens of one piece. Exported so that every analysis path tokenises the same way.
+ */
+export function encodePrefix(session: ModelSession, text: string, maxTokens: number): { ids: number[]; offsets: number[]; more: boolean } {
+  const limit = (maxTokens + 1) * MAX_CHARS_PER_TOKEN;
+  if (text.length > limit) {
+    const safe = safeCut(text, limit);
+    const p = safe > 0 ? safe : 4 * limit;
+    if (p < text.length) {
+      const enc = session.tokenizer.encode(text.slice(0, p));
+      if (enc.ids.length >= (safe > 0 ? maxTokens : 2 * maxTokens)) {
+        const keep = safe > 0 ? enc.ids.length : maxTokens; // without a safe cut, only tokens far from it are kept
+        return { ids: enc.ids.slice(0, keep), offsets: enc.offsets.slice(0, 2 * keep), more: true };
+      }
+    }
+  }
+  return { ...session.tokenizer.encode(text), more: false };
+}
 
 /**
  * Routing of one document: tokens, per layer the top-k experts and gate weights, router entropy, surprisal.
@@ -33,9 +75,7 @@ const MAX_CHARS_PER_TOKEN = 32;
 export async function analyzeText(session: ModelSession, text: string, version: number, opts: AnalyzeOptions): Promise<RoutingResult> {
   const started = performance.now();
   const { layers: L, experts: E, topK: K, contextLength: C } = session.info;
-  const cut = text.length > opts.maxTokens * MAX_CHARS_PER_TOKEN;
-  const source = cut ? text.slice(0, opts.maxTokens * MAX_CHARS_PER_TOKEN) : text;
-  const enc = session.tokenizer.encode(source);
+  const enc = encodePrefix(session, text, opts.maxTokens);
   const T = Math.min(enc.ids.length, opts.maxTokens);
   const ids = enc.ids.slice(0, T);
   const steered = opts.rules.length > 0;
@@ -52,7 +92,7 @@ export async function analyzeText(session: ModelSession, text: string, version: 
     surprisal: new Array(T),
     steered,
     windows: Math.max(1, Math.ceil(T / C)),
-    truncated: cut || enc.ids.length > T,
+    truncated: enc.more || enc.ids.length > T,
     elapsedMs: 0,
   };
   const baseline = steered && opts.withBaseline ? new Array<number>(T * L * K) : undefined;

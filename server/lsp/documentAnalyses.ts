@@ -16,6 +16,8 @@ export interface AnalysisContext {
   maxTokens(): number;
   text(uri: string): { text: string; version: number } | undefined;
   onResult(uri: string, result: RoutingResult): void;
+  /** an analysis of this document starts (uri) or the queue ran dry (undefined): for the "analysing" status */
+  onBusy?(uri: string | undefined): void;
 }
 
 /**
@@ -27,6 +29,7 @@ export class DocumentAnalyses {
   private readonly entries = new Map<string, Entry>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private queue: Promise<unknown> = Promise.resolve();
+  private pending = 0;
 
   constructor(private readonly ctx: AnalysisContext, private readonly debounceMs = 150) {}
 
@@ -54,15 +57,17 @@ export class DocumentAnalyses {
       const latest = this.ctx.text(uri);
       if (!latest || latest.version !== doc.version) throw new CancelledError();
       const rules = this.ctx.rules();
+      this.ctx.onBusy?.(uri);
       const result = await analyzeText(session, latest.text, latest.version, { maxTokens: this.ctx.maxTokens(), rules, withBaseline: rules.length > 0, isCancelled: stale });
       entry.result = result;
       if (!stale()) this.ctx.onResult(uri, result);
       return result;
     });
     this.entries.set(uri, entry);
-    // A superseded analysis resolves to the newer one, so no caller sees an old version or a cancellation.
+    // A superseded analysis (newer version, steering or model change) resolves to the newest one while the document
+    // is open, so no caller sees an old version or a cancellation.
     const settled = entry.promise.catch((e) => {
-      if (e instanceof CancelledError && this.entries.get(uri) && this.entries.get(uri) !== entry) return this.get(uri);
+      if (e instanceof CancelledError && this.entries.get(uri) !== entry && this.ctx.text(uri)) return this.get(uri);
       throw e;
     });
     return settled;
@@ -86,8 +91,11 @@ export class DocumentAnalyses {
   }
 
   private enqueue<T>(job: () => Promise<T>): Promise<T> {
+    this.pending++;
     const run = this.queue.then(job, job);
-    this.queue = run.catch(() => undefined);
+    this.queue = run.catch(() => undefined).then(() => {
+      if (--this.pending === 0) this.ctx.onBusy?.(undefined);
+    });
     return run;
   }
 }

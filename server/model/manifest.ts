@@ -18,11 +18,11 @@ export interface MoeManifest {
   profileCorpus?: { dir?: string; domains: Record<string, string> };
   inputs: { inputIds: string; expertBias: string };
   outputs: { logits: string; routerLogits: string; expertIds: string; expertWeights: string };
-  kvCache?: { pastKey: string; pastValue: string; presentKey: string; presentValue: string; heads: number; headDim: number };
-  provenance?: Record<string, unknown> & { sha256?: string };
+  kvCache: { pastKey: string; pastValue: string; presentKey: string; presentValue: string; heads: number; headDim: number };
+  provenance: Record<string, unknown> & { licence: string; sha256?: string };
 }
 
-const validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
+const validate = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema);
 
 /** Parses and validates moe.json text; every failure names the field (JSON pointer) that is wrong. */
 export function parseManifest(text: string, file = 'moe.json'): MoeManifest {

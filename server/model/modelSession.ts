@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderSetting, ModelInfo } from '../../common/protocol';
 import { ModelLoadError } from './errors';
+import { cudaLibraryInstalled, providerCandidates, providerUnavailableMessage } from './executionProvider';
+import { checkGraphSignature, checkProbeDims } from './graphCheck';
 import { layerName, parseManifest, type MoeManifest } from './manifest';
 import { MoeTokenizer } from './tokenizer';
 
@@ -21,34 +23,10 @@ export interface ForwardResult {
   routerLogits: Float32Array; // [L*T*E], raw (before expert_bias)
   expertIds: Int32Array; // [L*T*K]
   expertWeights: Float32Array; // [L*T*K]
-  present?: KvCache;
-}
-
-/** Which onnxruntime execution providers to try for a setting, best first. CPU is always bundled. */
-function providerOrder(setting: ExecutionProviderSetting): string[] {
-  switch (setting) {
-    case 'cpu':
-      return ['cpu'];
-    case 'cuda':
-      return ['cuda'];
-    case 'webgpu':
-      return ['webgpu'];
-    default:
-      // CUDA only when its provider library was installed (ONNXRUNTIME_NODE_INSTALL=cuda12); WebGPU only on request,
-      // since on a machine without a Vulkan driver it fails slowly.
-      return cudaInstalled() ? ['cuda', 'cpu'] : ['cpu'];
-  }
-}
-
-function cudaInstalled(): boolean {
-  const backend = ort.listSupportedBackends?.().find((b) => b.name === 'cuda');
-  if (!backend) return false;
-  try {
-    const dir = join(require.resolve('onnxruntime-node'), '..', '..', 'bin', 'napi-v6', process.platform, process.arch);
-    return existsSync(join(dir, 'libonnxruntime_providers_cuda.so')) || existsSync(join(dir, 'onnxruntime_providers_cuda.dll'));
-  } catch {
-    return false;
-  }
+  /** the keys and values of every token so far (past + these): pass as `past` to continue */
+  present: KvCache;
+  /** the dimensions of each named output (manifest.outputs), as the graph returned them */
+  dims: Record<string, readonly number[]>;
 }
 
 /** A loaded, validated model directory: manifest, tokenizer and an onnxruntime session. Load once, reuse. */
@@ -76,19 +54,23 @@ export class ModelSession {
     };
   }
 
-  /** A stable identity for caches (labels, results): the ONNX file's hash from the manifest, else its size and mtime. */
+  /** A stable identity for caches (labels, results): the sha256 of the ONNX file that was loaded. */
   get modelId(): string {
     return this.sha;
   }
 
+  /**
+   * Loads and validates a model directory: moe.json against the schema, the tokenizer against vocabSize, the ONNX
+   * graph's tensor names, types and shapes against the manifest (plus a one-token probe run for the dimensions only a
+   * run reveals), and the file's sha256 against provenance.sha256. Every failure is a ModelLoadError naming the file.
+   */
   static async load(dir: string, provider: ExecutionProviderSetting = 'auto'): Promise<ModelSession> {
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelLoadError('model directory does not exist', dir);
-    const manifestPath = join(dir, 'moe.json');
     let text: string;
     try {
-      text = await readFile(manifestPath, 'utf8');
-    } catch {
-      throw new ModelLoadError('file is missing', 'moe.json');
+      text = await readFile(join(dir, 'moe.json'), 'utf8');
+    } catch (e) {
+      throw new ModelLoadError(unreadable(e), 'moe.json');
     }
     const manifest = parseManifest(text);
     const tokenizer = await MoeTokenizer.fromFile(join(dir, manifest.tokenizer), manifest.tokenizer);
@@ -96,56 +78,64 @@ export class ModelSession {
       throw new ModelLoadError(`tokenizer has ${tokenizer.vocabSize} tokens but moe.json says vocabSize ${manifest.vocabSize}`, manifest.tokenizer, '/model/vocab');
     }
     const onnxFile = manifest.model ?? 'model.onnx';
-    const onnxPath = join(dir, onnxFile);
-    if (!existsSync(onnxPath)) throw new ModelLoadError('file is missing', onnxFile);
-    let session: ort.InferenceSession | undefined;
-    let used = '';
-    const failures: string[] = [];
-    for (const ep of providerOrder(provider)) {
-      try {
-        session = await ort.InferenceSession.create(onnxPath, { executionProviders: [ep], graphOptimizationLevel: 'all' });
-        used = ep;
-        break;
-      } catch (e) {
-        failures.push(`${ep}: ${(e as Error).message.split('\n')[0]}`);
+    let bytes: Uint8Array;
+    try {
+      bytes = await readFile(join(dir, onnxFile));
+    } catch (e) {
+      throw new ModelLoadError(unreadable(e), onnxFile);
+    }
+    const { session, used } = await createSession(bytes, provider, onnxFile);
+    try {
+      checkGraphSignature(session, manifest, onnxFile);
+      const sha = createHash('sha256').update(bytes).digest('hex');
+      const declared = manifest.provenance.sha256;
+      if (declared && declared !== sha) {
+        throw new ModelLoadError(`its sha256 is ${sha} but moe.json provenance.sha256 says ${declared}: the manifest describes a different export`, onnxFile, '/provenance/sha256');
       }
+      const loaded = new ModelSession(dir, manifest, tokenizer, session, used, sha);
+      let probe: ForwardResult;
+      try {
+        probe = await loaded.forward([0], new Float32Array(manifest.layers * manifest.experts));
+      } catch (e) {
+        throw new ModelLoadError(`a one-token test run failed (${firstLine(e)})`, onnxFile);
+      }
+      checkProbeDims(probe.dims, manifest, onnxFile);
+      return loaded;
+    } catch (e) {
+      await session.release();
+      throw e;
     }
-    if (!session) {
-      const corrupt = failures.some((f) => /protobuf|parse|invalid|load model/i.test(f));
-      throw new ModelLoadError(corrupt ? `onnxruntime cannot load it (${failures.join('; ')})` : `no execution provider could run it (${failures.join('; ')})`, onnxFile);
-    }
-    checkGraph(session, manifest, onnxFile);
-    const sha = (manifest.provenance?.sha256 as string | undefined) ?? createHash('sha256').update(`${onnxPath}:${statSync(onnxPath).size}:${statSync(onnxPath).mtimeMs}`).digest('hex');
-    return new ModelSession(dir, manifest, tokenizer, session, used, sha);
   }
 
   /** Runs the graph on `ids` (continuing `past` when given) with the steering bias [L*E]. Batch size is always 1. */
-  async forward(ids: number[], bias: Float32Array, past?: KvCache): Promise<ForwardResult> {
+  async forward(ids: readonly number[], bias: Float32Array, past?: KvCache): Promise<ForwardResult> {
     const m = this.manifest;
     const T = ids.length;
+    if (T === 0) throw new RangeError('forward needs at least one token');
+    if (bias.length !== m.layers * m.experts) throw new RangeError(`expert_bias has ${bias.length} values, expected ${m.layers}·${m.experts}`);
     const feeds: Record<string, ort.Tensor> = {
       [m.inputs.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, (x) => BigInt(x)), [1, T]),
       [m.inputs.expertBias]: new ort.Tensor('float32', bias, [m.layers, m.experts]),
     };
     const kv = m.kvCache;
-    if (kv) {
-      for (let l = 0; l < m.layers; l++) {
-        feeds[layerName(kv.pastKey, l)] = past?.tensors[2 * l] ?? new ort.Tensor('float32', new Float32Array(0), [1, kv.heads, 0, kv.headDim]);
-        feeds[layerName(kv.pastValue, l)] = past?.tensors[2 * l + 1] ?? new ort.Tensor('float32', new Float32Array(0), [1, kv.heads, 0, kv.headDim]);
-      }
+    // No history: empty [1, H, 0, Dh] tensors (the graph takes past length 0 as "start of sequence").
+    const empty = () => new ort.Tensor('float32', new Float32Array(0), [1, kv.heads, 0, kv.headDim]);
+    for (let l = 0; l < m.layers; l++) {
+      feeds[layerName(kv.pastKey, l)] = past?.tensors[2 * l] ?? empty();
+      feeds[layerName(kv.pastValue, l)] = past?.tensors[2 * l + 1] ?? empty();
     }
     const out = await this.session.run(feeds);
     const ids64 = out[m.outputs.expertIds].data as BigInt64Array;
     const expertIds = new Int32Array(ids64.length);
     for (let i = 0; i < ids64.length; i++) expertIds[i] = Number(ids64[i]);
-    let present: KvCache | undefined;
-    if (kv) {
-      const tensors: ort.Tensor[] = [];
-      for (let l = 0; l < m.layers; l++) tensors.push(out[layerName(kv.presentKey, l)], out[layerName(kv.presentValue, l)]);
-      present = { tensors, length: (past?.length ?? 0) + T };
-    }
+    const tensors: ort.Tensor[] = [];
+    for (let l = 0; l < m.layers; l++) tensors.push(out[layerName(kv.presentKey, l)], out[layerName(kv.presentValue, l)]);
+    const present: KvCache = { tensors, length: (past?.length ?? 0) + T };
+    const dims: Record<string, readonly number[]> = {};
+    for (const name of Object.values(m.outputs)) dims[name] = out[name].dims;
     return {
       tokens: T,
+      dims,
       logits: out[m.outputs.logits].data as Float32Array,
       routerLogits: out[m.outputs.routerLogits].data as Float32Array,
       expertIds,
@@ -172,30 +162,42 @@ export class ModelSession {
   }
 }
 
-/** The graph must have every tensor the manifest names, with the shapes it declares where the graph says them. */
-function checkGraph(session: ort.InferenceSession, m: MoeManifest, file: string): void {
-  const inputs = new Set(session.inputNames);
-  const outputs = new Set(session.outputNames);
-  const need = (set: Set<string>, name: string, field: string, kind: string) => {
-    if (!set.has(name)) throw new ModelLoadError(`graph has no ${kind} "${name}" (it has: ${[...set].join(', ')})`, file, field);
-  };
-  need(inputs, m.inputs.inputIds, '/inputs/inputIds', 'input');
-  need(inputs, m.inputs.expertBias, '/inputs/expertBias', 'input');
-  for (const [k, v] of Object.entries(m.outputs)) need(outputs, v, `/outputs/${k}`, 'output');
-  if (m.kvCache) {
-    for (let l = 0; l < m.layers; l++) {
-      need(inputs, layerName(m.kvCache.pastKey, l), '/kvCache/pastKey', 'input');
-      need(inputs, layerName(m.kvCache.pastValue, l), '/kvCache/pastValue', 'input');
-      need(outputs, layerName(m.kvCache.presentKey, l), '/kvCache/presentKey', 'output');
-      need(outputs, layerName(m.kvCache.presentValue, l), '/kvCache/presentValue', 'output');
+/**
+ * An onnxruntime session on the first provider that starts. When a provider asked for by name fails, the model is
+ * tried once on CPU to tell the two causes apart: a model that loads on CPU means the provider is missing, one that
+ * does not is broken (truncated, not ONNX).
+ */
+async function createSession(bytes: Uint8Array, setting: ExecutionProviderSetting, file: string): Promise<{ session: ort.InferenceSession; used: string }> {
+  const failures: string[] = [];
+  const create = (ep: string) => ort.InferenceSession.create(bytes, { executionProviders: [ep], graphOptimizationLevel: 'all' });
+  for (const ep of providerCandidates(setting)) {
+    if (ep === 'cuda' && !cudaLibraryInstalled()) {
+      // Asking onnxruntime anyway only adds native error logs; the answer is known.
+      failures.push('cuda: libonnxruntime_providers_cuda is not in onnxruntime-node/bin');
+      continue;
+    }
+    try {
+      return { session: await create(ep), used: ep };
+    } catch (e) {
+      failures.push(`${ep}: ${firstLine(e)}`);
     }
   }
-  const meta = (session as unknown as { inputMetadata?: readonly ort.InferenceSession.ValueMetadata[] }).inputMetadata;
-  const bias = meta?.find((x) => x.name === m.inputs.expertBias);
-  if (bias && bias.isTensor && bias.shape.length) {
-    const [l, e] = bias.shape;
-    if (bias.shape.length !== 2 || (typeof l === 'number' && l !== m.layers) || (typeof e === 'number' && e !== m.experts)) {
-      throw new ModelLoadError(`graph input "${m.inputs.expertBias}" has shape [${bias.shape.join(', ')}] but moe.json says [${m.layers}, ${m.experts}] (layers, experts)`, file, '/inputs/expertBias');
+  if (setting === 'cuda' || setting === 'webgpu') {
+    let cpu: ort.InferenceSession | undefined;
+    try {
+      cpu = await create('cpu');
+    } catch (e) {
+      throw new ModelLoadError(`onnxruntime cannot load it (${firstLine(e)})`, file);
     }
+    await cpu.release();
+    throw new ModelLoadError(providerUnavailableMessage(setting, failures.join('; ')), file, 'executionProvider');
   }
+  throw new ModelLoadError(`onnxruntime cannot load it (${failures.join('; ')})`, file);
 }
+
+const unreadable = (e: unknown): string => {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'file is missing' : `cannot be read (${code ?? firstLine(e)})`;
+};
+
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0];

@@ -23,7 +23,8 @@ function unicodeToBytes(): Map<string, number> {
 interface TokenizerJson {
   model?: { type?: string; vocab?: Record<string, number> };
   added_tokens?: { id: number; content: string }[];
-  pre_tokenizer?: { type?: string } | null;
+  normalizer?: { type?: string } | null;
+  pre_tokenizer?: { type?: string; add_prefix_space?: boolean } | null;
 }
 
 /** The model's tokenizer (Hugging Face tokenizer.json via @huggingface/tokenizers) plus exact UTF-16 offsets. */
@@ -57,7 +58,11 @@ export class MoeTokenizer {
       throw new ModelLoadError(code === 'ENOENT' ? 'file is missing' : `not valid JSON (${(e as Error).message})`, file);
     }
     if (json.model?.type !== 'BPE' || !json.model.vocab) throw new ModelLoadError('only byte-level BPE tokenizers are supported', file, '/model/type');
+    // Offsets are derived from token bytes, so the bytes of the tokens must be the bytes of the text: nothing may
+    // rewrite the text first (a normalizer) or add to it (a prefix space).
     if (json.pre_tokenizer?.type !== 'ByteLevel') throw new ModelLoadError('only the ByteLevel pre-tokenizer is supported (offsets are derived from token bytes)', file, '/pre_tokenizer/type');
+    if (json.pre_tokenizer.add_prefix_space) throw new ModelLoadError('add_prefix_space must be false: an added space would shift every offset', file, '/pre_tokenizer/add_prefix_space');
+    if (json.normalizer) throw new ModelLoadError(`a normalizer (${String(json.normalizer.type)}) is not supported: it would change the text that offsets point into`, file, '/normalizer');
     let tok: Tokenizer;
     try {
       tok = new Tokenizer(json, {});

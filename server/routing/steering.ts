@@ -9,7 +9,7 @@ export class SteeringError extends Error {
   }
 }
 
-const describe = (i: number, r: Partial<SteeringRule>): string => `rule ${i} (layer ${String(r.layer)}, expert ${String(r.expert)}, ${String(r.mode)})`;
+const ruleLabel = (i: number, r: Partial<SteeringRule>): string => `rule ${i} (layer ${String(r.layer)}, expert ${String(r.expert)}, ${String(r.mode)})`;
 
 /**
  * Checks rules against the model: integer layer in range or "*", integer expert in range, a known mode, a finite bias
@@ -23,15 +23,17 @@ export function validateRules(rules: unknown, info: Pick<ModelInfo, 'layers' | '
   rules.forEach((raw: unknown, i) => {
     if (typeof raw !== 'object' || raw === null) throw new SteeringError(`rule ${i}: not an object`);
     const r = raw as Partial<SteeringRule>;
-    const what = describe(i, r);
+    const what = ruleLabel(i, r);
     if (r.layer !== '*' && !(Number.isInteger(r.layer) && (r.layer as number) >= 0 && (r.layer as number) < info.layers)) {
-      throw new SteeringError(`${what}: layer ${String(r.layer)} does not exist (the model has layers 0–${info.layers - 1}, or "*" for all)`);
+      throw new SteeringError(`${what}: layer ${String(r.layer)} does not exist (model has ${info.layers} layers: 0–${info.layers - 1}, or "*" for all)`);
     }
     if (!(Number.isInteger(r.expert) && (r.expert as number) >= 0 && (r.expert as number) < info.experts)) {
-      throw new SteeringError(`${what}: expert ${String(r.expert)} does not exist (the model has experts 0–${info.experts - 1})`);
+      throw new SteeringError(`${what}: expert ${String(r.expert)} does not exist (model has ${info.experts} experts per layer: 0–${info.experts - 1})`);
     }
     if (r.mode !== 'disable' && r.mode !== 'force' && r.mode !== 'bias') throw new SteeringError(`${what}: unknown mode "${String(r.mode)}" (use disable, force or bias)`);
-    if (r.mode === 'bias' && !(typeof r.bias === 'number' && Number.isFinite(r.bias))) throw new SteeringError(`${what}: mode "bias" needs a finite number "bias"`);
+    if (r.mode === 'bias' && !(typeof r.bias === 'number' && Number.isFinite(r.bias))) {
+      throw new SteeringError(`${what}: mode "bias" needs a finite number "bias" (got ${typeof r.bias === 'string' ? JSON.stringify(r.bias) : String(r.bias)})`);
+    }
     const layers = r.layer === '*' ? [...Array(info.layers).keys()] : [r.layer as number];
     for (const l of layers) {
       const key = `${l}:${r.expert}`;

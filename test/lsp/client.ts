@@ -16,8 +16,8 @@ export class TestServer {
   constructor() {
     this.proc = spawn(process.execPath, [join(distDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.conn = createProtocolConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
-    this.conn.onNotification(Methods.statusChanged, (s: ServerStatus) => this.statuses.push(s));
-    this.conn.onNotification(Methods.routingChanged, (p: { uri: string; version: number }) => this.routingChanged.push(p));
+    this.conn.onNotification(Methods.statusChanged, (s: ServerStatus) => void this.statuses.push(s));
+    this.conn.onNotification(Methods.routingChanged, (p: { uri: string; version: number }) => void this.routingChanged.push(p));
     this.conn.onNotification('window/showMessage', () => undefined);
     this.conn.onNotification('window/logMessage', () => undefined);
     this.conn.onRequest('window/workDoneProgress/create', () => null);
@@ -29,8 +29,15 @@ export class TestServer {
     this.conn.listen();
   }
 
-  async start(settings: Partial<ServerSettings> = {}): Promise<void> {
-    await this.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: { window: { workDoneProgress: true } }, initializationOptions: { modelPath: '', executionProvider: 'cpu', maxTokens: 4096, ...settings } });
+  /** What this client answers to workspace/configuration (the pull model), when it offers it at initialize. */
+  configuration: Partial<ServerSettings> = {};
+
+  async start(settings: Partial<ServerSettings> = {}, opts: { pullConfiguration?: boolean } = {}): Promise<void> {
+    if (opts.pullConfiguration) {
+      this.conn.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) => p.items.map((i) => (i.section === 'moeLens' ? this.configuration : null)));
+    }
+    const capabilities = { window: { workDoneProgress: true }, workspace: { configuration: !!opts.pullConfiguration } };
+    await this.conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities, initializationOptions: { modelPath: '', executionProvider: 'cpu', maxTokens: 4096, ...settings } });
     await this.conn.sendNotification('initialized', {});
   }
 
@@ -46,6 +53,14 @@ export class TestServer {
   open(uri: string, text: string, languageId = 'plaintext'): void {
     this.versions.set(uri, 1);
     void this.conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId, version: 1, text } });
+  }
+
+  /** An incremental edit: replace [start, end) (line/character positions) with text. */
+  edit(uri: string, range: { start: { line: number; character: number }; end: { line: number; character: number } }, text: string): number {
+    const v = (this.versions.get(uri) ?? 1) + 1;
+    this.versions.set(uri, v);
+    void this.conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: v }, contentChanges: [{ range, text }] });
+    return v;
   }
 
   change(uri: string, text: string): number {

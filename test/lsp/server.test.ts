@@ -106,6 +106,58 @@ describe('language server over stdio', function () {
     console.log(`      5 MB document: ${r.tokens} tokens analysed in ${Date.now() - started} ms (truncated)`);
   });
 
+  it('hover on a truncated document says so', async () => {
+    const h = await s.conn.sendRequest<{ contents: { value: string } } | null>('textDocument/hover', { textDocument: { uri: 'file:///big.txt' }, position: { line: 0, character: 1 } });
+    assert.ok(h, 'no hover');
+    assert.match(h.contents.value, /Only the first 4096 tokens were analysed/);
+    assert.match(h.contents.value, /analysed in 8 windows/);
+  });
+
+  it('incremental edits give the same routing as the same text opened fresh (each document analysed alone)', async () => {
+    const a = 'file:///incremental.txt';
+    s.open(a, 'hello world\nsecond line\n');
+    await routing(s, a);
+    const v = s.edit(a, { start: { line: 1, character: 0 }, end: { line: 1, character: 6 } }, 'third');
+    const edited = await routing(s, a);
+    assert.equal(edited.version, v);
+    s.open('file:///fresh.txt', 'hello world\nthird line\n');
+    const fresh = await routing(s, 'file:///fresh.txt');
+    checkInvariants(edited, 'hello world\nthird line\n');
+    assert.deepEqual(edited.ids, fresh.ids);
+    assert.deepEqual(edited.offsets, fresh.offsets);
+    assert.deepEqual(edited.experts, fresh.experts);
+  });
+
+  it('notifications: statusChanged reports the ready model, routingChanged names the uri and the newest version', async () => {
+    assert.ok(s.statuses.some((st) => st.state === 'loading'), 'no loading status');
+    const ready = s.statuses.find((st) => st.state === 'ready' && st.model);
+    assert.equal(ready?.model?.layers, 4);
+    const v = s.change(uri, `${text}# notified\n`);
+    for (let i = 0; i < 200 && !s.routingChanged.some((n) => n.uri === uri && n.version === v); i++) await new Promise((r) => setTimeout(r, 25));
+    assert.ok(s.routingChanged.some((n) => n.uri === uri && n.version === v), 'no routingChanged for the new version');
+    const last = s.statuses[s.statuses.length - 1];
+    assert.equal(last.lastAnalysis?.uri, uri);
+  });
+
+  it('hover under steering shows the unsteered experts beside the steered ones', async () => {
+    const r = await routing(s, uri);
+    const { layers: L, topK: K } = r.model;
+    const t = 2;
+    const e = r.experts[(t * L + 0) * K]; // top-1 of token t at layer 0
+    await setRules(s, [{ layer: 0, expert: e, mode: 'disable' }]);
+    try {
+      const pos = { line: 0, character: r.offsets[2 * t] }; // token t is on the first line ("import math")
+      const h = await s.conn.sendRequest<{ contents: { value: string } }>('textDocument/hover', { textDocument: { uri }, position: pos });
+      assert.match(h.contents.value, /\| layer \| experts \(weight\) \| unsteered \| entropy \|/);
+      const row0 = h.contents.value.split('\n').find((l) => l.startsWith('| 0 |'))!;
+      assert.doesNotMatch(row0.split('|')[2], new RegExp(`E${e} `));
+      assert.match(row0.split('|')[3], new RegExp(`E${e}\\b`));
+      assert.match(row0, /\(changed\)/);
+    } finally {
+      await setRules(s, []);
+    }
+  });
+
   it('requests for documents that are not open fail clearly', async () => {
     await assert.rejects(routing(s, 'file:///not-open.txt'), /not open/);
   });
@@ -146,5 +198,32 @@ describe('language server with a broken model directory', function () {
     assert.equal(st.state, 'ready');
     const r = await routing(s, 'file:///a.txt');
     assert.ok(r.tokens > 0);
+  });
+});
+
+describe('language server with pulled configuration (workspace/configuration)', function () {
+  let s: TestServer;
+  before(async () => {
+    s = new TestServer();
+    await s.start({}, { pullConfiguration: true });
+    assert.equal((await s.settled()).state, 'ready');
+  });
+  after(() => s.stop());
+
+  it('didChangeConfiguration pulls the "moeLens" section: a smaller maxTokens truncates', async () => {
+    const u = 'file:///pulled.txt';
+    const body = 'one two three four five six seven eight nine ten eleven twelve\n';
+    s.open(u, body);
+    assert.equal((await routing(s, u)).truncated, false);
+    s.configuration = { modelPath: '', executionProvider: 'cpu', maxTokens: 5 };
+    await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    let r = await routing(s, u);
+    for (let i = 0; i < 100 && !r.truncated; i++) {
+      await new Promise((res) => setTimeout(res, 50));
+      r = await routing(s, u);
+    }
+    assert.equal(r.truncated, true);
+    assert.equal(r.tokens, 5);
+    checkInvariants(r, body);
   });
 });

@@ -1,13 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { RoutingResult } from '../../common/protocol';
-import { analyzeText, CancelledError } from '../../server/analysis/analyzer';
+import { analyzeText, CancelledError, safeCut } from '../../server/analysis/analyzer';
 import { ModelSession } from '../../server/model/modelSession';
+import { entropyNats, surprisalBits } from '../../server/routing/math';
 import { checkInvariants } from '../support/invariants';
-import { embeddedModel, distDir } from '../support/paths';
+import { embeddedModel } from '../support/paths';
 
 describe('document analysis on the embedded model', function () {
   let s: ModelSession;
@@ -26,6 +22,27 @@ describe('document analysis on the embedded model', function () {
     checkInvariants(r, text);
   });
 
+  it('token-major arrays are the graph layer-major outputs transposed; entropy and surprisal from the same run', async () => {
+    const text = 'fn main() { println!("héllo 😀"); }\n';
+    const r = await analyzeText(s, text, 1, { maxTokens: 4096, rules: [] });
+    const { layers: L, experts: E, topK: K, vocabSize: V } = s.info;
+    const T = r.tokens;
+    const out = await s.forward(r.ids, new Float32Array(L * E));
+    for (let t = 0; t < T; t++) {
+      for (let l = 0; l < L; l++) {
+        for (let k = 0; k < K; k++) {
+          assert.equal(r.experts[(t * L + l) * K + k], out.expertIds[(l * T + t) * K + k]);
+          assert.equal(r.weights[(t * L + l) * K + k], out.expertWeights[(l * T + t) * K + k]);
+        }
+        assert.ok(Math.abs(r.entropy[t * L + l] - entropyNats(out.routerLogits, (l * T + t) * E, E)) < 1e-12);
+      }
+      const expected = t === 0 ? 0 : surprisalBits(out.logits, r.ids[t], (t - 1) * V, V);
+      assert.ok(Math.abs(r.surprisal[t] - expected) < 1e-12);
+    }
+    assert.equal(r.surprisal[0], 0);
+    assert.ok(r.surprisal.slice(1).every((x) => x > 0));
+  });
+
   it('texts longer than the context are analysed in windows', async () => {
     const text = 'for (let i = 0; i < n; i++) { total += values[i] * 2; }\n'.repeat(60);
     const r = await analyzeText(s, text, 1, { maxTokens: 4096, rules: [] });
@@ -33,6 +50,44 @@ describe('document analysis on the embedded model', function () {
     assert.equal(r.windows, Math.ceil(r.tokens / s.info.contextLength));
     assert.equal(r.surprisal[s.info.contextLength], 0); // a window starts without history
     checkInvariants(r, text);
+  });
+
+  it('a long text is cut before tokenising without changing its first maxTokens tokens', async () => {
+    const line = (i: number) => (i % 3 ? `    total += values[${i}] * factor; // step ${i}\r\n` : `if (x${i} > limit) { return café(${i}); }\n`);
+    const text = Array.from({ length: 3000 }, (_, i) => line(i)).join('');
+    const all = s.tokenizer.encode(text).ids;
+    for (const maxTokens of [1, 100, 777, 2048]) {
+      const r = await analyzeText(s, text, 1, { maxTokens, rules: [] });
+      assert.equal(r.tokens, maxTokens);
+      assert.equal(r.truncated, true);
+      assert.deepEqual(r.ids, all.slice(0, maxTokens), `maxTokens ${maxTokens}`);
+    }
+    for (const p of [safeCut(text, 5000), safeCut(text, 5001), safeCut(text, 20000)]) {
+      assert.ok(p > 0);
+      const head = s.tokenizer.encode(text.slice(0, p)).ids;
+      assert.deepEqual(head, all.slice(0, head.length), `cut at ${p}`);
+    }
+    assert.equal(safeCut('x'.repeat(10000), 5000), -1);
+  });
+
+  it('a long single line: cut before a space; a long run of symbols: cut generously', async () => {
+    const prose = 'lorem ipsum dolor sit amet, 12345 café '.repeat(3000);
+    const symbols = '=+-*/<>'.repeat(5000);
+    for (const text of [prose, symbols]) {
+      const all = s.tokenizer.encode(text).ids;
+      for (const maxTokens of [10, 500]) {
+        const r = await analyzeText(s, text, 1, { maxTokens, rules: [] });
+        assert.equal(r.truncated, true);
+        assert.deepEqual(r.ids, all.slice(0, maxTokens));
+        checkInvariants(r, text);
+      }
+    }
+    for (const limit of [1000, 1001, 1002, 1003, 1004, 1005, 1006]) {
+      const p = safeCut(prose, limit);
+      assert.ok(p > limit - 10 && p <= limit);
+      const head = s.tokenizer.encode(prose.slice(0, p)).ids;
+      assert.deepEqual(head, s.tokenizer.encode(prose).ids.slice(0, head.length), `cut at ${p}`);
+    }
   });
 
   it('stops at maxTokens and says so', async () => {
@@ -58,43 +113,13 @@ describe('document analysis on the embedded model', function () {
     assert.equal(steered.steered, true);
     assert.deepEqual(steered.baselineExperts, base.experts);
     assert.notDeepEqual(steered.experts, base.experts);
+    for (let t = 0; t < steered.tokens; t++) assert.ok(!steered.experts.slice(t * 4 * 2, t * 4 * 2 + 2).includes(base.experts[0]));
+    const noBaseline = await analyzeText(s, text, 1, { maxTokens: 4096, rules: [], withBaseline: true });
+    assert.equal(noBaseline.baselineExperts, undefined); // unsteered: the experts are the baseline
   });
 
   it('cancellation between windows', async () => {
     const text = 'x = 1\n'.repeat(400);
     await assert.rejects(analyzeText(s, text, 1, { maxTokens: 4096, rules: [], isCancelled: () => true }), CancelledError);
-  });
-});
-
-describe('moe-lens CLI', function () {
-  const dir = mkdtempSync(join(tmpdir(), 'moe-lens-cli-'));
-  const file = join(dir, 'sample.py');
-  writeFileSync(file, 'def add(a, b):\n    return a + b\n');
-  const cli = join(distDir, 'cli.js');
-
-  it('route --json prints the moeLens/routing shape', () => {
-    const r = spawnSync(process.execPath, [cli, 'route', file, '--json'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const res = JSON.parse(r.stdout) as RoutingResult;
-    checkInvariants(res, 'def add(a, b):\n    return a + b\n');
-    assert.equal(res.model.layers, 4);
-  });
-  it('route prints a coloured heatmap with a legend', () => {
-    const r = spawnSync(process.execPath, [cli, 'route', file, '--layer', '2'], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /\x1b\[48;5;\d+;38;5;\d+mdef/);
-    assert.match(r.stdout, /top-1 expert at layer 2/);
-    assert.match(r.stdout, /E15/);
-  });
-  it('clear errors: missing file, bad layer, broken model', () => {
-    const a = spawnSync(process.execPath, [cli, 'route', join(dir, 'none.py')], { encoding: 'utf8' });
-    assert.equal(a.status, 2);
-    assert.match(a.stderr, /no such file/);
-    const b = spawnSync(process.execPath, [cli, 'route', file, '--layer', '9'], { encoding: 'utf8' });
-    assert.equal(b.status, 2);
-    assert.match(b.stderr, /--layer must be 0–3/);
-    const c = spawnSync(process.execPath, [cli, 'route', file, '--model', dir], { encoding: 'utf8' });
-    assert.equal(c.status, 2);
-    assert.match(c.stderr, /moe\.json: file is missing/);
   });
 });

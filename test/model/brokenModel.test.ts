@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelLoadError } from '../../server/model/errors';
+import { cudaLibraryInstalled } from '../../server/model/executionProvider';
 import { ModelSession } from '../../server/model/modelSession';
 import { embeddedModel } from '../support/paths';
 
@@ -14,12 +15,13 @@ function brokenCopy(breakIt: (dir: string) => void): string {
   return dir;
 }
 
-const editManifest = (dir: string, edit: (m: Record<string, any>) => void) => {
-  const p = join(dir, 'moe.json');
+const editJson = (dir: string, file: string, edit: (m: Record<string, any>) => void) => {
+  const p = join(dir, file);
   const m = JSON.parse(readFileSync(p, 'utf8'));
   edit(m);
   writeFileSync(p, JSON.stringify(m));
 };
+const editManifest = (dir: string, edit: (m: Record<string, any>) => void) => editJson(dir, 'moe.json', edit);
 
 describe('broken model directories give clear errors naming the file and field', function () {
   const dirs: string[] = [];
@@ -34,8 +36,14 @@ describe('broken model directories give clear errors naming the file and field',
     ['truncated model.onnx', (d) => truncateSync(join(d, 'model.onnx'), 4096), 'model.onnx', /onnxruntime cannot load it|no execution provider/],
     ['garbage model.onnx', (d) => writeFileSync(join(d, 'model.onnx'), 'this is not a protobuf'), 'model.onnx', /onnxruntime cannot load it|no execution provider/],
     ['missing tokenizer', (d) => unlinkSync(join(d, 'tokenizer.json')), 'tokenizer.json', /file is missing/],
+    ['tokenizer not JSON', (d) => writeFileSync(join(d, 'tokenizer.json'), '{"model": {'), 'tokenizer.json', /not valid JSON/],
+    ['tokenizer with a normalizer', (d) => editJson(d, 'tokenizer.json', (t) => (t.normalizer = { type: 'NFC' })), 'tokenizer.json', /normalizer \(NFC\) is not supported/, '/normalizer'],
+    ['tokenizer that is not BPE', (d) => editJson(d, 'tokenizer.json', (t) => (t.model.type = 'WordPiece')), 'tokenizer.json', /byte-level BPE/, '/model/type'],
     ['tokenizer vocab mismatch', (d) => editManifest(d, (m) => (m.vocabSize = 5000)), 'tokenizer.json', /tokenizer has 4096 tokens but moe.json says vocabSize 5000/, '/model/vocab'],
     ['tensor name not in the graph', (d) => editManifest(d, (m) => (m.outputs.routerLogits = 'gate_logits')), 'model.onnx', /no output "gate_logits"/, '/outputs/routerLogits'],
+    ['KV cache heads mismatch', (d) => editManifest(d, (m) => (m.kvCache.heads = 8)), 'model.onnx', /past_key\.0.*dimension 1 is 4 but moe\.json says 8/, '/kvCache/heads'],
+    ['topK differs from the graph (seen by the probe run)', (d) => editManifest(d, (m) => (m.topK = 3)), 'model.onnx', /expected \[4, 1, 3\]/, '/topK'],
+    ['manifest sha256 of another export', (d) => editManifest(d, (m) => (m.provenance.sha256 = '0'.repeat(64))), 'model.onnx', /sha256 is [0-9a-f]{64} but moe\.json provenance\.sha256 says 0{64}/, '/provenance/sha256'],
     ['expert_bias shape mismatch', (d) => editManifest(d, (m) => { m.experts = 8; m.topK = 2; }), 'model.onnx', /shape \[4, 16\] but moe\.json says \[4, 8\]/, '/inputs/expertBias'],
   ];
   for (const [name, breakIt, file, re, field] of cases) {
@@ -52,6 +60,43 @@ describe('broken model directories give clear errors naming the file and field',
     });
   }
   it('a directory that does not exist', async () => {
-    await assert.rejects(ModelSession.load(join(tmpdir(), 'moe-lens-no-such-dir'), 'cpu'), /model directory does not exist/);
+    const missing = join(tmpdir(), 'moe-lens-no-such-dir');
+    await assert.rejects(ModelSession.load(missing, 'cpu'), (e: unknown) => e instanceof ModelLoadError && e.file === missing && /model directory does not exist/.test(e.message));
+  });
+  it('a file where the directory should be', async () => {
+    await assert.rejects(ModelSession.load(join(embeddedModel, 'moe.json'), 'cpu'), /model directory does not exist/);
+  });
+});
+
+describe('execution providers', function () {
+  it('"auto" runs on CPU when no CUDA provider is installed, and says so', async function () {
+    if (cudaLibraryInstalled()) this.skip(); // a CUDA machine: covered by the next test
+    const s = await ModelSession.load(embeddedModel, 'auto');
+    assert.equal(s.info.executionProvider, 'cpu');
+    await s.dispose();
+  });
+  it('"cuda" either runs on CUDA or fails with a sentence that says how to get it', async () => {
+    const load = ModelSession.load(embeddedModel, 'cuda');
+    if (cudaLibraryInstalled()) {
+      const s = await load;
+      assert.equal(s.info.executionProvider, 'cuda');
+      await s.dispose();
+    } else {
+      await assert.rejects(load, (e: unknown) => e instanceof ModelLoadError && e.field === 'executionProvider' && /"cuda" is not available .*ONNXRUNTIME_NODE_INSTALL=cuda12/.test(e.message));
+    }
+  });
+  it('"webgpu" either runs on WebGPU or fails naming the provider, not the model', async () => {
+    try {
+      const s = await ModelSession.load(embeddedModel, 'webgpu');
+      assert.equal(s.info.executionProvider, 'webgpu');
+      await s.dispose();
+    } catch (e) {
+      assert.ok(e instanceof ModelLoadError && e.field === 'executionProvider' && /"webgpu" is not available/.test(e.message), String(e));
+    }
+  });
+  it('a broken model asked for on CUDA is reported as broken, not as a missing provider', async () => {
+    const dir = brokenCopy((d) => writeFileSync(join(d, 'model.onnx'), 'this is not a protobuf'));
+    await assert.rejects(ModelSession.load(dir, 'cuda'), /onnxruntime cannot load it/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });

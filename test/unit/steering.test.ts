@@ -6,11 +6,18 @@ const manifest = { router: { function: 'softmax-topk-renormalized', disableBias:
 
 describe('steering rules', () => {
   const bad: [string, unknown, RegExp][] = [
-    ['unknown layer', [{ layer: 7, expert: 1, mode: 'disable' }], /rule 0 .*layer 7 does not exist/],
+    ['unknown layer', [{ layer: 0, expert: 1, mode: 'disable' }, { layer: 7, expert: 3, mode: 'force' }], /^rule 1 \(layer 7, expert 3, force\): layer 7 does not exist \(model has 4 layers/],
+    ['negative layer', [{ layer: -1, expert: 1, mode: 'disable' }], /rule 0 .*layer -1 does not exist/],
+    ['non-integer layer', [{ layer: 1.5, expert: 1, mode: 'disable' }], /rule 0 .*layer 1.5 does not exist/],
+    ['layer as a string', [{ layer: '2', expert: 1, mode: 'disable' }], /rule 0 .*layer 2 does not exist/],
     ['unknown expert', [{ layer: 0, expert: 16, mode: 'disable' }], /rule 0 .*expert 16 does not exist/],
     ['non-integer expert', [{ layer: 0, expert: 1.5, mode: 'disable' }], /expert 1.5 does not exist/],
     ['unknown mode', [{ layer: 0, expert: 1, mode: 'mute' }], /unknown mode "mute"/],
-    ['bias without a number', [{ layer: 0, expert: 1, mode: 'bias' }], /needs a finite number/],
+    ['bias without a number', [{ layer: 0, expert: 1, mode: 'bias' }], /rule 0 .*needs a finite number "bias" \(got undefined\)/],
+    ['bias NaN', [{ layer: 0, expert: 1, mode: 'bias', bias: NaN }], /rule 0 .*needs a finite number "bias" \(got NaN\)/],
+    ['bias Infinity', [{ layer: 0, expert: 1, mode: 'bias', bias: Infinity }], /needs a finite number "bias" \(got Infinity\)/],
+    ['bias as a string', [{ layer: 0, expert: 1, mode: 'bias', bias: '2' }], /needs a finite number "bias" \(got "2"\)/],
+    ['a rule that is not an object', [null], /rule 0: not an object/],
     ['too many forced', [{ layer: 1, expert: 1, mode: 'force' }, { layer: 1, expert: 2, mode: 'force' }, { layer: '*', expert: 3, mode: 'force' }], /rule 2 .*more forced experts in layer 1 than the 2/],
     ['duplicate', [{ layer: 0, expert: 1, mode: 'disable' }, { layer: '*', expert: 1, mode: 'force' }], /rule 1 .*already set by rule 0/],
     ['not an array', { layer: 0 }, /must be an array/],
@@ -26,6 +33,15 @@ describe('steering rules', () => {
     for (let l = 0; l < 4; l++) assert.equal(b[l * 16 + 3], 1e9);
     assert.equal(b[0], 1.5);
     assert.equal(b.filter((x) => x !== 0).length, 6);
+  });
+  it('accepts valid rules and drops what they do not need', () => {
+    const rules = validateRules([{ layer: 3, expert: 15, mode: 'force', bias: 2, extra: true }, { layer: '*', expert: 0, mode: 'bias', bias: -2.5 }], info);
+    assert.deepEqual(rules, [{ layer: 3, expert: 15, mode: 'force' }, { layer: '*', expert: 0, mode: 'bias', bias: -2.5 }]);
+    assert.deepEqual(validateRules([], info), []);
+  });
+  it('topK forced experts in one layer are allowed, across layers they do not add up', () => {
+    const rules = validateRules([{ layer: 1, expert: 1, mode: 'force' }, { layer: 1, expert: 2, mode: 'force' }, { layer: 2, expert: 1, mode: 'force' }], info);
+    assert.equal(rules.length, 3);
   });
   it('no rules: all-zero bias and an empty key', () => {
     assert.ok(biasFromRules([], info, manifest).every((x) => x === 0));

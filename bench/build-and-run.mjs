@@ -1,0 +1,10 @@
+// `npm run bench`: bundles bench/run.ts (and the server, for the LSP cases) with esbuild, then runs the benchmark.
+// Arguments are passed on: npm run bench -- --quick
+import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
+
+const node = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, external: ['vscode', 'onnxruntime-node'], logLevel: 'warning' };
+await esbuild.build({ ...node, entryPoints: { run: 'bench/run.ts' }, outdir: 'out/bench' });
+if (!process.argv.includes('--no-lsp')) await esbuild.build({ ...node, entryPoints: { server: 'server/main.ts' }, outdir: 'dist' });
+const r = spawnSync(process.execPath, ['--enable-source-maps', 'out/bench/run.js', ...process.argv.slice(2)], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

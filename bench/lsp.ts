@@ -1,0 +1,90 @@
+// The real server over stdio, as an editor talks to it (same approach as test/lsp/client.ts): open a document, wait for
+// its analysis, hover many positions, read the server's resident memory from /proc.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
+import { Methods, type RoutingResult } from '../common/protocol';
+
+export interface HoverBench {
+  tokens: number;
+  /** from didOpen to the routing result (the first analysis, model already loaded) */
+  firstAnalysisMs: number;
+  hovers: number;
+  hits: number;
+  p50: number;
+  p95: number;
+  max: number;
+  rssMB: number;
+  peakRssMB: number;
+  /** after the model loaded, before any document */
+  loadedRssMB: number;
+}
+
+function memMB(pid: number): { rss: number; hwm: number } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(s)?.[1] ?? NaN);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+export const quantile = (xs: number[], q: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
+};
+
+export async function hoverBench(serverJs: string, text: string, modelPath: string, hovers: number, seed = 1): Promise<HoverBench> {
+  const proc: ChildProcess = spawn(process.execPath, [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const conn: ProtocolConnection = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+  for (const n of ['window/showMessage', 'window/logMessage', '$/progress', Methods.statusChanged, Methods.routingChanged]) conn.onNotification(n, () => undefined);
+  conn.onRequest('window/workDoneProgress/create', () => null);
+  conn.onRequest('window/showMessageRequest', () => null);
+  conn.listen();
+  try {
+    await conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: { window: { workDoneProgress: true } }, initializationOptions: { modelPath, executionProvider: 'cpu', maxTokens: 4096 } });
+    await conn.sendNotification('initialized', {});
+    for (;;) {
+      const s = (await conn.sendRequest(Methods.getStatus)) as { state: string; message?: string };
+      if (s.state === 'error') throw new Error(`server could not load the model: ${s.message}`);
+      if (s.state === 'ready') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const loadedRssMB = memMB(proc.pid!).rss;
+    const uri = 'file:///bench/document.ts';
+    const t0 = performance.now();
+    await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'typescript', version: 1, text } });
+    const r = (await conn.sendRequest(Methods.routing, { textDocument: { uri } })) as RoutingResult;
+    const firstAnalysisMs = performance.now() - t0;
+    const lineStarts = [0];
+    for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
+    const position = (offset: number) => {
+      let lo = 0, hi = lineStarts.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (lineStarts[mid] <= offset) lo = mid;
+        else hi = mid - 1;
+      }
+      return { line: lo, character: offset - lineStarts[lo] };
+    };
+    let x = seed >>> 0;
+    const rand = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const lastOffset = r.offsets[2 * r.tokens - 1];
+    const times: number[] = [];
+    let hits = 0;
+    for (let i = 0; i < hovers + 20; i++) {
+      const p = position(Math.floor(rand() * lastOffset));
+      const h0 = performance.now();
+      const h = await conn.sendRequest('textDocument/hover', { textDocument: { uri }, position: p });
+      const dt = performance.now() - h0;
+      if (i >= 20) { // the first 20 warm the JIT up
+        times.push(dt);
+        if (h) hits++;
+      }
+    }
+    const mem = memMB(proc.pid!);
+    return { tokens: r.tokens, firstAnalysisMs, hovers, hits, p50: quantile(times, 0.5), p95: quantile(times, 0.95), max: Math.max(...times), rssMB: mem.rss, peakRssMB: mem.hwm, loadedRssMB };
+  } finally {
+    await Promise.race([conn.sendRequest('shutdown').catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
+    void conn.sendNotification('exit');
+    conn.dispose();
+    proc.kill();
+  }
+}

@@ -1,0 +1,122 @@
+// Messages between the extension and the routing panel webview, both directions, with hand-written validators:
+// the webview is a separate trust domain, so nothing it sends (or receives) is acted on before it is checked.
+import type { RoutingResult, SteeringRule } from './protocol';
+
+export const PANEL_METRICS = ['expert', 'entropy', 'gate', 'change'] as const;
+export const PANEL_VIEWS = ['heatmap', 'load', 'transitions', 'contrastive'] as const;
+export type PanelMetric = (typeof PANEL_METRICS)[number];
+export type PanelView = (typeof PANEL_VIEWS)[number];
+
+export interface ContrastiveRow {
+  layer: number;
+  expert: number;
+  pA: number;
+  pB: number;
+  delta: number;
+  label?: string;
+}
+
+export type HostMessage =
+  | { type: 'routing'; uri: string; fileName: string; result: RoutingResult; /** document text of each token */ tokenTexts: string[] }
+  | { type: 'selection'; uri: string; start: number; end: number }
+  | { type: 'contrastive'; rows: ContrastiveRow[]; caption?: string }
+  | { type: 'steering'; rules: SteeringRule[] }
+  | { type: 'clear'; reason: string };
+
+export interface PanelState {
+  view: PanelView;
+  metric: PanelMetric;
+  layer: number;
+  windowStart: number;
+}
+
+export type WebviewMessage =
+  | { type: 'ready' }
+  | { type: 'revealToken'; uri: string; index: number; start: number; end: number }
+  | { type: 'steer'; rule: SteeringRule }
+  /** layer "*" = the expert's rules at every layer (from the heatmap legend) */
+  | { type: 'resetExpert'; layer: number | '*'; expert: number }
+  | { type: 'stateChanged'; state: PanelState };
+
+type Obj = Record<string, unknown>;
+const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
+const isInt = (x: unknown, min = 0): x is number => Number.isInteger(x) && (x as number) >= min;
+const isStr = (x: unknown): x is string => typeof x === 'string';
+const isNum = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+const isNumArray = (x: unknown, len?: number): x is number[] => Array.isArray(x) && (len === undefined || x.length === len) && x.every((v) => typeof v === 'number' && Number.isFinite(v));
+
+function isRule(x: unknown): x is SteeringRule {
+  if (!isObj(x)) return false;
+  const modeOk = x.mode === 'disable' || x.mode === 'force' || (x.mode === 'bias' && typeof x.bias === 'number' && Number.isFinite(x.bias));
+  return (x.layer === '*' || isInt(x.layer)) && isInt(x.expert) && modeOk;
+}
+
+/** A routing result whose arrays have exactly the lengths its header promises (so rendering cannot index past them). */
+export function isRoutingResult(x: unknown): x is RoutingResult {
+  if (!isObj(x) || !isObj(x.model)) return false;
+  const m = x.model;
+  if (!isInt(m.layers, 1) || !isInt(m.experts, 1) || !isInt(m.topK, 1) || !isStr(m.name)) return false;
+  const T = x.tokens;
+  if (!isInt(T)) return false;
+  const [L, K, E] = [m.layers as number, m.topK as number, m.experts as number];
+  const labelsOk = m.labels === undefined || (Array.isArray(m.labels) && m.labels.every((row) => Array.isArray(row) && row.every(isStr)));
+  const inRange = (a: number[]) => a.every((e) => Number.isInteger(e) && e >= 0 && e < E);
+  return (
+    labelsOk && K <= E &&
+    isNumArray(x.offsets, 2 * T) && isNumArray(x.ids, T) && isNumArray(x.experts, T * L * K) && isNumArray(x.weights, T * L * K) &&
+    isNumArray(x.entropy, T * L) && isNumArray(x.surprisal, T) && typeof x.steered === 'boolean' &&
+    (x.baselineExperts === undefined || isNumArray(x.baselineExperts, T * L * K)) &&
+    inRange(x.experts as number[]) && (x.baselineExperts === undefined || inRange(x.baselineExperts as number[]))
+  );
+}
+
+function isContrastiveRow(r: unknown): r is ContrastiveRow {
+  return isObj(r) && isInt(r.layer) && isInt(r.expert) && isNum(r.pA) && isNum(r.pB) && isNum(r.delta) && (r.label === undefined || isStr(r.label));
+}
+
+/** Also used by the webview for what vscode.getState() returns (it may come from an older version of the panel). */
+export function isPanelState(s: unknown): s is PanelState {
+  return isObj(s) && PANEL_VIEWS.includes(s.view as PanelView) && PANEL_METRICS.includes(s.metric as PanelMetric) && isInt(s.layer) && isInt(s.windowStart);
+}
+
+/** Host -> webview. Returns undefined (and the caller logs) for anything malformed or unknown. */
+export function parseHostMessage(x: unknown): HostMessage | undefined {
+  if (!isObj(x)) return undefined;
+  switch (x.type) {
+    case 'routing':
+      return isStr(x.uri) && isStr(x.fileName) && isRoutingResult(x.result) && Array.isArray(x.tokenTexts) && x.tokenTexts.length === x.result.tokens && x.tokenTexts.every(isStr) ? (x as HostMessage) : undefined;
+    case 'selection':
+      return isStr(x.uri) && isInt(x.start) && isInt(x.end) && x.end >= x.start ? (x as HostMessage) : undefined;
+    case 'contrastive':
+      return Array.isArray(x.rows) && x.rows.every(isContrastiveRow) && (x.caption === undefined || isStr(x.caption)) ? (x as HostMessage) : undefined;
+    case 'steering':
+      return Array.isArray(x.rules) && x.rules.every(isRule) ? (x as HostMessage) : undefined;
+    case 'clear':
+      return isStr(x.reason) ? (x as HostMessage) : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Webview -> host. Returns undefined for anything malformed or unknown: the extension logs it and does nothing. */
+export function parseWebviewMessage(x: unknown): WebviewMessage | undefined {
+  if (!isObj(x)) return undefined;
+  switch (x.type) {
+    case 'ready':
+      return { type: 'ready' };
+    case 'revealToken':
+      return isStr(x.uri) && isInt(x.index) && isInt(x.start) && isInt(x.end) && x.end >= x.start ? { type: 'revealToken', uri: x.uri, index: x.index, start: x.start, end: x.end } : undefined;
+    case 'steer':
+      // A fresh object: only the fields of a rule travel on, whatever else the webview attached.
+      if (!isRule(x.rule)) return undefined;
+      return { type: 'steer', rule: x.rule.mode === 'bias' ? { layer: x.rule.layer, expert: x.rule.expert, mode: 'bias', bias: x.rule.bias } : { layer: x.rule.layer, expert: x.rule.expert, mode: x.rule.mode } };
+    case 'resetExpert':
+      return (x.layer === '*' || isInt(x.layer)) && isInt(x.expert) ? { type: 'resetExpert', layer: x.layer, expert: x.expert } : undefined;
+    case 'stateChanged': {
+      const s = x.state;
+      return isPanelState(s) ? { type: 'stateChanged', state: { view: s.view, metric: s.metric, layer: s.layer, windowStart: s.windowStart } } : undefined;
+    }
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,250 @@
+import { randomBytes } from 'node:crypto';
+import * as vscode from 'vscode';
+import type { ContrastiveResult, RoutingResult, SteeringRule } from '../../common/protocol';
+import { parseWebviewMessage, type ContrastiveRow, type HostMessage } from '../../common/webviewMessages';
+import type { Ctx } from '../ctx';
+import { panelHtml } from './panelHtml';
+
+export const PANEL_VIEW_ID = 'moeLens.routingPanel';
+const EDITOR_PANEL_TYPE = 'moeLens.routingPanelEditor';
+
+/** What the panel needs from the rest of the extension (the routing and steering stores, the editor). */
+export interface PanelModel {
+  getRouting(uri: string): Promise<RoutingResult | undefined>;
+  onDidChangeRouting: vscode.Event<{ uri: string }>;
+  getSteering(): SteeringRule[];
+  /** replaces the whole steering state; rejects (with the server's message) when the rules are refused */
+  applySteering(rules: SteeringRule[]): Promise<void>;
+  revealToken(uri: string, start: number, end: number): void;
+  showPanel(): void;
+  /** optional: keeps the panel's steering marks current when rules change elsewhere (tree, commands) */
+  onDidChangeSteering?: vscode.Event<readonly SteeringRule[]>;
+  /** optional: where malformed webview messages are reported (default console.warn) */
+  log?(message: string): void;
+}
+
+/** The ΔP ranking of moeLens/contrastive in the panel's row shape, with a caption that keeps MoTE's random baseline beside it. */
+export function contrastiveRows(r: ContrastiveResult): { rows: ContrastiveRow[]; caption: string } {
+  const rows = r.rows.map((x) => ({ layer: x.layer, expert: x.expert, pA: x.pA, pB: x.pB, delta: x.deltaP, ...(x.label ? { label: x.label } : {}) }));
+  const m = r.measure;
+  const caption = `A: ${r.tokens.a} tokens · B: ${r.tokens.b} tokens · disabling the top ${r.n} changes M (surprisal A − B, bits/token) by ${m.effectTopN.toFixed(3)}; ${r.n} random experts: ${m.effectRandom.toFixed(3)} (mean of ${m.random.length} draws, sd ${m.randomSpread.std.toFixed(3)})`;
+  return { rows, caption };
+}
+
+/**
+ * The routing panel, as a view in the MoE Lens container and, on request, as an editor-area panel beside the
+ * editor; both show the same HTML and follow the active text editor and its selection. Every message from the
+ * webview is validated with parseWebviewMessage; malformed ones are logged and ignored. The webviews keep no
+ * context when hidden: they restore their view from vscode.getState and ask for data again with "ready".
+ */
+export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disposable {
+  private readonly webviews = new Map<vscode.Webview, vscode.Disposable>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private lastEditor?: vscode.TextEditor;
+  private contrastive?: { rows: ContrastiveRow[]; caption?: string };
+  private selectionTimer?: ReturnType<typeof setTimeout>;
+
+  constructor(private readonly extensionUri: vscode.Uri, private readonly model: PanelModel) {
+    this.lastEditor = vscode.window.activeTextEditor;
+    this.disposables.push(
+      vscode.window.registerWebviewViewProvider(PANEL_VIEW_ID, this),
+      vscode.window.onDidChangeActiveTextEditor((e) => e && this.follow(e)),
+      vscode.window.onDidChangeTextEditorSelection((e) => e.textEditor === this.lastEditor && this.queueSelection(e.textEditor)),
+      vscode.workspace.onDidCloseTextDocument((d) => {
+        if (this.lastEditor?.document !== d) return;
+        this.lastEditor = undefined;
+        this.broadcast({ type: 'clear', reason: 'Open a text document to see how the model routes its tokens.' });
+      }),
+      model.onDidChangeRouting(({ uri }) => this.lastEditor?.document.uri.toString() === uri && void this.sendRouting(this.lastEditor)),
+    );
+    if (model.onDidChangeSteering) this.disposables.push(model.onDidChangeSteering((rules) => this.broadcast({ type: 'steering', rules: [...rules] })));
+  }
+
+  resolveWebviewView(view: vscode.WebviewView): void {
+    this.attach(view.webview);
+    view.onDidDispose(() => this.detach(view.webview));
+  }
+
+  /** Reveals the view in the MoE Lens container, or opens the panel beside the editor (keeping the editor focused). */
+  async show(beside = false): Promise<void> {
+    if (!beside) return void (await vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`));
+    const panel = vscode.window.createWebviewPanel(EDITOR_PANEL_TYPE, 'MoE Lens: routing', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, { enableScripts: true, localResourceRoots: this.roots() });
+    this.attach(panel.webview);
+    panel.onDidDispose(() => this.detach(panel.webview));
+  }
+
+  /** Shows a contrastive ranking in every open panel (and keeps it for panels opened later). */
+  showContrastive(rows: ContrastiveRow[], caption?: string): void {
+    this.contrastive = { rows, caption };
+    this.broadcast({ type: 'contrastive', rows, caption });
+    this.model.showPanel();
+  }
+
+  private roots(): vscode.Uri[] {
+    return [vscode.Uri.joinPath(this.extensionUri, 'dist'), vscode.Uri.joinPath(this.extensionUri, 'media')];
+  }
+
+  private attach(webview: vscode.Webview): void {
+    webview.options = { enableScripts: true, localResourceRoots: this.roots() };
+    const uri = (...p: string[]) => webview.asWebviewUri(vscode.Uri.joinPath(this.extensionUri, ...p)).toString();
+    webview.html = panelHtml({
+      cspSource: webview.cspSource,
+      nonce: randomBytes(18).toString('base64'),
+      scriptUri: uri('dist', 'webview.js'),
+      styleUri: uri('media', 'webview', 'panel.css'),
+      codiconUri: uri('dist', 'codicon.css'),
+    });
+    this.webviews.set(webview, webview.onDidReceiveMessage((raw) => void this.onMessage(webview, raw)));
+  }
+
+  private detach(webview: vscode.Webview): void {
+    this.webviews.get(webview)?.dispose();
+    this.webviews.delete(webview);
+  }
+
+  private log(message: string): void {
+    if (this.model.log) this.model.log(message);
+    else console.warn(message);
+  }
+
+  private async onMessage(webview: vscode.Webview, raw: unknown): Promise<void> {
+    const m = parseWebviewMessage(raw);
+    if (!m) {
+      let shown: string;
+      try {
+        shown = JSON.stringify(raw)?.slice(0, 200) ?? String(raw);
+      } catch {
+        shown = typeof raw;
+      }
+      return this.log(`routing panel: ignored a malformed message ${shown}`);
+    }
+    switch (m.type) {
+      case 'ready':
+        void webview.postMessage({ type: 'steering', rules: this.model.getSteering() } satisfies HostMessage);
+        if (this.contrastive) void webview.postMessage({ type: 'contrastive', ...this.contrastive } satisfies HostMessage);
+        if (this.lastEditor) await this.sendRouting(this.lastEditor, webview);
+        break;
+      case 'revealToken':
+        this.model.revealToken(m.uri, m.start, m.end);
+        break;
+      case 'steer': {
+        const { layer, expert } = m.rule;
+        await this.steer([...without(this.model.getSteering(), layer, expert), m.rule]);
+        break;
+      }
+      case 'resetExpert':
+        await this.steer(without(this.model.getSteering(), m.layer, m.expert));
+        break;
+      case 'stateChanged':
+        break; // the webview keeps its own state (vscode.setState); nothing here depends on it
+    }
+  }
+
+  private async steer(rules: SteeringRule[]): Promise<void> {
+    try {
+      await this.model.applySteering(rules);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`MoE Lens: ${(e as Error).message}`);
+    }
+  }
+
+  private follow(editor: vscode.TextEditor): void {
+    if (editor.document.uri.scheme === 'output') return;
+    this.lastEditor = editor;
+    void this.sendRouting(editor);
+  }
+
+  private async sendRouting(editor: vscode.TextEditor, only?: vscode.Webview): Promise<void> {
+    if (!this.webviews.size) return;
+    const uri = editor.document.uri.toString();
+    const r = await this.model.getRouting(uri);
+    if (editor !== this.lastEditor) return; // the user moved on while the server worked
+    const send = (m: HostMessage) => (only ? void only.postMessage(m) : this.broadcast(m));
+    const fileName = vscode.workspace.asRelativePath(editor.document.uri);
+    if (!r) return send({ type: 'clear', reason: `No routing for ${fileName} yet: the model may still be loading (see the MoE Lens status bar item).` });
+    // Token texts come from the document the offsets were computed on; a newer edit only shifts the hover text.
+    const text = editor.document.getText();
+    const tokenTexts = Array.from({ length: r.tokens }, (_, t) => text.slice(r.offsets[2 * t], r.offsets[2 * t + 1]));
+    send({ type: 'routing', uri, fileName, result: r, tokenTexts });
+    this.sendSelection(editor);
+  }
+
+  /** Selection changes come in bursts while the user drags or types: send the last one of each burst. */
+  private queueSelection(editor: vscode.TextEditor): void {
+    clearTimeout(this.selectionTimer);
+    this.selectionTimer = setTimeout(() => this.sendSelection(editor), 60);
+  }
+
+  private sendSelection(editor: vscode.TextEditor): void {
+    const doc = editor.document;
+    this.broadcast({ type: 'selection', uri: doc.uri.toString(), start: doc.offsetAt(editor.selection.start), end: doc.offsetAt(editor.selection.end) });
+  }
+
+  private broadcast(m: HostMessage): void {
+    for (const w of this.webviews.keys()) void w.postMessage(m);
+  }
+
+  dispose(): void {
+    clearTimeout(this.selectionTimer);
+    for (const d of this.webviews.values()) d.dispose();
+    this.webviews.clear();
+    this.disposables.forEach((d) => d.dispose());
+    if (current === this) current = undefined;
+  }
+}
+
+/** Rules without those for (layer, expert); layer "*" removes the expert's rules at every layer. */
+function without(rules: readonly SteeringRule[], layer: number | '*', expert: number): SteeringRule[] {
+  return rules.filter((r) => !(r.expert === expert && (r.layer === layer || layer === '*')));
+}
+
+let current: RoutingPanelHost | undefined;
+
+/** Registers the panel's view provider over `model`. Dispose the result to unregister. */
+export function registerRoutingPanel(context: vscode.ExtensionContext, model: PanelModel): RoutingPanelHost {
+  current = new RoutingPanelHost(context.extensionUri, model);
+  return current;
+}
+
+/** Reveals the routing view; with beside = true opens the panel in the editor area beside the active editor. */
+export function showRoutingPanel(beside = false): void {
+  if (current) void current.show(beside);
+  else void vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`);
+}
+
+/** Shows a moeLens/contrastive result in the panel (the "Contrastive experts" view). */
+export function showContrastiveInPanel(result: ContrastiveResult): void {
+  const { rows, caption } = contrastiveRows(result);
+  current?.showContrastive(rows, caption);
+}
+
+/** The panel model over the extension's shared context (routing and steering stores). */
+export function panelModelFromCtx(ctx: Ctx): PanelModel {
+  return {
+    getRouting: (uri) => ctx.routing.get(uri),
+    onDidChangeRouting: ctx.routing.onDidChange,
+    getSteering: () => [...ctx.steering.rules],
+    applySteering: (rules) => ctx.steering.apply(rules),
+    onDidChangeSteering: ctx.steering.onDidChange,
+    revealToken: (uri, start, end) => void revealInEditor(uri, start, end),
+    showPanel: () => ctx.showRoutingPanel(false),
+    log: (m) => ctx.output.warn(m),
+  };
+}
+
+async function revealInEditor(uri: string, start: number, end: number): Promise<void> {
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
+  if (!doc) return;
+  const visible = vscode.window.visibleTextEditors.find((e) => e.document === doc);
+  const range = new vscode.Range(doc.positionAt(start), doc.positionAt(end));
+  await vscode.window.showTextDocument(doc, { viewColumn: visible?.viewColumn, selection: range, preserveFocus: false });
+  vscode.window.activeTextEditor?.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+}
+
+/** The panel over the extension's context: what extension/panelHook.ts creates. */
+export class RoutingPanel extends RoutingPanelHost {
+  constructor(ctx: Ctx) {
+    super(ctx.extension.extensionUri, panelModelFromCtx(ctx));
+    current = this;
+  }
+}

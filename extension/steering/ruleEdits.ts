@@ -1,0 +1,23 @@
+// Pure edits of a steering rule set (no vscode import, so unit tests run them in plain Node).
+import type { SteeringRule } from '../../common/protocol';
+
+/** The rule that governs (layer, expert): a per-layer rule or an all-layers ("*") one. */
+export function ruleFor(rules: readonly SteeringRule[], layer: number, expert: number): SteeringRule | undefined {
+  return rules.find((r) => r.expert === expert && (r.layer === layer || r.layer === '*'));
+}
+
+/**
+ * The rules after switching (layer, expert) on or off. Switching on an expert that an all-layers rule governs splits
+ * that rule into per-layer rules for the other layers, so one checkbox changes exactly one layer.
+ */
+export function toggledRules(rules: readonly SteeringRule[], layers: number, layer: number, expert: number, enabled: boolean): SteeringRule[] {
+  const out: SteeringRule[] = [];
+  for (const r of rules) {
+    if (r.expert !== expert) out.push(r);
+    else if (r.layer === '*') {
+      for (let l = 0; l < layers; l++) if (l !== layer) out.push({ ...r, layer: l });
+    } else if (r.layer !== layer) out.push(r);
+  }
+  if (!enabled) out.push({ layer, expert, mode: 'disable' });
+  return out;
+}

@@ -1,0 +1,148 @@
+// Re-analysis after an edit that keeps a prefix of the tokens: the KV cache of the unchanged prefix is kept and only
+// the tokens from the first change on run through the model (a one-token edit at the end costs one or two tokens of
+// compute, not the whole document). Same output as analyzeText up to float rounding (the cached and the full forward
+// multiply in different shapes); steering without baseline is supported, with baseline it falls back to a full pass.
+import type { RoutingResult } from '../../common/protocol';
+import { ModelSession, type ForwardResult, type KvCache } from '../model/modelSession';
+import { entropyNats, surprisalBits } from '../routing/math';
+import { biasFromRules, steeringKey } from '../routing/steering';
+import { analyzeText, CancelledError, type AnalyzeOptions } from './analyzer';
+
+/** A result plus what continuing it needs: the KV cache of every window and the steering it was computed under. */
+export interface IncrementalAnalysis {
+  result: RoutingResult;
+  /** one cache per window (windows are independent); empty when the model has no KV cache or ran with a baseline */
+  caches: KvCache[];
+  key: string;
+}
+
+/** What the last run computed: for the benchmark and tests (how many tokens went through the model). */
+export interface IncrementalStats {
+  /** tokens run through the model */
+  computed: number;
+  /** tokens whose results were reused from the previous analysis */
+  reused: number;
+}
+
+/** Same cut as analyzeText: no token is longer than this many UTF-16 units on average. */
+const MAX_CHARS_PER_TOKEN = 32;
+
+/** Length of the common prefix of two id lists. */
+export function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a[i] === b[i]) i++;
+  return i;
+}
+
+/**
+ * Where to resume after an edit, for windows of `context` tokens: the first changed token is `prefix`; its window is
+ * re-run from one token earlier (the logits of the token before the change give the changed token's surprisal), from
+ * the window start when the change is at the start. Returns the window and the local position to resume at, or
+ * undefined when nothing changed inside the new length (the new ids are a prefix of the old ones).
+ */
+export function resumePoint(prefix: number, newLength: number, context: number): { window: number; local: number } | undefined {
+  if (prefix >= newLength) return undefined;
+  const window = Math.floor(prefix / context);
+  const lp = prefix - window * context;
+  return { window, local: Math.max(0, lp - 1) };
+}
+
+/**
+ * Analyses `text`, reusing `prev` where the tokens are unchanged. Without `prev` (or after a steering or model change,
+ * or with a steered baseline) this is a full pass that also keeps the caches for next time. `prev` is not modified.
+ */
+export async function analyzeIncremental(
+  session: ModelSession,
+  text: string,
+  version: number,
+  opts: AnalyzeOptions,
+  prev?: IncrementalAnalysis,
+  stats?: IncrementalStats,
+): Promise<IncrementalAnalysis> {
+  const started = performance.now();
+  const { layers: L, experts: E, topK: K, contextLength: C, vocabSize: V } = session.info;
+  const key = steeringKey(opts.rules);
+  const steered = opts.rules.length > 0;
+  if ((steered && opts.withBaseline) || !session.manifest.kvCache) {
+    const result = await analyzeText(session, text, version, opts);
+    if (stats) Object.assign(stats, { computed: result.tokens * (steered && opts.withBaseline ? 2 : 1), reused: 0 });
+    return { result, caches: [], key };
+  }
+  const cut = text.length > opts.maxTokens * MAX_CHARS_PER_TOKEN;
+  const enc = session.tokenizer.encode(cut ? text.slice(0, opts.maxTokens * MAX_CHARS_PER_TOKEN) : text);
+  const T = Math.min(enc.ids.length, opts.maxTokens);
+  const ids = enc.ids.slice(0, T);
+  const usable = prev && prev.key === key && prev.result.model.name === session.info.name && prev.result.model.contextLength === C && prev.caches.length === Math.ceil(prev.result.tokens / C);
+  const prefix = usable ? commonPrefix(prev.result.ids, ids) : 0;
+  const result: RoutingResult = {
+    model: session.info,
+    version,
+    tokens: T,
+    offsets: enc.offsets.slice(0, 2 * T),
+    ids,
+    experts: new Array(T * L * K),
+    weights: new Array(T * L * K),
+    entropy: new Array(T * L),
+    surprisal: new Array(T),
+    steered,
+    windows: Math.max(1, Math.ceil(T / C)),
+    truncated: cut || enc.ids.length > T,
+    elapsedMs: 0,
+  };
+  // Reuse everything before the first recomputed token (copied: prev stays valid for other edits).
+  const resume = resumePoint(prefix, T, C) ?? { window: Math.ceil(T / C), local: 0 };
+  const keep = Math.min(T, resume.window * C + resume.local);
+  if (usable && keep > 0) {
+    const p = prev.result;
+    copyPrefix(result.experts, p.experts, keep * L * K);
+    copyPrefix(result.weights, p.weights, keep * L * K);
+    copyPrefix(result.entropy, p.entropy, keep * L);
+    copyPrefix(result.surprisal, p.surprisal, keep);
+    if (resume.local > 0) result.surprisal[keep] = p.surprisal[keep]; // its logits row is not recomputed
+  }
+  const caches: KvCache[] = usable ? prev.caches.slice(0, resume.window) : [];
+  const bias = biasFromRules(opts.rules, session.info, session.manifest);
+  let computed = 0;
+  for (let w = resume.window; w * C < T; w++) {
+    if (opts.isCancelled?.()) throw new CancelledError();
+    const start = w * C;
+    const end = Math.min(T, start + C);
+    const local = w === resume.window && usable ? resume.local : 0;
+    const past = local > 0 ? ModelSession.truncateCache(prev!.caches[w], local) : undefined;
+    const out = await session.forward(ids.slice(start + local, end), bias, past);
+    fillRows(result, out, start, local, L, E, K, V);
+    computed += end - start - local;
+    caches.push(out.present!);
+  }
+  // New ids are a prefix of the old ones: the last window's cache may hold extra positions, which the next resume
+  // truncates away (it never resumes past the ids both versions share).
+  if (stats) Object.assign(stats, { computed, reused: T - computed });
+  result.elapsedMs = Math.round(performance.now() - started);
+  return { result, caches, key };
+}
+
+function copyPrefix(dst: number[], src: readonly number[], n: number): void {
+  for (let i = 0; i < n; i++) dst[i] = src[i];
+}
+
+/**
+ * Writes the rows of one forward pass (layer-major, `out.tokens` rows starting at local position `local` of the
+ * window that starts at `start`) into the token-major result. The surprisal of a token needs the logits of the token
+ * before it: the first row of a resumed window keeps the value already copied from the previous analysis.
+ */
+function fillRows(r: RoutingResult, out: ForwardResult, start: number, local: number, L: number, E: number, K: number, V: number): void {
+  const n = out.tokens;
+  for (let j = 0; j < n; j++) {
+    const t = start + local + j;
+    for (let l = 0; l < L; l++) {
+      for (let k = 0; k < K; k++) {
+        r.experts[(t * L + l) * K + k] = out.expertIds[(l * n + j) * K + k];
+        r.weights[(t * L + l) * K + k] = out.expertWeights[(l * n + j) * K + k];
+      }
+      r.entropy[t * L + l] = entropyNats(out.routerLogits, (l * n + j) * E, E);
+    }
+    if (local + j === 0) r.surprisal[t] = 0;
+    else if (j > 0) r.surprisal[t] = surprisalBits(out.logits, r.ids[t], (j - 1) * V, V);
+  }
+}

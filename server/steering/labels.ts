@@ -1,0 +1,220 @@
+// Expert labels: what each (layer, expert) takes on the model's profile corpus (held-out text per training domain) —
+// its most frequent top-1 tokens, the character class and the domain it is enriched for — in a short label such as
+// "python · lowercase words (def, self, return)". OLMoE's routing analysis found domain-concentrated experts and
+// OpenMoE token-ID specialisation (shared/RESEARCH.md): these labels surface both. Computed once per model, cached.
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { analyzeText } from '../analysis/analyzer';
+import type { ModelSession } from '../model/modelSession';
+import { CHAR_CLASSES, CHAR_CLASS_PHRASE, charClass, type CharClass } from './charClass';
+
+export { expertUsage } from './usage';
+
+export interface ExpertProfile {
+  /** tokens with the expert in their top-k at its layer */
+  activeTokens: number;
+  /** tokens with the expert first in their top-k */
+  top1Tokens: number;
+  /**
+   * the tokens it takes most: ranked by count · share, where count = how often the expert is the token's top-1 and
+   * share = count over all occurrences of the token (1 = the expert takes every occurrence)
+   */
+  topTokens: { text: string; count: number; share: number }[];
+  /** share of its active tokens in each class */
+  classShare: Record<CharClass, number>;
+  /** classShare over the class's share of all tokens (1 = no preference) */
+  classEnrichment: Record<CharClass, number>;
+  /** P(active | domain) / P(active) (1 = no preference) */
+  domainEnrichment: Record<string, number>;
+}
+
+/** One routed text of the profile corpus: token ids and token-major top-k ids. */
+export interface ProfileRouting {
+  domain: string;
+  ids: readonly number[];
+  experts: readonly number[];
+}
+
+/** A token must be an expert's top-1 this often to be named in its label. */
+const MIN_TOKEN_COUNT = 2;
+/** ... and the expert must take at least this share of the token's occurrences. */
+const MIN_TOKEN_SHARE = 0.25;
+
+/** Pure: profiles every (layer, expert) from routed texts. Returns profiles[layer][expert]. */
+export function profileExperts(
+  routings: readonly ProfileRouting[],
+  shape: { layers: number; experts: number; topK: number },
+  tokenText: (id: number) => string,
+  topTokens = 3,
+): ExpertProfile[][] {
+  const { layers: L, experts: E, topK: K } = shape;
+  const domains = [...new Set(routings.map((r) => r.domain))];
+  const C = CHAR_CLASSES.length;
+  const active = new Float64Array(L * E);
+  const top1 = new Float64Array(L * E);
+  const byClass = new Float64Array(L * E * C);
+  const byDomain = new Float64Array(L * E * domains.length);
+  const classTotal = new Float64Array(C);
+  const domainTotal = new Float64Array(domains.length);
+  const top1Ids = Array.from({ length: L * E }, () => new Map<number, number>());
+  const occurrences = new Map<number, number>();
+  let total = 0;
+  const classOf = new Map<number, number>();
+  for (const r of routings) {
+    const d = domains.indexOf(r.domain);
+    for (let t = 0; t < r.ids.length; t++) {
+      const id = r.ids[t];
+      let c = classOf.get(id);
+      if (c === undefined) classOf.set(id, (c = CHAR_CLASSES.indexOf(charClass(tokenText(id)))));
+      total++;
+      occurrences.set(id, (occurrences.get(id) ?? 0) + 1);
+      classTotal[c]++;
+      domainTotal[d]++;
+      for (let l = 0; l < L; l++) {
+        for (let k = 0; k < K; k++) {
+          const i = l * E + r.experts[(t * L + l) * K + k];
+          active[i]++;
+          byClass[i * C + c]++;
+          byDomain[i * domains.length + d]++;
+          if (k === 0) {
+            top1[i]++;
+            top1Ids[i].set(id, (top1Ids[i].get(id) ?? 0) + 1);
+          }
+        }
+      }
+    }
+  }
+  const profiles: ExpertProfile[][] = [];
+  for (let l = 0; l < L; l++) {
+    const row: ExpertProfile[] = [];
+    for (let e = 0; e < E; e++) {
+      const i = l * E + e;
+      const classShare = {} as Record<CharClass, number>;
+      const classEnrichment = {} as Record<CharClass, number>;
+      CHAR_CLASSES.forEach((cls, c) => {
+        classShare[cls] = active[i] ? byClass[i * C + c] / active[i] : 0;
+        classEnrichment[cls] = classTotal[c] && total ? classShare[cls] / (classTotal[c] / total) : 0;
+      });
+      const domainEnrichment: Record<string, number> = {};
+      const overall = total ? active[i] / total : 0;
+      domains.forEach((name, d) => {
+        domainEnrichment[name] = domainTotal[d] && overall ? byDomain[i * domains.length + d] / domainTotal[d] / overall : 0;
+      });
+      // count · share favours tokens that are both frequent for the expert and specific to it (a plain count would
+      // name "\n" and "." for every expert; a plain share would name tokens seen once)
+      const score = ([id, n]: [number, number]) => (n * n) / occurrences.get(id)!;
+      const tops = [...top1Ids[i]].filter(([, n]) => n >= MIN_TOKEN_COUNT).sort((a, b) => score(b) - score(a) || a[0] - b[0]).slice(0, topTokens);
+      row.push({
+        activeTokens: active[i],
+        top1Tokens: top1[i],
+        topTokens: tops.map(([id, n]) => ({ text: tokenText(id), count: n, share: n / occurrences.get(id)! })),
+        classShare,
+        classEnrichment,
+        domainEnrichment,
+      });
+    }
+    profiles.push(row);
+  }
+  return profiles;
+}
+
+/** A token as a label shows it: the leading space BPE glues to words dropped, control characters escaped. */
+export function displayToken(text: string): string {
+  // indentation tokens ("\n" plus 12 spaces) are common in code: show runs of spaces counted, not as blanks
+  const spaces = (run: string) => (run.length === 1 ? '␣' : `␣×${run.length}`);
+  if (/^\s+$/.test(text)) return text.replace(/ +/g, spaces).replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+  const s = text.startsWith(' ') ? text.slice(1) : text;
+  return s.replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t').replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, '·');
+}
+
+/** A domain counts as preferred when the expert is this much more active on it than on average. */
+const DOMAIN_ENRICHMENT = 1.5;
+/** A class counts as preferred when it makes this share of the expert's tokens and is this much enriched. */
+const CLASS_MIN_SHARE = 0.15;
+const CLASS_ENRICHMENT = 1.3;
+
+/** Pure: the label text for a profile, e.g. "python · lowercase words (def, self, return)". */
+export function labelFor(p: ExpertProfile): string {
+  if (!p.activeTokens) return 'unused on the profile corpus';
+  const parts: string[] = [];
+  // up to two domains: code experts are often shared by two languages, and naming only one would hide that
+  const domains = Object.entries(p.domainEnrichment).filter(([, x]) => x >= DOMAIN_ENRICHMENT).sort((a, b) => b[1] - a[1]).slice(0, 2);
+  if (domains.length) parts.push(domains.map(([d]) => d).join(' & '));
+  const preferred = CHAR_CLASSES.filter((c) => p.classShare[c] >= CLASS_MIN_SHARE && p.classEnrichment[c] >= CLASS_ENRICHMENT)
+    .sort((a, b) => p.classEnrichment[b] - p.classEnrichment[a])
+    .slice(0, 2);
+  const classes = preferred.length ? preferred : [CHAR_CLASSES.reduce((a, b) => (p.classShare[b] > p.classShare[a] ? b : a))];
+  parts.push(classes.map((c) => CHAR_CLASS_PHRASE[c]).join(' & '));
+  const tokens = p.topTokens.filter((t) => t.share >= MIN_TOKEN_SHARE).map((t) => displayToken(t.text));
+  return parts.join(' · ') + (tokens.length ? ` (${tokens.join(', ')})` : '');
+}
+
+export interface ExpertLabelSet {
+  modelId: string;
+  domains: string[];
+  labels: string[][];
+  profiles: ExpertProfile[][];
+}
+
+/** Bump when the profile or label rules change, so old caches are not reused. */
+const LABELS_FORMAT = 4;
+/** Tokens profiled per domain at most. */
+const PROFILE_TOKENS = 4096;
+
+export const labelCacheFile = (cacheDir: string, modelId: string): string => join(cacheDir, `expert-labels-v${LABELS_FORMAT}-${modelId.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
+
+/** Routes the profile corpus of the model directory and labels every expert; null when the model has no corpus. */
+export async function computeExpertLabels(session: ModelSession, isCancelled?: () => boolean): Promise<ExpertLabelSet | null> {
+  const domains = session.manifest.profileCorpus?.domains;
+  if (!domains) return null;
+  const routings: ProfileRouting[] = [];
+  for (const [domain, file] of Object.entries(domains)) {
+    const path = join(session.dir, file);
+    if (!existsSync(path)) continue; // a partial corpus still labels by the domains it has
+    const r = await analyzeText(session, await readFile(path, 'utf8'), 0, { maxTokens: PROFILE_TOKENS, rules: [], isCancelled });
+    routings.push({ domain, ids: r.ids, experts: r.experts });
+  }
+  if (!routings.length) return null;
+  const profiles = profileExperts(routings, session.info, (id) => session.tokenizer.tokenText(id));
+  return { modelId: session.modelId, domains: routings.map((r) => r.domain), labels: profiles.map((row) => row.map(labelFor)), profiles };
+}
+
+const memory = new Map<string, Promise<ExpertLabelSet | null>>();
+
+/**
+ * Labels for the session's model from `cacheDir` (keyed by the model's sha256), computing and storing them the first
+ * time. A cache that cannot be read or written is not an error: the labels are computed again.
+ */
+export function expertLabels(session: ModelSession, cacheDir: string): Promise<ExpertLabelSet | null> {
+  const key = `${cacheDir}\0${session.modelId}`;
+  let p = memory.get(key);
+  if (!p) {
+    p = loadOrCompute(session, cacheDir);
+    memory.set(key, p);
+    p.catch(() => memory.delete(key)); // a failed run (e.g. model disposed) may be retried
+  }
+  return p;
+}
+
+async function loadOrCompute(session: ModelSession, cacheDir: string): Promise<ExpertLabelSet | null> {
+  const file = labelCacheFile(cacheDir, session.modelId);
+  try {
+    const cached = JSON.parse(await readFile(file, 'utf8')) as ExpertLabelSet;
+    if (cached.modelId === session.modelId && cached.labels?.length === session.info.layers) return cached;
+  } catch {
+    // no cache yet, or unreadable: compute
+  }
+  const set = await computeExpertLabels(session);
+  if (set) {
+    try {
+      await mkdir(cacheDir, { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      await writeFile(tmp, JSON.stringify(set));
+      await rename(tmp, file); // atomic: a second window never reads half a file
+    } catch {
+      // read-only storage: labels still work for this session
+    }
+  }
+  return set;
+}

@@ -1,0 +1,155 @@
+// Plotly figures (data + layout) of the panel's three chart views, built from a routing result and a theme.
+// Pure: no DOM; main.ts hands them to Plotly.react.
+import type { RoutingResult, SteeringRule } from '../common/protocol';
+import type { PanelMetric } from '../common/webviewMessages';
+import { heatmapMatrix, layerLoads, steeringOf, transitions } from './routingViews';
+import { discreteScale, type Theme } from './theme';
+
+export interface Figure {
+  data: Record<string, unknown>[];
+  layout: Record<string, unknown>;
+}
+
+export const METRIC_NAMES: Record<PanelMetric, string> = {
+  expert: 'top-1 expert',
+  entropy: 'router entropy (nats)',
+  gate: 'top-1 gate weight',
+  change: 'routing change under steering',
+};
+
+function baseLayout(t: Theme, title: string): Record<string, unknown> {
+  return {
+    title: { text: title, font: { size: t.fontSize + 1, color: t.foreground }, x: 0, xanchor: 'left', xref: 'paper' },
+    paper_bgcolor: t.background,
+    plot_bgcolor: t.background,
+    font: { color: t.foreground, family: t.font, size: t.fontSize },
+    margin: { l: 64, r: 16, t: 36, b: 44 },
+    hoverlabel: { bgcolor: t.background, bordercolor: t.foreground, font: { color: t.foreground, family: t.font, size: t.fontSize } },
+    dragmode: false,
+  };
+}
+
+function axis(t: Theme, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { title: { text: title, font: { color: t.foreground } }, gridcolor: t.grid, zeroline: false, linecolor: t.grid, tickcolor: t.grid, color: t.foreground, tickfont: { color: t.foreground }, fixedrange: true, ...extra };
+}
+
+function colorbar(t: Theme, title: string): Record<string, unknown> {
+  return { title: { text: title, font: { color: t.foreground } }, tickfont: { color: t.foreground }, outlinecolor: t.grid, thickness: 12 };
+}
+
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** A token's text for a hover label: whitespace and control characters escaped, HTML-safe, at most 40 characters. */
+export function tokenLabel(text: string | undefined): string {
+  const shown = JSON.stringify(text ?? '').slice(1, -1);
+  return escapeHtml(shown.length > 40 ? `${shown.slice(0, 39)}…` : shown) || '∅';
+}
+
+const label = (r: RoutingResult, l: number, e: number) => {
+  const s = r.model.labels?.[l]?.[e];
+  return s ? ` (${escapeHtml(s)})` : '';
+};
+
+export function heatmapFigure(t: Theme, r: RoutingResult, metric: PanelMetric, start: number, n: number, tokenTexts: readonly string[], selection?: [number, number]): Figure {
+  const { layers: L, topK: K, experts: E } = r.model;
+  const z = heatmapMatrix(r, metric, start, n);
+  const x = Array.from({ length: n }, (_, i) => start + i);
+  const hover = z.map((row, l) =>
+    row.map((_, i) => {
+      const tok = start + i;
+      const base = (tok * L + l) * K;
+      const parts: string[] = [];
+      for (let k = 0; k < K; k++) parts.push(`E${r.experts[base + k]}${label(r, l, r.experts[base + k])} ${r.weights[base + k].toFixed(2)}`);
+      const was = r.baselineExperts && metric === 'change' ? `<br>unsteered: ${r.baselineExperts.slice(base, base + K).map((e) => `E${e}`).join(', ')}` : '';
+      return `token ${tok} “${tokenLabel(tokenTexts[tok])}” · layer ${l}<br>${parts.join('<br>')}<br>entropy ${r.entropy[tok * L + l].toFixed(2)} nats${was}`;
+    }),
+  );
+  const categorical = metric === 'expert';
+  const trace: Record<string, unknown> = {
+    type: 'heatmap',
+    z,
+    x,
+    y: Array.from({ length: L }, (_, l) => l),
+    text: hover,
+    hoverinfo: 'text',
+    xgap: n > 128 ? 0 : 1,
+    ygap: 2,
+    // The categorical metric has its own clickable HTML legend (ids and labels); the others a colour bar.
+    showscale: !categorical,
+    // "change" is binary: unchanged cells in the grid colour keep the rows visible, changed ones stand out.
+    colorscale: categorical ? discreteScale(t.experts.slice(0, E)) : metric === 'change' ? [[0, t.grid], [0.5, t.grid], [0.5, t.hot], [1, t.hot]] : [[0, t.background], [1, t.accent]],
+    zmin: categorical ? -0.5 : 0,
+    zmax: categorical ? E - 0.5 : metric === 'entropy' ? Math.log(E) : 1,
+    colorbar: metric === 'change' ? { ...colorbar(t, ''), tickvals: [0.25, 0.75], ticktext: ['same', 'changed'] } : colorbar(t, { expert: '', entropy: 'nats', gate: 'weight', change: '' }[metric]),
+  };
+  const shapes = selection
+    ? [{ type: 'rect', xref: 'x', yref: 'paper', x0: selection[0] - 0.5, x1: selection[1] + 0.5, y0: -0.02, y1: 1.02, line: { color: t.foreground, width: 2 }, fillcolor: 'rgba(0,0,0,0)' }]
+    : [];
+  const layout = {
+    ...baseLayout(t, `Token × layer: ${METRIC_NAMES[metric]}`),
+    xaxis: axis(t, 'token index', { showgrid: false, range: [start - 0.5, start + n - 0.5] }),
+    yaxis: axis(t, 'layer', { dtick: 1, autorange: 'reversed', showgrid: false }),
+    shapes,
+  };
+  return { data: [trace], layout };
+}
+
+/** Layer × expert load: f_i in % per cell, LBL per layer on the axis, dead experts ✕, steered experts ringed. */
+export function loadFigure(t: Theme, r: RoutingResult, rules: readonly SteeringRule[]): Figure {
+  const loads = layerLoads(r);
+  const { experts: E, layers: L } = r.model;
+  const z = loads.map((l) => l.f.map((v) => v * 100));
+  const hover = loads.map((ld, l) =>
+    ld.f.map((v, e) => {
+      const mode = steeringOf(rules, l, e);
+      return `layer ${l} · E${e}${label(r, l, e)}<br>f = ${(v * 100).toFixed(1)}% of routed slots<br>p ≈ ${(ld.p[e] * 100).toFixed(1)}% of gate weight${ld.dead.includes(e) ? '<br><b>dead: f < 0.5%</b>' : ''}${mode ? `<br>steered: ${mode}` : ''}<br>click: disable / force / reset`;
+    }),
+  );
+  const dead = loads.flatMap((l, li) => l.dead.map((e) => ({ x: e, y: li })));
+  const steered = (mode: SteeringRule['mode']) => {
+    const pts: { x: number; y: number }[] = [];
+    for (let l = 0; l < L; l++) for (let e = 0; e < E; e++) if (steeringOf(rules, l, e) === mode) pts.push({ x: e, y: l });
+    return pts;
+  };
+  const marks = (pts: { x: number; y: number }[], symbol: string, color: string, name: string) => ({
+    type: 'scatter', mode: 'markers', name, x: pts.map((p) => p.x), y: pts.map((p) => p.y), marker: { symbol, size: 16, color, line: { color, width: 2.5 } }, hoverinfo: 'skip', showlegend: pts.length > 0,
+  });
+  const data = [
+    {
+      // Cell text: f in whole percent, blank for dead experts (their ✕ says it); the hover has the details.
+      type: 'heatmap', z, x: Array.from({ length: E }, (_, e) => e), y: loads.map((_, i) => i), customdata: hover, hovertemplate: '%{customdata}<extra></extra>',
+      text: loads.map((ld) => ld.f.map((v, e) => (ld.dead.includes(e) ? '' : (v * 100).toFixed(0)))), texttemplate: '%{text}', textfont: { size: Math.max(9, t.fontSize - 2) },
+      colorscale: [[0, t.background], [1, t.accent]], zmin: 0, xgap: 2, ygap: 2, colorbar: colorbar(t, '% slots'), showlegend: false,
+    },
+    marks(dead, 'x-thin-open', t.hot, 'dead (f < 0.5%)'),
+    marks(steered('disable'), 'circle-open', t.disabled, 'disabled'),
+    marks(steered('force'), 'diamond-open', t.forced, 'forced'),
+    marks(steered('bias'), 'square-open', t.muted, 'biased'),
+  ];
+  const layout = {
+    ...baseLayout(t, 'Layer × expert load fᵢ (% of routed slots)'),
+    xaxis: axis(t, '', { dtick: 1, tickprefix: 'E', showgrid: false, range: [-0.5, E - 0.5] }),
+    yaxis: axis(t, '', { range: [L - 0.5, -0.5], showgrid: false, tickvals: loads.map((_, i) => i), ticktext: loads.map((l, i) => `L${i} · LBL ${l.lbl.toFixed(2)}`) }),
+    margin: { l: 104, r: 16, t: 36, b: 64 },
+    legend: { orientation: 'h', x: 0, y: -0.12, yanchor: 'top', font: { color: t.foreground }, bgcolor: 'rgba(0,0,0,0)' },
+  };
+  return { data, layout };
+}
+
+export function transitionFigure(t: Theme, r: RoutingResult, layer: number): Figure {
+  const m = transitions(r, layer);
+  const E = r.model.experts;
+  const ids = Array.from({ length: E }, (_, i) => i);
+  const data = [
+    {
+      type: 'heatmap', z: m, x: ids, y: ids, colorscale: [[0, t.background], [1, t.accent]], zmin: 0, zmax: 1, xgap: 1, ygap: 1,
+      hovertemplate: `E%{y} at layer ${layer} → E%{x} at layer ${layer + 1}: %{z:.2f}<extra></extra>`, colorbar: colorbar(t, 'P'),
+    },
+  ];
+  const layout = {
+    ...baseLayout(t, `Expert co-activation: top-1 at layer ${layer} → layer ${layer + 1}`),
+    xaxis: axis(t, `top-1 expert at layer ${layer + 1}`, { dtick: 1, showgrid: false }),
+    yaxis: axis(t, `top-1 expert at layer ${layer}`, { dtick: 1, autorange: 'reversed', showgrid: false }),
+  };
+  return { data, layout };
+}
