@@ -19,12 +19,18 @@ import { SteeringError, validateRules } from './routing/steering';
 import { DocumentAnalyses } from './lsp/documentAnalyses';
 import { hoverMarkdown } from './lsp/hoverMarkdown';
 import { defaultSettings, ModelHost } from './lsp/modelHost';
+import { registerSteeringRequests } from './lsp/steeringRequests';
+import type { ModelSession } from './model/modelSession';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 const host = new ModelHost();
 let settings: ServerSettings = { ...defaultSettings };
 let rules: SteeringRule[] = [];
+/** The session once loaded (undefined while loading or after a failure), for the synchronous steering requests. */
+let loaded: ModelSession | undefined;
 let status: ServerStatus = { state: 'starting', activeRules: 0 };
 let canPullConfiguration = false;
 
@@ -69,12 +75,14 @@ async function loadModel(): Promise<void> {
   const generation = ++loadGeneration;
   const superseded = () => generation !== loadGeneration;
   analyses.invalidateAll();
+  loaded = undefined;
   setStatus({ state: 'loading', model: undefined, modelPath: host.dir, message: `Loading model from ${host.dir}` });
   const progress = await connection.window.createWorkDoneProgress().catch(() => undefined);
   progress?.begin('MoE Lens: loading model', undefined, host.dir);
   try {
     const session = await host.session();
     if (superseded()) return;
+    loaded = session;
     connection.console.info(`model ${session.info.name} loaded from ${session.dir} on ${session.info.executionProvider}`);
     setStatus({ state: 'ready', model: session.info, message: undefined });
     // Validate the steering state against the new model; rules that no longer fit are dropped with a message.
@@ -184,6 +192,16 @@ connection.onHover(async (params): Promise<Hover | null> => {
     contents: { kind: 'markdown', value: hoverMarkdown(r, t, session.tokenizer.tokenText(r.ids[t])) },
     range: { start: current.positionAt(r.offsets[2 * t]), end: current.positionAt(r.offsets[2 * t + 1]) },
   };
+});
+
+// Continuation, next-token change, contrastive finder, labels and usage (server/steering, server/lsp/steeringRequests).
+registerSteeringRequests(connection, {
+  getSession: () => loaded,
+  getRules: () => rules,
+  getDocumentText: (uri) => documents.get(uri)?.getText(),
+  cacheDir: () => join(tmpdir(), 'moe-lens-cache'),
+  getRouting: (uri) => analyses.get(uri),
+  maxTokens: () => settings.maxTokens,
 });
 
 documents.listen(connection);

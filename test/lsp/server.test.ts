@@ -158,6 +158,16 @@ describe('language server over stdio', function () {
     }
   });
 
+  it('moeLens/generate and moeLens/expertLabels are served by the running server', async () => {
+    const g = await s.conn.sendRequest<{ baseline: string; steered: string; firstDivergence: number }>('moeLens/generate', { uri, offset: text.indexOf('return'), maxNewTokens: 8 });
+    assert.equal(typeof g.baseline, 'string');
+    assert.ok(g.baseline.length > 0);
+    assert.equal(g.baseline, g.steered); // no steering active: identical, greedy
+    assert.equal(g.firstDivergence, -1);
+    const labels = await s.conn.sendRequest<string[][] | null>('moeLens/expertLabels');
+    assert.ok(labels && labels.length === 4 && labels[0].length === 16 && labels[0].every((l) => typeof l === 'string' && l.length > 0));
+  });
+
   it('requests for documents that are not open fail clearly', async () => {
     await assert.rejects(routing(s, 'file:///not-open.txt'), /not open/);
   });
