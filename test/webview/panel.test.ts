@@ -102,7 +102,8 @@ describe('routing panel (Chromium)', function () {
     assert.deepEqual(await h.posted(), [{ type: 'steer', rule: { layer: 2, expert: 7, mode: 'disable' } }]);
     // The host answers with the new state: the load view rings the disabled expert.
     await h.send({ type: 'steering', rules: [{ layer: 2, expert: 7, mode: 'disable' }] });
-    await h.waitForChart();
+    // Wait for the re-render the message causes (the chart already exists, so "any chart" would not wait).
+    await h.waitForChart('c.data.some((x) => x.name === "disabled" && x.x.length > 0)');
     const ring = await h.chart<{ x: number[]; y: number[] }>('c.data.find((d) => d.name === "disabled")');
     assert.deepEqual([ring.x, ring.y], [[7], [2]]);
     await h.choose('view', 'Token × layer heatmap');
