@@ -2,7 +2,7 @@
 // of texts, by the risk difference ΔP_i = P(expert i active | A) − P(expert i active | B) per layer. Beside the result
 // goes a random-expert baseline (MoTE: switching off the found experts must matter more than switching off as many
 // random ones), so a user can tell a real finding from noise. See shared/RESEARCH.md "Steering".
-import type { SteeringRule } from '../../common/protocol';
+import type { ContrastiveRow, SteeringRule } from '../../common/protocol';
 import { analyzeText } from '../analysis/analyzer';
 import type { ModelSession } from '../model/modelSession';
 import { mulberry32, sampleDistinct } from './prng';
@@ -42,15 +42,8 @@ export function activationShares(c: ActivationCounts): Float64Array {
   return c.active.map((x) => (c.tokens ? x / c.tokens : 0));
 }
 
-export interface DeltaPRow {
-  layer: number;
-  expert: number;
-  pA: number;
-  pB: number;
-  /** pA − pB */
-  deltaP: number;
-  label?: string;
-}
+/** One ranked (layer, expert): the wire type itself, so the ranking needs no conversion. */
+export type DeltaPRow = ContrastiveRow;
 
 /** Every (layer, expert) by ΔP = P_A − P_B, largest first (ties: lower layer, then lower expert). Pure. */
 export function rankByDeltaP(a: ActivationCounts, b: ActivationCounts, labels?: readonly (readonly string[])[]): DeltaPRow[] {
