@@ -75,7 +75,7 @@ async function loadBench(key: Bench['key'], dir: string, bareOnnx: string): Prom
   const session = await ModelSession.load(dir, 'cpu');
   let bare: ort.InferenceSession | undefined;
   if (existsSync(bareOnnx)) bare = await ort.InferenceSession.create(bareOnnx, { executionProviders: ['cpu'], graphOptimizationLevel: 'all' });
-  else notes.push(`${key}: no bare graph at ${bareOnnx} (${key === 'embedded' ? 'no tools/model/work/ckpt.pt to export it from' : 'export failed'}); the capture overhead is not measured.`);
+  else notes.push(`${key}: no bare graph at ${bareOnnx} (${key === 'embedded' ? 'no tools/model/out/ckpt.pt to export it from' : 'export failed'}); the capture overhead is not measured.`);
   return { key, dir, bareOnnx, session, bare };
 }
 
@@ -268,7 +268,7 @@ function benchTorch(b: Bench, rows: LengthRow[], idsFile: string): ModelRow['tor
   const j = JSON.parse(line) as { skipped?: string; torch: string; threads: number; ms: Record<string, number> };
   if (j.skipped) return { skipped: j.skipped };
   for (const row of rows) row.torchMs = j.ms[String(row.tokens)] ?? j.ms[String(LENGTHS.find((l) => l >= row.tokens))];
-  return { version: j.torch, threads: j.threads, weights: b.key === 'wide' ? 'bench/out/wide/weights.pt (the same weights as the ONNX)' : 'tools/model/work/ckpt.pt' };
+  return { version: j.torch, threads: j.threads, weights: b.key === 'wide' ? 'bench/out/wide/weights.pt (the same weights as the ONNX)' : 'tools/model/out/ckpt.pt' };
 }
 
 /** Share of the forward FLOPs spent in attention scores (QK^T and AV over the full T x T, as the graph computes them). */

@@ -6,7 +6,7 @@ import json, os
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-WORK = os.path.join(HERE, "work")
+WORK = os.path.join(HERE, "out")
 OUT = os.path.join(ROOT, "media", "model")
 
 

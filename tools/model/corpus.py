@@ -12,7 +12,7 @@ Run from the repository root after `npm ci`:  /usr/bin/python3 tools/model/corpu
 import glob, hashlib, json, os, sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OUT = os.path.join(ROOT, "tools", "model", "work", "corpus")
+OUT = os.path.join(ROOT, "tools", "model", "out", "corpus")
 EOT = "<|endoftext|>"  # document separator; a special token of the tokenizer
 CAP_TRAIN = 6_000_000   # bytes per domain: keeps training time bounded and domains comparable
 MAX_FILE = 200_000      # skip generated bundles and huge single files

@@ -15,7 +15,7 @@ import bpe
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-WORK = os.path.join(HERE, "work")
+WORK = os.path.join(HERE, "out")
 
 FIXTURE_TEXTS = [
     "def fib(n):\n    if n < 2:\n        return n\n    return fib(n - 1) + fib(n - 2)\n",

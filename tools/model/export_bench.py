@@ -9,7 +9,7 @@
              tokenizer.json, weights.pt}.
 --bare       the same models without router outputs, expert_bias or KV cache (zero bias inside the graph):
              bench/out/wide-bare/model.onnx (needs --synthetic first) and bench/out/embedded-bare/model.onnx from
-             tools/model/work/ckpt.pt (skipped with a message when there is no checkpoint).
+             tools/model/out/ckpt.pt (skipped with a message when there is no checkpoint).
 --torch-time times the eager PyTorch forward (no_grad, CPU, all cores) of `wide` or `embedded` with the same
              weights, in windows of the model's context as the analyser does; prints one JSON line.
 Imports model.py and export.py unchanged.
@@ -23,7 +23,7 @@ from model import Config, MoELM  # noqa: E402
 import export  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
-CKPT = os.path.join(HERE, "work", "ckpt.pt")
+CKPT = os.path.join(HERE, "out", "ckpt.pt")
 TOKENIZER = os.path.join(ROOT, "media", "model", "tokenizer.json")
 
 # 24 layers x 64 experts, top-8: fine-grained experts (d_ff = d_model / 2, as DeepSeek-style MoEs), small enough

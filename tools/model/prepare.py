@@ -7,7 +7,7 @@ import numpy as np
 import bpe
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORK = os.path.join(HERE, "work")
+WORK = os.path.join(HERE, "out")
 VOCAB = 4096
 SAMPLE = 1_500_000  # bytes per domain for learning merges: enough for stable merges, a minute of work
 

@@ -16,7 +16,7 @@ from model import Config, MoELM
 import bpe
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORK = os.path.join(HERE, "work")
+WORK = os.path.join(HERE, "out")
 DOMAINS = ["typescript_js", "python", "c_cpp", "markdown", "json"]
 CLASSES = ["whitespace", "digits", "lowercase word", "capitalised word", "punctuation", "non-ASCII", "mixed"]
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from model import Config, MoELM, load_balance_loss
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-WORK = os.path.join(HERE, "work")
+WORK = os.path.join(HERE, "out")
 DOMAINS = ["typescript_js", "python", "c_cpp", "markdown", "json"]
 BATCH_TOKENS = 4096  # small batches: on 2 cores more updates beat bigger batches for a short run
 AUX_COEF = 0.01     # Switch Transformer's load-balance coefficient
