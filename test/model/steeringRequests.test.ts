@@ -19,7 +19,7 @@ import { ModelSession } from '../../server/model/modelSession';
 import { registerSteeringRequests } from '../../server/lsp/steeringRequests';
 import { embeddedModel } from '../support/paths';
 
-const DOC = 'file:///work/example.py';
+const DOC = 'file:///project/example.py';
 const TEXT = 'import os\n\ndef main(argv):\n    for name in os.listdir(argv[1]):\n        print(name, len(name))\n';
 
 // The real server-side connection and a real JSON-RPC client, joined by in-memory pipes.

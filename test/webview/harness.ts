@@ -27,7 +27,7 @@ export function tokenTexts(text: string, r: RoutingResult): string[] {
   return Array.from({ length: r.tokens }, (_, t) => text.slice(r.offsets[2 * t], r.offsets[2 * t + 1]));
 }
 
-export function routingMessage(f: Fixture, uri = `file:///work/${f.source}`): HostMessage {
+export function routingMessage(f: Fixture, uri = `file:///project/${f.source}`): HostMessage {
   return { type: 'routing', uri, fileName: f.source, result: f.result, tokenTexts: tokenTexts(f.text, f.result) };
 }
 

@@ -190,7 +190,7 @@ describe('routing panel (Chromium)', function () {
       await h.open(theme, undefined, { width: 820, height: 520 });
       const steered = { ...py.result, steered: true, baselineExperts: py.result.experts.map((e, i) => (i % 7 === 0 ? (e + 1) % E : e)) };
       await h.send({ ...routingMessage(py), result: steered });
-      await h.send({ type: 'selection', uri: `file:///work/${py.source}`, start: py.result.offsets[20], end: py.result.offsets[27] });
+      await h.send({ type: 'selection', uri: `file:///project/${py.source}`, start: py.result.offsets[20], end: py.result.offsets[27] });
       await h.send({ type: 'steering', rules: [{ layer: 1, expert: 5, mode: 'disable' }, { layer: 3, expert: 2, mode: 'force' }] });
       await h.send({ type: 'contrastive', rows: [
         { layer: 1, expert: 3, pA: 0.62, pB: 0.05, delta: 0.57, label: 'python' }, { layer: 3, expert: 12, pA: 0.41, pB: 0.12, delta: 0.29, label: 'indent' },
