@@ -65,6 +65,27 @@ export function encodePrefix(session: ModelSession, text: string, maxTokens: num
   return { ...session.tokenizer.encode(text), more: false };
 }
 
+/** A result for the first maxTokens tokens of `enc`, its per-token arrays allocated and still to be filled. */
+export function emptyResult(session: ModelSession, version: number, enc: { ids: number[]; offsets: number[]; more: boolean }, maxTokens: number, steered: boolean): RoutingResult {
+  const { layers: L, topK: K, contextLength: C } = session.info;
+  const T = Math.min(enc.ids.length, maxTokens);
+  return {
+    model: session.info,
+    version,
+    tokens: T,
+    offsets: enc.offsets.slice(0, 2 * T),
+    ids: enc.ids.slice(0, T),
+    experts: new Array(T * L * K),
+    weights: new Array(T * L * K),
+    entropy: new Array(T * L),
+    surprisal: new Array(T),
+    steered,
+    windows: Math.max(1, Math.ceil(T / C)),
+    truncated: enc.more || enc.ids.length > T,
+    elapsedMs: 0,
+  };
+}
+
 /**
  * Routing of one document: tokens, per layer the top-k experts and gate weights, router entropy, surprisal.
  * Each document runs alone, batch size 1 — never batched with another document, since capacity-limited routing can
@@ -75,26 +96,9 @@ export function encodePrefix(session: ModelSession, text: string, maxTokens: num
 export async function analyzeText(session: ModelSession, text: string, version: number, opts: AnalyzeOptions): Promise<RoutingResult> {
   const started = performance.now();
   const { layers: L, experts: E, topK: K, contextLength: C } = session.info;
-  const enc = encodePrefix(session, text, opts.maxTokens);
-  const T = Math.min(enc.ids.length, opts.maxTokens);
-  const ids = enc.ids.slice(0, T);
-  const steered = opts.rules.length > 0;
+  const result = emptyResult(session, version, encodePrefix(session, text, opts.maxTokens), opts.maxTokens, opts.rules.length > 0);
+  const { tokens: T, ids, steered } = result;
   const bias = biasFromRules(opts.rules, session.info, session.manifest);
-  const result: RoutingResult = {
-    model: session.info,
-    version,
-    tokens: T,
-    offsets: enc.offsets.slice(0, 2 * T),
-    ids,
-    experts: new Array(T * L * K),
-    weights: new Array(T * L * K),
-    entropy: new Array(T * L),
-    surprisal: new Array(T),
-    steered,
-    windows: Math.max(1, Math.ceil(T / C)),
-    truncated: enc.more || enc.ids.length > T,
-    elapsedMs: 0,
-  };
   const baseline = steered && opts.withBaseline ? new Array<number>(T * L * K) : undefined;
   const zero = new Float32Array(L * E);
   for (let start = 0; start < T; start += C) {

@@ -6,7 +6,7 @@ import type { RoutingResult } from '../../common/protocol';
 import { ModelSession, type ForwardResult, type KvCache } from '../model/modelSession';
 import { entropyNats, surprisalBits } from '../routing/math';
 import { biasFromRules, steeringKey } from '../routing/steering';
-import { analyzeText, CancelledError, type AnalyzeOptions } from './analyzer';
+import { analyzeText, CancelledError, emptyResult, encodePrefix, type AnalyzeOptions } from './analyzer';
 
 /** A result plus what continuing it needs: the KV cache of every window and the steering it was computed under. */
 export interface IncrementalAnalysis {
@@ -23,9 +23,6 @@ export interface IncrementalStats {
   /** tokens whose results were reused from the previous analysis */
   reused: number;
 }
-
-/** Same cut as analyzeText: no token is longer than this many UTF-16 units on average. */
-const MAX_CHARS_PER_TOKEN = 32;
 
 /** Length of the common prefix of two id lists. */
 export function commonPrefix(a: readonly number[], b: readonly number[]): number {
@@ -69,27 +66,11 @@ export async function analyzeIncremental(
     if (stats) Object.assign(stats, { computed: result.tokens * (steered && opts.withBaseline ? 2 : 1), reused: 0 });
     return { result, caches: [], key };
   }
-  const cut = text.length > opts.maxTokens * MAX_CHARS_PER_TOKEN;
-  const enc = session.tokenizer.encode(cut ? text.slice(0, opts.maxTokens * MAX_CHARS_PER_TOKEN) : text);
-  const T = Math.min(enc.ids.length, opts.maxTokens);
-  const ids = enc.ids.slice(0, T);
+  // Tokenised exactly as analyzeText does (same safe cut for huge texts), so both paths agree token for token.
+  const result = emptyResult(session, version, encodePrefix(session, text, opts.maxTokens), opts.maxTokens, steered);
+  const { tokens: T, ids } = result;
   const usable = prev && prev.key === key && prev.result.model.name === session.info.name && prev.result.model.contextLength === C && prev.caches.length === Math.ceil(prev.result.tokens / C);
   const prefix = usable ? commonPrefix(prev.result.ids, ids) : 0;
-  const result: RoutingResult = {
-    model: session.info,
-    version,
-    tokens: T,
-    offsets: enc.offsets.slice(0, 2 * T),
-    ids,
-    experts: new Array(T * L * K),
-    weights: new Array(T * L * K),
-    entropy: new Array(T * L),
-    surprisal: new Array(T),
-    steered,
-    windows: Math.max(1, Math.ceil(T / C)),
-    truncated: cut || enc.ids.length > T,
-    elapsedMs: 0,
-  };
   // Reuse everything before the first recomputed token (copied: prev stays valid for other edits).
   const resume = resumePoint(prefix, T, C) ?? { window: Math.ceil(T / C), local: 0 };
   const keep = Math.min(T, resume.window * C + resume.local);

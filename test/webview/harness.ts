@@ -181,8 +181,15 @@ export class PanelHarness {
   }
 
   /** Waits until the chart's first trace satisfies `pred` (Plotly draws asynchronously). */
-  async waitForChart(pred = 'true'): Promise<void> {
-    await this.page.waitForFunction(`(() => { const c = document.getElementById('chart'); const d = c && c.data && c.data[0]; return !!d && (${pred}); })()`, undefined, { timeout: 15000 });
+  /** Polls from node: page.evaluate runs outside the page's CSP, while a string waitForFunction predicate is eval'd
+   *  inside the page, which the panel's CSP (no 'unsafe-eval') forbids. */
+  async waitForChart(pred = 'true', timeoutMs = 15000): Promise<void> {
+    const expr = `(() => { const c = document.getElementById('chart'); const d = c && c.data && c.data[0]; return !!d && (${pred}); })()`;
+    const end = Date.now() + timeoutMs;
+    while (!(await this.page.evaluate(expr))) {
+      if (Date.now() > end) throw new Error(`chart condition not met in ${timeoutMs} ms: ${pred}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async chart<T>(expr: string): Promise<T> {
