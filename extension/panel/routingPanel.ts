@@ -4,6 +4,7 @@ import type { ContrastiveResult, RoutingResult, SteeringRule } from '../../commo
 import { parseWebviewMessage, type ContrastiveRow, type HostMessage } from '../../common/webviewMessages';
 import type { Ctx } from '../ctx';
 import { panelHtml } from './panelHtml';
+import { withoutRule } from '../steering/ruleEdits';
 
 export const PANEL_VIEW_ID = 'moeLens.routingPanel';
 const EDITOR_PANEL_TYPE = 'moeLens.routingPanelEditor';
@@ -129,11 +130,11 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
         break;
       case 'steer': {
         const { layer, expert } = m.rule;
-        await this.steer([...without(this.model.getSteering(), layer, expert), m.rule]);
+        await this.steer([...withoutRule(this.model.getSteering(), layer, expert), m.rule]);
         break;
       }
       case 'resetExpert':
-        await this.steer(without(this.model.getSteering(), m.layer, m.expert));
+        await this.steer(withoutRule(this.model.getSteering(), m.layer, m.expert));
         break;
       case 'stateChanged':
         break; // the webview keeps its own state (vscode.setState); nothing here depends on it
@@ -193,24 +194,8 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
   }
 }
 
-/** Rules without those for (layer, expert); layer "*" removes the expert's rules at every layer. */
-function without(rules: readonly SteeringRule[], layer: number | '*', expert: number): SteeringRule[] {
-  return rules.filter((r) => !(r.expert === expert && (r.layer === layer || layer === '*')));
-}
 
 let current: RoutingPanelHost | undefined;
-
-/** Registers the panel's view provider over `model`. Dispose the result to unregister. */
-export function registerRoutingPanel(context: vscode.ExtensionContext, model: PanelModel): RoutingPanelHost {
-  current = new RoutingPanelHost(context.extensionUri, model);
-  return current;
-}
-
-/** Reveals the routing view; with beside = true opens the panel in the editor area beside the active editor. */
-export function showRoutingPanel(beside = false): void {
-  if (current) void current.show(beside);
-  else void vscode.commands.executeCommand(`${PANEL_VIEW_ID}.focus`);
-}
 
 /** Shows a moeLens/contrastive result in the panel (the "Contrastive experts" view). */
 export function showContrastiveInPanel(result: ContrastiveResult): void {

@@ -21,3 +21,8 @@ export function toggledRules(rules: readonly SteeringRule[], layers: number, lay
   if (!enabled) out.push({ layer, expert, mode: 'disable' });
   return out;
 }
+
+/** Rules without those for (layer, expert); layer "*" removes the expert's rules at every layer. */
+export function withoutRule(rules: readonly SteeringRule[], layer: number | '*', expert: number): SteeringRule[] {
+  return rules.filter((r) => !(r.expert === expert && (r.layer === layer || layer === '*')));
+}

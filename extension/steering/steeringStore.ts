@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { ErrorCodes, type LanguageClient } from 'vscode-languageclient/node';
 import { Methods, type SteeringRule, type SteeringState } from '../../common/protocol';
+import { withoutRule } from './ruleEdits';
 
 const KEY = 'moeLens.steeringRules';
 
@@ -48,7 +49,7 @@ export class SteeringStore implements vscode.Disposable {
 
   /** Rules with (layer, expert) removed (a "*" rule stays unless layer is "*" too). */
   without(layer: number | '*', expert: number): SteeringRule[] {
-    return this.rules.filter((r) => !(r.expert === expert && (r.layer === layer || layer === '*')));
+    return withoutRule(this.rules, layer, expert);
   }
 
   dispose(): void {
