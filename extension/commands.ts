@@ -2,7 +2,10 @@ import * as vscode from 'vscode';
 import type { ModelInfo, SteeringMode, SteeringRule } from '../common/protocol';
 import type { HeatmapLayer, HeatmapMetric } from './config';
 import type { Ctx } from './ctx';
+import { compareContinuation } from './continuation/compareContinuation';
+import { findContrastiveExperts } from './contrastive/findContrastiveExperts';
 import { describeRule, expertUsage, pickExpert, pickLayer } from './steering/expertPicks';
+import { deletePreset, exportSteering, importSteering, loadPreset, savePreset } from './steering/presetCommands';
 import { tokenAt } from '../server/model/offsets';
 
 type Command = (ctx: Ctx, ...args: unknown[]) => unknown;
@@ -18,6 +21,13 @@ export const commands: Record<string, Command> = {
     await applyRules(ctx, []);
   },
   'moeLens.toggleExpertAtCursor': toggleExpertAtCursor,
+  'moeLens.savePreset': (ctx, ...a) => savePreset(ctx, a[0]),
+  'moeLens.loadPreset': (ctx, ...a) => loadPreset(ctx, a[0]),
+  'moeLens.deletePreset': (ctx, ...a) => deletePreset(ctx, a[0]),
+  'moeLens.exportSteering': (ctx, ...a) => exportSteering(ctx, a[0]),
+  'moeLens.importSteering': (ctx, ...a) => importSteering(ctx, a[0]),
+  'moeLens.compareContinuation': (ctx, ...a) => compareContinuation(ctx, a[0]),
+  'moeLens.findContrastiveExperts': (ctx, ...a) => findContrastiveExperts(ctx, a[0]),
   'moeLens.selectModel': selectModel,
   'moeLens.restartServer': (ctx) => ctx.restartServer(),
   'moeLens.showOutput': (ctx) => ctx.output.show(true),
@@ -25,7 +35,11 @@ export const commands: Record<string, Command> = {
   'moeLens.openRoutingPanelBeside': (ctx) => ctx.showRoutingPanel(true),
   // For tests and scripts (not in the palette): decorated token counts per document uri, status bar text, rules.
   'moeLens._debugDecorationCounts': (ctx) => Object.fromEntries(ctx.decorations.counts),
-  'moeLens._debugState': (ctx) => ({ decorations: Object.fromEntries(ctx.decorations.counts), status: ctx.statusBar.text, rules: ctx.steering.rules }),
+  'moeLens._debugUsage': async (ctx, uri) => {
+    const r = typeof uri === 'string' ? await ctx.routing.get(uri) : undefined;
+    return r && expertUsage(r);
+  },
+  'moeLens._debugState': (ctx) => ({ decorations: Object.fromEntries(ctx.decorations.counts), status: ctx.statusBar.text, rules: ctx.steering.rules, labels: ctx.labels() ?? null }),
 };
 
 export function registerCommands(ctx: Ctx): vscode.Disposable[] {
@@ -55,15 +69,7 @@ async function selectHeatmap(ctx: Ctx): Promise<void> {
 }
 
 /** Applies a new rule set; a refused one (InvalidParams from the server) is shown and changes nothing. */
-async function applyRules(ctx: Ctx, rules: SteeringRule[]): Promise<boolean> {
-  try {
-    await ctx.steering.apply(rules);
-    return true;
-  } catch (e) {
-    void vscode.window.showErrorMessage(`MoE Lens: ${(e as Error).message}`);
-    return false;
-  }
-}
+const applyRules = (ctx: Ctx, rules: SteeringRule[]): Promise<boolean> => ctx.steering.tryApply(rules);
 
 async function usageOfActive(ctx: Ctx): Promise<number[][] | undefined> {
   const ed = vscode.window.activeTextEditor;

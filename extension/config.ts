@@ -21,6 +21,15 @@ export class Config {
     };
   }
 
+  /** moeLens.continuation.*: what "Compare Continuation" generates */
+  get continuation(): { maxNewTokens: number; temperature: number; seed: number } {
+    return {
+      maxNewTokens: this.cfg.get<number>('continuation.maxNewTokens', 64),
+      temperature: this.cfg.get<number>('continuation.temperature', 0),
+      seed: this.cfg.get<number>('continuation.seed', 0),
+    };
+  }
+
   get heatmapMetric(): HeatmapMetric {
     return this.cfg.get<HeatmapMetric>('heatmap.metric', 'expert');
   }

@@ -4,6 +4,8 @@ import type { Config } from './config';
 import type { HeatmapDecorations } from './decorations/heatmapDecorations';
 import type { RoutingStore } from './routingStore';
 import type { StatusBar } from './statusBar';
+import type { ContinuationDocuments } from './continuation/continuationDocuments';
+import type { PresetStore } from './steering/presetStore';
 import type { SteeringStore } from './steering/steeringStore';
 
 /** What commands and views share: one small context object (rust-analyzer's pattern). */
@@ -13,6 +15,8 @@ export interface Ctx {
   readonly output: vscode.LogOutputChannel;
   readonly routing: RoutingStore;
   readonly steering: SteeringStore;
+  readonly presets: PresetStore;
+  readonly continuations: ContinuationDocuments;
   readonly decorations: HeatmapDecorations;
   readonly statusBar: StatusBar;
   /** the loaded model, or undefined while loading / after an error */
@@ -20,5 +24,7 @@ export interface Ctx {
   /** expert labels [layer][expert] when known */
   labels(): string[][] | undefined;
   restartServer(): Promise<void>;
+  /** a request to the language server; rejects with a clear message when it is not running */
+  request<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R>;
   showRoutingPanel(beside: boolean): void;
 }

@@ -2,8 +2,9 @@
 // heatmap decorations, a status bar item, the Experts tree and the routing panel. Hovers come from the server itself.
 import * as vscode from 'vscode';
 import { State, type LanguageClient } from 'vscode-languageclient/node';
-import { Methods, type ModelInfo, type ServerStatus } from '../common/protocol';
+import { Methods, SteeringMethods, type GenerateProgress, type ModelInfo, type ServerStatus } from '../common/protocol';
 import { registerCommands } from './commands';
+import { ContinuationDocuments } from './continuation/continuationDocuments';
 import { Config } from './config';
 import type { Ctx } from './ctx';
 import { HeatmapDecorations } from './decorations/heatmapDecorations';
@@ -11,6 +12,8 @@ import { createLanguageClient } from './languageClient';
 import { registerPanel } from './panelHook';
 import { RoutingStore } from './routingStore';
 import { StatusBar } from './statusBar';
+import { registerNextTokenHover } from './hover/nextTokenHover';
+import { PresetStore } from './steering/presetStore';
 import { SteeringStore } from './steering/steeringStore';
 import { ExpertsTree } from './views/expertsTree';
 
@@ -23,6 +26,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
   const routing = new RoutingStore(() => client);
   const steering = new SteeringStore(context.workspaceState, () => client);
   const decorations = new HeatmapDecorations(routing, config);
+  const continuations = new ContinuationDocuments();
   let status: ServerStatus = { state: 'starting', activeRules: 0 };
   let panel: { show(beside?: boolean): void } | undefined;
   let tree: ExpertsTree | undefined;
@@ -33,6 +37,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
     output,
     routing,
     steering,
+    presets: new PresetStore(context.globalState),
+    continuations,
     decorations,
     statusBar,
     model: async (): Promise<ModelInfo | undefined> => {
@@ -47,6 +53,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
       await client?.restart();
     },
     showRoutingPanel: (beside) => panel?.show(beside),
+    request: async <R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R> => {
+      if (!client?.isRunning()) throw new Error('the MoE Lens server is not running (see the status bar)');
+      return client.sendRequest<R>(method, params, token);
+    },
   };
 
   client = createLanguageClient(context, config, output);
@@ -56,6 +66,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
     routing,
     steering,
     decorations,
+    continuations,
+    registerNextTokenHover(ctx),
     client.onDidChangeState((e) => {
       if (e.newState === State.Running) {
         // A fresh server (first start, restart, crash recovery) knows nothing: give it the steering state, and drop
@@ -68,11 +80,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
       }
     }),
     client.onNotification(Methods.statusChanged, (s: ServerStatus) => {
-      const modelChanged = s.state !== status.state || s.model?.name !== status.model?.name;
+      // labels arrive after the model (the server computes them once per model): they too redraw the tree
+      const modelChanged = s.state !== status.state || s.model?.name !== status.model?.name || !!s.model?.labels !== !!status.model?.labels;
       status = s;
       statusBar.show(s);
       if (modelChanged) tree?.refresh();
     }),
+    client.onNotification(SteeringMethods.generateProgress, (p: GenerateProgress) => continuations.onServerProgress(p)),
     client.onNotification(Methods.routingChanged, ({ uri }: { uri: string }) => void routing.refresh(uri)),
     ...registerCommands(ctx),
   );

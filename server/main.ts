@@ -20,6 +20,7 @@ import { DocumentAnalyses } from './lsp/documentAnalyses';
 import { hoverMarkdown } from './lsp/hoverMarkdown';
 import { defaultSettings, ModelHost } from './lsp/modelHost';
 import { registerSteeringRequests } from './lsp/steeringRequests';
+import { expertLabels } from './steering/labels';
 import type { ModelSession } from './model/modelSession';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +67,9 @@ function setStatus(patch: Partial<ServerStatus>): void {
   void connection.sendNotification(Methods.statusChanged, status);
 }
 
+/** Where computed expert labels are cached (per model sha256; losing it only costs recomputing them). */
+const labelCacheDir = (): string => join(tmpdir(), 'moe-lens-cache');
+
 /** Bumped by every (re)load: a load that finishes after a newer one started must not report its outcome. */
 let loadGeneration = 0;
 
@@ -93,6 +97,11 @@ async function loadModel(): Promise<void> {
       rules = [];
     }
     for (const d of documents.all()) analyses.schedule(d.uri);
+    // Expert labels (profile corpus, cached per model on disk) arrive a little later through the status: hover, tree
+    // and quick picks show them from then on. A model without a profile corpus simply has none.
+    void expertLabels(session, labelCacheDir())
+      .then((l) => l && !superseded() && setStatus({ model: { ...session.info, labels: l.labels } }))
+      .catch((e) => connection.console.warn(`expert labels unavailable: ${(e as Error).message}`));
   } catch (e) {
     if (superseded()) return;
     const message = (e as Error).message;
@@ -189,7 +198,7 @@ connection.onHover(async (params): Promise<Hover | null> => {
   if (t < 0 || r.offsets[2 * t + 1] <= r.offsets[2 * t] && t === r.tokens - 1) return null;
   const session = await host.session();
   return {
-    contents: { kind: 'markdown', value: hoverMarkdown(r, t, session.tokenizer.tokenText(r.ids[t])) },
+    contents: { kind: 'markdown', value: hoverMarkdown(r, t, session.tokenizer.tokenText(r.ids[t]), status.model?.labels) },
     range: { start: current.positionAt(r.offsets[2 * t]), end: current.positionAt(r.offsets[2 * t + 1]) },
   };
 });
@@ -199,7 +208,7 @@ registerSteeringRequests(connection, {
   getSession: () => loaded,
   getRules: () => rules,
   getDocumentText: (uri) => documents.get(uri)?.getText(),
-  cacheDir: () => join(tmpdir(), 'moe-lens-cache'),
+  cacheDir: labelCacheDir,
   getRouting: (uri) => analyses.get(uri),
   maxTokens: () => settings.maxTokens,
 });

@@ -26,3 +26,32 @@ export function toggledRules(rules: readonly SteeringRule[], layers: number, lay
 export function withoutRule(rules: readonly SteeringRule[], layer: number | '*', expert: number): SteeringRule[] {
   return rules.filter((r) => !(r.expert === expert && (r.layer === layer || layer === '*')));
 }
+
+/**
+ * Rules that act on the first `n` ranked experts (a contrastive ranking, ΔP descending): "disable" switches them off;
+ * "force" forces them, skipping experts of a layer that already has `topK` forced (more cannot all be selected).
+ * Existing rules for other experts stay; the new rules replace any for the same (layer, expert).
+ */
+export function rulesForRanking(
+  rules: readonly SteeringRule[],
+  ranked: readonly { layer: number; expert: number }[],
+  n: number,
+  mode: 'disable' | 'force',
+  topK: number,
+): SteeringRule[] {
+  const forced = new Map<number, number>();
+  for (const r of rules) if (r.mode === 'force' && r.layer !== '*') forced.set(r.layer, (forced.get(r.layer) ?? 0) + 1);
+  const picked: SteeringRule[] = [];
+  for (const x of ranked) {
+    if (picked.length >= n) break;
+    if (mode === 'force') {
+      const already = ruleFor(rules, x.layer, x.expert)?.mode === 'force';
+      if (!already && (forced.get(x.layer) ?? 0) >= topK) continue;
+      if (!already) forced.set(x.layer, (forced.get(x.layer) ?? 0) + 1);
+    }
+    picked.push({ layer: x.layer, expert: x.expert, mode });
+  }
+  let out = [...rules];
+  for (const p of picked) out = withoutRule(out, p.layer as number, p.expert);
+  return [...out, ...picked];
+}

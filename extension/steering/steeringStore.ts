@@ -31,6 +31,17 @@ export class SteeringStore implements vscode.Disposable {
     this.emitter.fire(rules);
   }
 
+  /** apply(), with a refusal shown to the user instead of thrown (the state stays as it was); true when applied. */
+  async tryApply(rules: readonly SteeringRule[]): Promise<boolean> {
+    try {
+      await this.apply(rules);
+      return true;
+    } catch (e) {
+      void vscode.window.showErrorMessage(`MoE Lens: ${(e as Error).message}`);
+      return false;
+    }
+  }
+
   /**
    * After (re)start: give the server the stored rules. Rules the new model refuses (InvalidParams) are cleared with a
    * message; any other failure (the model did not load) keeps them for the next start.

@@ -25,6 +25,11 @@ export interface ExpertProfile {
   classShare: Record<CharClass, number>;
   /** classShare over the class's share of all tokens (1 = no preference) */
   classEnrichment: Record<CharClass, number>;
+  /**
+   * share of the class's tokens that have the expert in their top-k (0 for classes too rare to judge): an expert can
+   * take nearly every digit while digits stay a small part of its traffic, which share and enrichment would miss
+   */
+  classCoverage?: Record<CharClass, number>;
   /** P(active | domain) / P(active) (1 = no preference) */
   domainEnrichment: Record<string, number>;
 }
@@ -35,6 +40,9 @@ export interface ProfileRouting {
   ids: readonly number[];
   experts: readonly number[];
 }
+
+/** A class needs this many tokens in the profile corpus before an expert's coverage of it counts. */
+const MIN_CLASS_TOKENS = 20;
 
 /** A token must be an expert's top-1 this often to be named in its label. */
 const MIN_TOKEN_COUNT = 2;
@@ -92,8 +100,10 @@ export function profileExperts(
       const i = l * E + e;
       const classShare = {} as Record<CharClass, number>;
       const classEnrichment = {} as Record<CharClass, number>;
+      const classCoverage = {} as Record<CharClass, number>;
       CHAR_CLASSES.forEach((cls, c) => {
         classShare[cls] = active[i] ? byClass[i * C + c] / active[i] : 0;
+        classCoverage[cls] = classTotal[c] >= MIN_CLASS_TOKENS ? byClass[i * C + c] / classTotal[c] : 0;
         classEnrichment[cls] = classTotal[c] && total ? classShare[cls] / (classTotal[c] / total) : 0;
       });
       const domainEnrichment: Record<string, number> = {};
@@ -111,6 +121,7 @@ export function profileExperts(
         topTokens: tops.map(([id, n]) => ({ text: tokenText(id), count: n, share: n / occurrences.get(id)! })),
         classShare,
         classEnrichment,
+        classCoverage,
         domainEnrichment,
       });
     }
@@ -133,6 +144,8 @@ const DOMAIN_ENRICHMENT = 1.5;
 /** A class counts as preferred when it makes this share of the expert's tokens and is this much enriched. */
 const CLASS_MIN_SHARE = 0.15;
 const CLASS_ENRICHMENT = 1.3;
+/** A class counts as owned when the expert is in the top-k of at least this share of its tokens. */
+const CLASS_COVERAGE = 0.5;
 
 /** Pure: the label text for a profile, e.g. "python · lowercase words (def, self, return)". */
 export function labelFor(p: ExpertProfile): string {
@@ -141,9 +154,12 @@ export function labelFor(p: ExpertProfile): string {
   // up to two domains: code experts are often shared by two languages, and naming only one would hide that
   const domains = Object.entries(p.domainEnrichment).filter(([, x]) => x >= DOMAIN_ENRICHMENT).sort((a, b) => b[1] - a[1]).slice(0, 2);
   if (domains.length) parts.push(domains.map(([d]) => d).join(' & '));
-  const preferred = CHAR_CLASSES.filter((c) => p.classShare[c] >= CLASS_MIN_SHARE && p.classEnrichment[c] >= CLASS_ENRICHMENT)
-    .sort((a, b) => p.classEnrichment[b] - p.classEnrichment[a])
-    .slice(0, 2);
+  // A class the expert takes most of comes first ("digits" for the expert that routes nearly every digit), then the
+  // classes that make up much of its own traffic.
+  const owned = CHAR_CLASSES.filter((c) => (p.classCoverage?.[c] ?? 0) >= CLASS_COVERAGE).sort((a, b) => p.classCoverage![b] - p.classCoverage![a]);
+  const enriched = CHAR_CLASSES.filter((c) => p.classShare[c] >= CLASS_MIN_SHARE && p.classEnrichment[c] >= CLASS_ENRICHMENT)
+    .sort((a, b) => p.classEnrichment[b] - p.classEnrichment[a]);
+  const preferred = [...new Set([...owned, ...enriched])].slice(0, 2);
   const classes = preferred.length ? preferred : [CHAR_CLASSES.reduce((a, b) => (p.classShare[b] > p.classShare[a] ? b : a))];
   parts.push(classes.map((c) => CHAR_CLASS_PHRASE[c]).join(' & '));
   const tokens = p.topTokens.filter((t) => t.share >= MIN_TOKEN_SHARE).map((t) => displayToken(t.text));
@@ -158,7 +174,7 @@ export interface ExpertLabelSet {
 }
 
 /** Bump when the profile or label rules change, so old caches are not reused. */
-const LABELS_FORMAT = 4;
+const LABELS_FORMAT = 5;
 /** Tokens profiled per domain at most. */
 const PROFILE_TOKENS = 4096;
 

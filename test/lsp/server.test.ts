@@ -42,9 +42,25 @@ describe('language server over stdio', function () {
     const { layers: L, topK: K } = r.model;
     for (let l = 0; l < L; l++) {
       const experts = r.experts.slice((t * L + l) * K, (t * L + l + 1) * K);
-      assert.match(h.contents.value, new RegExp(`\\| ${l} \\| ${experts.map((e) => `E${e} \\(\\d\\.\\d\\d\\)`).join(', ')} \\|`));
+      // each expert may carry its label ("E3 (0.17) python · lowercase words (def, self)")
+      assert.match(h.contents.value, new RegExp(`\\| ${l} \\| ${experts.map((e) => `E${e} \\(\\d\\.\\d\\d\\)(?: [^|]*?)?`).join(', ')} \\|`));
     }
     assert.equal(h.range.start.line, 2);
+  });
+
+  it('expert labels arrive in the status once computed, and the hover names them', async () => {
+    let labels: string[][] | undefined;
+    for (let i = 0; i < 300 && !labels; i++) {
+      labels = (await s.conn.sendRequest<{ model?: { labels?: string[][] } }>('moeLens/status')).model?.labels;
+      if (!labels) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(labels, 'no labels in the status after 30 s');
+    assert.equal(labels.length, 4);
+    const r = await routing(s, uri);
+    const h = await s.conn.sendRequest<{ contents: { value: string } }>('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 5 } });
+    const t = r.offsets.findIndex((o, i) => i % 2 === 0 && o <= text.indexOf('area') + 1 && r.offsets[i + 1] > text.indexOf('area') + 1) / 2;
+    const e = r.experts[t * r.model.layers * r.model.topK];
+    assert.ok(h.contents.value.includes(`E${e} (`) && h.contents.value.includes(labels[0][e]), `hover lacks "${labels[0][e]}"`);
   });
 
   it('didChange gives the new version, and results are never older than the text', async () => {

@@ -156,6 +156,17 @@ describe('expert labels', () => {
     assert.equal(labelFor(p), 'digits & punctuation (0)');
   });
 
+  it('a class the expert takes most of is named first, even when it is a small part of its traffic', () => {
+    const p = base({
+      classCoverage: { whitespace: 0.1, digits: 0.96, lowercase: 0.2, capitalised: 0.1, punctuation: 0.1, nonAscii: 0, mixed: 0 },
+      domainEnrichment: { python: 1, json: 1 },
+      topTokens: [{ text: '0', count: 20, share: 0.9 }],
+    });
+    assert.equal(labelFor(p), 'digits & lowercase words (0)');
+    // coverage under one half does not count
+    assert.equal(labelFor({ ...p, classCoverage: { ...p.classCoverage!, digits: 0.4 } }), 'lowercase words (0)');
+  });
+
   it('an unused expert says so; tokens display without their leading space, escaped', () => {
     assert.equal(labelFor(base({ activeTokens: 0 })), 'unused on the profile corpus');
     assert.deepEqual([' x', '\n', ' ', '    ', '\t}', '\n        ', '\r\n\t'].map(displayToken), ['x', '\\n', '␣', '␣×4', '\\t}', '\\n␣×8', '\\r\\n\\t']);

@@ -146,11 +146,21 @@ def main():
     write_profile_corpus(args.out)
     tok = bpe.Tokenizer.from_hf_json(os.path.join(WORK, "tokenizer.json"))
     report_path = os.path.join(WORK, "report.json")
+    sources = json.load(open(os.path.join(WORK, "corpus", "sources.json")))["domains"]
+    finetune = (ck["args"] or {}).get("finetune") if ck else None
+    prov_extra = {}
+    if finetune:
+        # finetune.py continued the shipped weights: the main run's data stays the training data of record, and the
+        # corpus of this machine (the fine-tune's data and the held-out split the report measured) is added beside it.
+        earlier = json.load(open(os.path.join(args.out, "moe.json")))["provenance"]
+        prov_extra = {"finetuneData": sources}
+        sources = earlier.get("trainingData", sources)
     prov = {
         "name": "moe-lens-tiny-16e" + ("-random-init" if args.random_init else ""),
         "licence": "MIT (weights and code); training text is permissively licensed, see media/model/README.md",
-        "trainingData": json.load(open(os.path.join(WORK, "corpus", "sources.json")))["domains"],
-        "recipe": {"script": "tools/model/train.py", "steps": ck["step"] if ck else 0,
+        "trainingData": sources,
+        **prov_extra,
+        "recipe": {"script": "tools/model/train.py" + (" + tools/model/finetune.py" if finetune else ""), "steps": ck["step"] if ck else 0,
                    "minutes": round(ck["elapsed"] / 60, 1) if ck else 0, "args": ck["args"] if ck else None},
         "metrics": json.load(open(report_path)) if os.path.exists(report_path) and not args.random_init else None,
         "sha256": hashlib.sha256(open(onnx_path, "rb").read()).hexdigest(),

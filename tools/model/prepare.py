@@ -1,8 +1,10 @@
 """Train the BPE tokenizer on the training split and tokenise every split into work/tokens/<domain>.<split>.npy.
 
-Run after corpus.py:  /usr/bin/python3 tools/model/prepare.py
+Run after corpus.py:  /usr/bin/python3 tools/model/prepare.py [--tokenizer media/model/tokenizer.json]
+With --tokenizer the merges are not learned again but read from that file (to fine-tune the shipped model on the
+exact token ids it was trained with).
 """
-import json, os, sys, time
+import argparse, json, os, shutil, sys, time
 import numpy as np
 import bpe
 
@@ -13,15 +15,22 @@ SAMPLE = 1_500_000  # bytes per domain for learning merges: enough for stable me
 
 
 def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tokenizer", help="an existing tokenizer.json to reuse instead of learning merges")
+    args = ap.parse_args()
     src = json.load(open(os.path.join(WORK, "corpus", "sources.json")))
     domains = list(src["domains"])
     texts = {(d, s): open(os.path.join(WORK, "corpus", d, s + ".txt"), encoding="utf-8").read()
              for d in domains for s in ("train", "val")}
     t0 = time.time()
-    merges = bpe.train([texts[(d, "train")][:SAMPLE] for d in domains], VOCAB)
-    tok = bpe.Tokenizer(merges)
+    if args.tokenizer:
+        tok = bpe.Tokenizer.from_hf_json(args.tokenizer)
+        shutil.copy(args.tokenizer, os.path.join(WORK, "tokenizer.json"))
+    else:
+        merges = bpe.train([texts[(d, "train")][:SAMPLE] for d in domains], VOCAB)
+        tok = bpe.Tokenizer(merges)
+        json.dump(tok.to_hf_json(), open(os.path.join(WORK, "tokenizer.json"), "w", encoding="utf-8"), ensure_ascii=False)
     print(f"tokenizer: {len(tok.vocab) + 1} tokens in {time.time() - t0:.0f}s")
-    json.dump(tok.to_hf_json(), open(os.path.join(WORK, "tokenizer.json"), "w", encoding="utf-8"), ensure_ascii=False)
     os.makedirs(os.path.join(WORK, "tokens"), exist_ok=True)
     stats = {}
     for (d, s), text in texts.items():

@@ -1,0 +1,59 @@
+import * as vscode from 'vscode';
+import type { GenerateProgress } from '../../common/protocol';
+
+export const CONTINUATION_SCHEME = 'moe-lens-continuation';
+
+/**
+ * Read-only virtual documents holding the two continuations of a "Compare Continuation" run (baseline and steered),
+ * updated while the server streams tokens, so the diff editor fills in as they come. A content provider's documents
+ * cannot be edited, which is what we want: they show model output, nothing to save.
+ */
+export class ContinuationDocuments implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly texts = new Map<string, string>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  private readonly progress = new vscode.EventEmitter<GenerateProgress>();
+  readonly onDidChange = this.changed.event;
+  /** every streamed update, after the documents changed */
+  readonly onProgress = this.progress.event;
+  private readonly registration = vscode.workspace.registerTextDocumentContentProvider(CONTINUATION_SCHEME, this);
+
+  /** The two uris of run `id`; `ext` (".py") gives them the source's language for highlighting. */
+  uris(id: string, ext: string): { baseline: vscode.Uri; steered: vscode.Uri } {
+    const make = (side: string) => vscode.Uri.from({ scheme: CONTINUATION_SCHEME, path: `/${id}/${side}${ext}` });
+    return { baseline: make('baseline'), steered: make('steered') };
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.path) ?? '';
+  }
+
+  /** Sets both sides of run `id` (a GenerateProgress notification or the final result). */
+  update(id: string, baseline: string, steered: string): void {
+    for (const [side, text] of [['baseline', baseline], ['steered', steered]] as const) {
+      const path = [...this.texts.keys()].find((p) => p.startsWith(`/${id}/${side}`));
+      if (!path || this.texts.get(path) === text) continue;
+      this.texts.set(path, text);
+      this.changed.fire(vscode.Uri.from({ scheme: CONTINUATION_SCHEME, path }));
+    }
+  }
+
+  /** Starts run `id` with empty sides. */
+  open(id: string, ext: string): { baseline: vscode.Uri; steered: vscode.Uri } {
+    const u = this.uris(id, ext);
+    this.texts.set(u.baseline.path, '');
+    this.texts.set(u.steered.path, '');
+    return u;
+  }
+
+  /** The language server's moeLens/generateProgress notification. */
+  onServerProgress(p: GenerateProgress): void {
+    this.update(p.id, p.baseline, p.steered);
+    this.progress.fire(p);
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+    this.changed.dispose();
+    this.progress.dispose();
+  }
+}
