@@ -2,18 +2,7 @@
 // can be downloaded or is installed). They use only the public vscode API and the extension's debug command.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-
-const EXT = 'moe-lens.moe-lens';
-
-async function until<T>(f: () => Promise<T | undefined> | T | undefined, ms = 60000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+import { EXT, until } from './support';
 
 suite('MoE Lens in the extension host', () => {
   suiteSetup(async () => {
@@ -22,7 +11,7 @@ suite('MoE Lens in the extension host', () => {
 
   test('commands are registered', async () => {
     const all = await vscode.commands.getCommands(true);
-    for (const c of ['moeLens.selectHeatmap', 'moeLens.disableExpert', 'moeLens.forceExpert', 'moeLens.resetExpert', 'moeLens.resetAllExperts', 'moeLens.toggleExpertAtCursor', 'moeLens.showRoutingPanel', 'moeLens.selectModel', 'moeLens.restartServer', 'moeLens.showOutput', 'moeLens._debugDecorationCounts']) {
+    for (const c of ['moeLens.selectHeatmap', 'moeLens.disableExpert', 'moeLens.forceExpert', 'moeLens.resetExpert', 'moeLens.resetAllExperts', 'moeLens.toggleExpertAtCursor', 'moeLens.showRoutingPanel', 'moeLens.selectModel', 'moeLens.restartServer', 'moeLens.showOutput', 'moeLens._debugDecorationCounts', 'moeLens.savePreset', 'moeLens.loadPreset', 'moeLens.deletePreset', 'moeLens.exportSteering', 'moeLens.importSteering', 'moeLens.compareContinuation', 'moeLens.findContrastiveExperts']) {
       assert.ok(all.includes(c), `${c} missing`);
     }
   });

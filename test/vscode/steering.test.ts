@@ -6,19 +6,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { EXT, until } from './support';
 import type { ContrastiveResult, GenerateResult, SteeringRule } from '../../common/protocol';
-
-const EXT = 'moe-lens.moe-lens';
-
-async function until<T>(f: () => Promise<T | undefined> | T | undefined, ms = 90000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 interface DebugState {
   rules: SteeringRule[];
