@@ -1,5 +1,6 @@
 // The real server over stdio, as an editor talks to it (same approach as test/lsp/client.ts): open a document, wait for
-// its analysis, hover many positions, read the server's resident memory from /proc.
+// its analysis, edit its last token (the server's incremental path), hover many positions, read the server's resident
+// memory from /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
@@ -9,6 +10,13 @@ export interface HoverBench {
   tokens: number;
   /** from didOpen to the routing result (the first analysis, model already loaded) */
   firstAnalysisMs: number;
+  /** the server's own time for that analysis (RoutingResult.elapsedMs) */
+  firstServerMs: number;
+  /** one-token edits at the end: median from didChange to the routing result (JSON transfer included) */
+  editMs: number;
+  /** the server's own time for them (elapsedMs), and the tokens it ran through the model (RoutingResult.incremental) */
+  editServerMs: number;
+  editComputed: number;
   hovers: number;
   hits: number;
   p50: number;
@@ -34,6 +42,11 @@ export const quantile = (xs: number[], q: number): number => {
 export async function hoverBench(serverJs: string, text: string, modelPath: string, hovers: number, seed = 1): Promise<HoverBench> {
   const proc: ChildProcess = spawn(process.execPath, [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const conn: ProtocolConnection = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+  // The server's stderr, for the message when it dies.
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-2000)));
+  const exited = new Promise<never>((_, reject) => proc.on('exit', (code, signal) => reject(new Error(`server exited (${code ?? signal}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`))));
+  exited.catch(() => undefined); // only raced against the first analysis
   for (const n of ['window/showMessage', 'window/logMessage', '$/progress', Methods.statusChanged, Methods.routingChanged]) conn.onNotification(n, () => undefined);
   conn.onRequest('window/workDoneProgress/create', () => null);
   conn.onRequest('window/showMessageRequest', () => null);
@@ -51,7 +64,7 @@ export async function hoverBench(serverJs: string, text: string, modelPath: stri
     const uri = 'file:///bench/document.ts';
     const t0 = performance.now();
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'typescript', version: 1, text } });
-    const r = (await conn.sendRequest(Methods.routing, { textDocument: { uri } })) as RoutingResult;
+    const r = (await Promise.race([conn.sendRequest(Methods.routing, { textDocument: { uri } }), exited])) as RoutingResult;
     const firstAnalysisMs = performance.now() - t0;
     const lineStarts = [0];
     for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
@@ -64,6 +77,21 @@ export async function hoverBench(serverJs: string, text: string, modelPath: stri
       }
       return { line: lo, character: offset - lineStarts[lo] };
     };
+    // One-token edits at the end: the last character replaced, alternately by two others, so that each version
+    // differs from the previous one in its last token only (the document stays under maxTokens).
+    const last = { start: position(text.length - 1), end: position(text.length) };
+    const a = text.endsWith(';') ? ',' : ';', b = a === ';' ? ',' : ';';
+    const edits: number[] = [], server: number[] = [];
+    let editComputed = NaN;
+    for (let i = 0, v = 1; i < 7; i++) {
+      const e0 = performance.now();
+      await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: ++v }, contentChanges: [{ range: last, text: i % 2 ? b : a }] });
+      const er = (await conn.sendRequest(Methods.routing, { textDocument: { uri } })) as RoutingResult;
+      if (i === 0) continue; // warm-up
+      edits.push(performance.now() - e0);
+      server.push(er.elapsedMs);
+      editComputed = er.incremental?.computed ?? NaN;
+    }
     let x = seed >>> 0;
     const rand = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32);
     const lastOffset = r.offsets[2 * r.tokens - 1];
@@ -80,10 +108,12 @@ export async function hoverBench(serverJs: string, text: string, modelPath: stri
       }
     }
     const mem = memMB(proc.pid!);
-    return { tokens: r.tokens, firstAnalysisMs, hovers, hits, p50: quantile(times, 0.5), p95: quantile(times, 0.95), max: Math.max(...times), rssMB: mem.rss, peakRssMB: mem.hwm, loadedRssMB };
+    return { tokens: r.tokens, firstAnalysisMs, firstServerMs: r.elapsedMs, editMs: quantile(edits, 0.5), editServerMs: quantile(server, 0.5), editComputed, hovers, hits, p50: quantile(times, 0.5), p95: quantile(times, 0.95), max: Math.max(...times), rssMB: mem.rss, peakRssMB: mem.hwm, loadedRssMB };
   } finally {
     await Promise.race([conn.sendRequest('shutdown').catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
-    void conn.sendNotification('exit');
+    // Awaited: a write still queued when the stream is destroyed would reject unhandled and end the benchmark.
+    await conn.sendNotification('exit').catch(() => undefined);
+    await Promise.race([new Promise((r) => proc.once('exit', r)), new Promise((r) => setTimeout(r, 1000))]);
     conn.dispose();
     proc.kill();
   }

@@ -61,6 +61,13 @@ export interface RoutingResult {
   baselineExperts?: number[];
   /** milliseconds the analysis took (0 when served from cache) */
   elapsedMs: number;
+  // --- incremental analysis (issue #8) ---
+  /**
+   * Server only: tokens run through the model for this result vs tokens reused from the previous version's analysis
+   * (its KV cache). Under steering both runs count (steered and unsteered baseline). For tests and the benchmark.
+   */
+  incremental?: { computed: number; reused: number };
+  // --- end incremental analysis ---
 }
 
 export type SteeringMode = 'disable' | 'force' | 'bias';

@@ -1,7 +1,9 @@
 // Re-analysis after an edit that keeps a prefix of the tokens: the KV cache of the unchanged prefix is kept and only
 // the tokens from the first change on run through the model (a one-token edit at the end costs one or two tokens of
 // compute, not the whole document). Same output as analyzeText up to float rounding (the cached and the full forward
-// multiply in different shapes); steering without baseline is supported, with baseline it falls back to a full pass.
+// multiply in different shapes). Tokenisation is analyzer.ts's encodePrefix, so both paths cut long texts alike.
+// Steering without baseline is supported here; the server (server/lsp/documentAnalyses.ts) gets the baseline as a
+// second, unsteered incremental analysis, so withBaseline — a full pass here — is only for other callers.
 import type { RoutingResult } from '../../common/protocol';
 import { ModelSession, type ForwardResult, type KvCache } from '../model/modelSession';
 import { entropyNats, surprisalBits } from '../routing/math';
@@ -14,6 +16,15 @@ export interface IncrementalAnalysis {
   /** one cache per window (windows are independent); empty when the model has no KV cache or ran with a baseline */
   caches: KvCache[];
   key: string;
+  /** ModelSession.modelId (sha256 of the graph): a cache from other weights is never continued, even under the same name */
+  model: string;
+}
+
+/** Bytes held by the KV caches of an analysis (what keeping it for the next edit costs). */
+export function cacheBytes(a: IncrementalAnalysis): number {
+  let n = 0;
+  for (const c of a.caches) for (const t of c.tensors) n += (t.data as Float32Array).byteLength;
+  return n;
 }
 
 /** What the last run computed: for the benchmark and tests (how many tokens went through the model). */
@@ -64,12 +75,12 @@ export async function analyzeIncremental(
   if ((steered && opts.withBaseline) || !session.manifest.kvCache) {
     const result = await analyzeText(session, text, version, opts);
     if (stats) Object.assign(stats, { computed: result.tokens * (steered && opts.withBaseline ? 2 : 1), reused: 0 });
-    return { result, caches: [], key };
+    return { result, caches: [], key, model: session.modelId };
   }
   // Tokenised exactly as analyzeText does (same safe cut for huge texts), so both paths agree token for token.
   const result = emptyResult(session, version, encodePrefix(session, text, opts.maxTokens), opts.maxTokens, steered);
   const { tokens: T, ids } = result;
-  const usable = prev && prev.key === key && prev.result.model.name === session.info.name && prev.result.model.contextLength === C && prev.caches.length === Math.ceil(prev.result.tokens / C);
+  const usable = prev && prev.key === key && prev.model === session.modelId && prev.result.model.contextLength === C && prev.caches.length === Math.ceil(prev.result.tokens / C);
   const prefix = usable ? commonPrefix(prev.result.ids, ids) : 0;
   // Reuse everything before the first recomputed token (copied: prev stays valid for other edits).
   const resume = resumePoint(prefix, T, C) ?? { window: Math.ceil(T / C), local: 0 };
@@ -100,7 +111,7 @@ export async function analyzeIncremental(
   // truncates away (it never resumes past the ids both versions share).
   if (stats) Object.assign(stats, { computed, reused: T - computed });
   result.elapsedMs = Math.round(performance.now() - started);
-  return { result, caches, key };
+  return { result, caches, key, model: session.modelId };
 }
 
 function copyPrefix(dst: number[], src: readonly number[], n: number): void {

@@ -1,5 +1,6 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
-import { analyzeText, CancelledError } from '../analysis/analyzer';
+import { CancelledError } from '../analysis/analyzer';
+import { analyzeIncremental, cacheBytes, type IncrementalAnalysis, type IncrementalStats } from '../analysis/incremental';
 import type { ModelSession } from '../model/modelSession';
 import { steeringKey } from '../routing/steering';
 
@@ -9,6 +10,24 @@ interface Entry {
   promise: Promise<RoutingResult>;
   result?: RoutingResult;
 }
+
+/**
+ * What the next analysis of a document continues from: the last analysis per steering key, each with the KV cache of
+ * every window. At most two keys: "" (unsteered — also the baseline shown under steering) and the latest steered key,
+ * so switching steering off and on again, or editing while steered, both stay incremental.
+ */
+interface Continuation {
+  /** the session the caches were computed on: a reload (other weights, other provider) starts over */
+  session: ModelSession;
+  byKey: Map<string, IncrementalAnalysis>;
+}
+
+/**
+ * KV caches kept for the next edit, all documents together. The embedded model's cache costs 4 KiB per token
+ * (4 layers × keys and values × 128 floats), a 4k-token document 16 MiB per steering key; beyond the budget the least
+ * recently analysed documents lose theirs (their next analysis is a full pass, their results stay).
+ */
+const CACHE_BUDGET_BYTES = 64 * 2 ** 20;
 
 export interface AnalysisContext {
   session(): Promise<ModelSession>;
@@ -23,11 +42,14 @@ export interface AnalysisContext {
 /**
  * One routing result per open document, for its newest version and the current steering state. Model calls run
  * one at a time (a queue), each document alone; a newer version or a steering change makes an older analysis
- * stop at its next window and never overwrite the newer one.
+ * stop at its next window and never overwrite the newer one. A new version is analysed incrementally
+ * (server/analysis/incremental.ts): only the tokens from the first changed one on run through the model.
  */
 export class DocumentAnalyses {
   private readonly entries = new Map<string, Entry>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** insertion order = least recently analysed first (for the cache budget) */
+  private readonly continuations = new Map<string, Continuation>();
   private queue: Promise<unknown> = Promise.resolve();
   private pending = 0;
 
@@ -56,9 +78,8 @@ export class DocumentAnalyses {
       const session = await this.ctx.session();
       const latest = this.ctx.text(uri);
       if (!latest || latest.version !== doc.version) throw new CancelledError();
-      const rules = this.ctx.rules();
       this.ctx.onBusy?.(uri);
-      const result = await analyzeText(session, latest.text, latest.version, { maxTokens: this.ctx.maxTokens(), rules, withBaseline: rules.length > 0, isCancelled: stale });
+      const result = await this.analyse(uri, session, latest.text, latest.version, this.ctx.rules(), stale);
       entry.result = result;
       if (!stale()) this.ctx.onResult(uri, result);
       return result;
@@ -83,11 +104,69 @@ export class DocumentAnalyses {
     clearTimeout(this.timers.get(uri));
     this.timers.delete(uri);
     this.entries.delete(uri);
+    this.continuations.delete(uri);
   }
 
-  /** Drops every result (steering or model changed). */
+  /**
+   * Drops every result (steering, model or maxTokens changed). The KV caches stay: each is tagged with its steering
+   * key and checked against the session and model hash before it is continued, so a steering change re-runs only the
+   * steered pass (the unsteered baseline continues) and a model change starts over.
+   */
   invalidateAll(): void {
     this.entries.clear();
+  }
+
+  /**
+   * Unsteered: one incremental pass. Steered: the steered pass and the unsteered baseline, each continuing its own
+   * cache — the baseline is the unsteered analysis itself, so turning steering off again reuses it unchanged.
+   */
+  private async analyse(uri: string, session: ModelSession, text: string, version: number, rules: readonly SteeringRule[], isCancelled: () => boolean): Promise<RoutingResult> {
+    const started = performance.now();
+    let cont = this.continuations.get(uri);
+    if (cont && cont.session !== session) cont = undefined;
+    const prev = cont?.byKey ?? new Map<string, IncrementalAnalysis>();
+    const opts = { maxTokens: this.ctx.maxTokens(), rules, isCancelled };
+    const key = steeringKey(rules);
+    const stats: IncrementalStats = { computed: 0, reused: 0 };
+    const add = (s: IncrementalStats) => {
+      stats.computed += s.computed;
+      stats.reused += s.reused;
+    };
+    const keep = new Map<string, IncrementalAnalysis>();
+    let result: RoutingResult;
+    const s1: IncrementalStats = { computed: 0, reused: 0 };
+    const main = await analyzeIncremental(session, text, version, opts, prev.get(key), s1);
+    add(s1);
+    if (rules.length > 0) {
+      const s2: IncrementalStats = { computed: 0, reused: 0 };
+      const base = await analyzeIncremental(session, text, version, { ...opts, rules: [] }, prev.get(''), s2);
+      add(s2);
+      keep.set('', base);
+      result = { ...main.result, baselineExperts: base.result.experts };
+    } else {
+      // The latest steered analysis stays (its cache still serves when the same steering comes back).
+      for (const [k, a] of prev) if (k !== '') keep.set(k, a);
+      result = { ...main.result };
+    }
+    keep.set(key, main);
+    // Re-inserted last: the most recently analysed document is evicted last.
+    this.continuations.delete(uri);
+    this.continuations.set(uri, { session, byKey: keep });
+    this.trimCaches(uri);
+    result.incremental = stats;
+    result.elapsedMs = Math.round(performance.now() - started);
+    return result;
+  }
+
+  /** Keeps the caches within CACHE_BUDGET_BYTES, dropping least recently analysed documents first (never `current`). */
+  private trimCaches(current: string): void {
+    let total = 0;
+    for (const c of this.continuations.values()) for (const a of c.byKey.values()) total += cacheBytes(a);
+    for (const [uri, c] of this.continuations) {
+      if (total <= CACHE_BUDGET_BYTES || uri === current) break;
+      for (const a of c.byKey.values()) total -= cacheBytes(a);
+      this.continuations.delete(uri);
+    }
   }
 
   private enqueue<T>(job: () => Promise<T>): Promise<T> {

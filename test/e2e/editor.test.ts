@@ -195,4 +195,21 @@ describe('MoE Lens in code-server (installed from the .vsix)', function () {
     assert.ok(d.length >= 20 && !d.some((x) => x.colour === colourOf(disabledFromTree, manifest.experts)), 'the heatmap still reflects the rule');
     await wb.screenshot('after-server-restart');
   });
+
+  it('"MoE Lens: Compare Continuation" shows baseline and steered continuations in a diff editor', async () => {
+    await wb.openFile('fib.py');
+    await wb.page.keyboard.press('Control+End'); // the prompt is the whole file
+    await wb.runCommand('MoE Lens: Compare Continuation (steered vs baseline)');
+    await wb.page.waitForSelector('.tab[aria-label*="baseline ↔ steered"]');
+    // Both sides fill in as tokens stream; the editor shows the two continuations side by side.
+    const sides = await until('two non-empty continuations in the diff editor', () => wb.page.evaluate(() => {
+      const text = (sel: string) => (document.querySelector(sel) as HTMLElement | null)?.innerText.trim() ?? '';
+      const left = text('.monaco-diff-editor .editor.original .view-lines');
+      const right = text('.monaco-diff-editor .editor.modified .view-lines');
+      return left && right ? { left, right } : undefined;
+    }));
+    log(`baseline: ${JSON.stringify(sides.left.slice(0, 60))}  steered: ${JSON.stringify(sides.right.slice(0, 60))}`);
+    await until('the generation to finish', async () => !(await wb.page.$('.notifications-toasts .monaco-progress-container.active')));
+    await wb.screenshot('compare-continuation');
+  });
 });

@@ -1,0 +1,133 @@
+// The server's incremental path end to end (issue #8): after an edit, only the tokens from the first change on run
+// through the model, and the result equals a fresh full analysis of the same text (up to float rounding).
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Methods, type RoutingResult, type SteeringState } from '../../common/protocol';
+import { checkInvariants } from '../support/invariants';
+import { embeddedModel } from '../support/paths';
+import { TestServer } from './client';
+
+const routing = (s: TestServer, uri: string) => s.conn.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri } });
+const setRules = (s: TestServer, rules: unknown) => s.conn.sendRequest<SteeringState>(Methods.setSteering, { rules });
+
+/** The line/character position just past the end of `text`. */
+function endOf(text: string): { line: number; character: number } {
+  const lines = text.split('\n');
+  return { line: lines.length - 1, character: lines[lines.length - 1].length };
+}
+
+/**
+ * Same routing as a full pass up to float rounding: the cached forward multiplies in other shapes than the full one,
+ * so a near-tie between two experts may flip (at most 0.1% of the slots); weights are compared where the ids agree.
+ */
+function assertSameRouting(inc: RoutingResult, full: RoutingResult): void {
+  assert.equal(inc.tokens, full.tokens);
+  assert.deepEqual(inc.ids, full.ids);
+  assert.deepEqual(inc.offsets, full.offsets);
+  assert.equal(inc.windows, full.windows);
+  assert.equal(inc.steered, full.steered);
+  assert.equal(inc.experts.length, full.experts.length);
+  let differ = 0;
+  let maxW = 0;
+  inc.experts.forEach((e, i) => {
+    if (e !== full.experts[i]) differ++;
+    else maxW = Math.max(maxW, Math.abs(inc.weights[i] - full.weights[i]));
+  });
+  assert.ok(differ <= Math.ceil(inc.experts.length * 0.001), `${differ} of ${inc.experts.length} expert ids differ`);
+  assert.ok(maxW < 1e-3, `gate weights differ by ${maxW}`);
+  const maxDiff = (a: number[], b: number[]) => a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i])), 0);
+  assert.ok(maxDiff(inc.entropy, full.entropy) < 1e-3, 'entropy differs');
+  assert.ok(maxDiff(inc.surprisal, full.surprisal) < 1e-2, 'surprisal differs');
+  if (full.baselineExperts) {
+    const b = inc.baselineExperts ?? [];
+    const bd = b.filter((e, i) => e !== full.baselineExperts![i]).length;
+    assert.ok(b.length === full.baselineExperts.length && bd <= Math.ceil(b.length * 0.001), `${bd} baseline expert ids differ`);
+  }
+}
+
+describe('incremental analysis over LSP (the real server on the embedded model)', function () {
+  let s: TestServer;
+  let text = '';
+  before(async () => {
+    // ~3k tokens of code (under maxTokens 4096, so an edit at the end is analysed): six windows of the embedded model's
+    // 512-token context.
+    for (const f of ['typescript_js', 'python']) text += readFileSync(join(embeddedModel, 'profile', `${f}.txt`), 'utf8');
+    text = text.slice(0, 9000);
+    s = new TestServer();
+    await s.start();
+    assert.equal((await s.settled()).state, 'ready');
+  });
+  after(() => s.stop());
+
+  it('a one-token edit at the end of a long document runs only a few tokens and equals a fresh full analysis', async () => {
+    const uri = 'file:///long.ts';
+    s.open(uri, text, 'typescript');
+    const first = await routing(s, uri);
+    assert.ok(first.windows > 1, 'the document spans several windows');
+    assert.equal(first.incremental?.computed, first.tokens, 'the first analysis is a full pass');
+    const edited = `${text};`;
+    const v = s.edit(uri, { start: endOf(text), end: endOf(text) }, ';');
+    const inc = await routing(s, uri);
+    assert.equal(inc.version, v);
+    checkInvariants(inc, edited);
+    assert.ok(inc.incremental, 'no incremental stats');
+    assert.ok(inc.incremental.computed <= 4, `computed ${inc.incremental.computed} tokens`);
+    assert.equal(inc.incremental.computed + inc.incremental.reused, inc.tokens);
+    s.open('file:///fresh.ts', edited, 'typescript');
+    const fresh = await routing(s, 'file:///fresh.ts');
+    assert.equal(fresh.incremental?.reused, 0);
+    assertSameRouting(inc, fresh);
+    // Closed: their caches would otherwise count against the server's cache budget in the next test.
+    for (const u of [uri, 'file:///fresh.ts']) void s.conn.sendNotification('textDocument/didClose', { textDocument: { uri: u } });
+  });
+
+  it('an edit in the middle resumes in its window; under steering both the steered and the baseline pass continue', async () => {
+    const uri = 'file:///steered.ts';
+    s.open(uri, text, 'typescript');
+    const base = await routing(s, uri);
+    const { layers: L, topK: K } = base.model;
+    const e = base.experts[(5 * L + 2) * K]; // top-1 of token 5 at layer 2
+    await setRules(s, [{ layer: 2, expert: e, mode: 'disable' }]);
+    try {
+      const steered = await routing(s, uri);
+      assert.equal(steered.steered, true);
+      // The unsteered analysis of this very version is continued as the baseline: nothing of it is recomputed.
+      assert.equal(steered.incremental?.computed, steered.tokens);
+      assert.deepEqual(steered.baselineExperts, base.experts);
+      // An edit inside the third window (tokens ~1024–1535): windows before it are reused, in both passes.
+      const at = base.offsets[2 * 1200];
+      const lines = text.slice(0, at).split('\n');
+      const pos = { line: lines.length - 1, character: lines[lines.length - 1].length };
+      const edited = `${text.slice(0, at)} foo(bar)${text.slice(at)}`;
+      s.edit(uri, { start: pos, end: pos }, ' foo(bar)');
+      const inc = await routing(s, uri);
+      checkInvariants(inc, edited);
+      assert.ok(inc.incremental && inc.incremental.reused >= 2 * 1024, `reused ${inc.incremental?.reused} token runs`);
+      s.open('file:///steered-fresh.ts', edited, 'typescript');
+      const fresh = await routing(s, 'file:///steered-fresh.ts');
+      assertSameRouting(inc, fresh);
+      // Steering off: the baseline pass of this version is the unsteered result, reused as it is.
+      await setRules(s, []);
+      const off = await routing(s, uri);
+      assert.equal(off.steered, false);
+      assert.equal(off.incremental?.computed, 0);
+      assert.deepEqual(off.experts, inc.baselineExperts);
+    } finally {
+      await setRules(s, []);
+    }
+  });
+
+  it('hover after an incremental edit answers from the new result', async () => {
+    const uri = 'file:///hover.ts';
+    const short = text.slice(0, 3000);
+    s.open(uri, short, 'typescript');
+    await routing(s, uri);
+    s.edit(uri, { start: endOf(short), end: endOf(short) }, '\n// done\n');
+    const r = await routing(s, uri);
+    assert.ok(r.incremental && r.incremental.computed < 10);
+    const h = await s.conn.sendRequest<{ contents: { value: string } } | null>('textDocument/hover', { textDocument: { uri }, position: { line: 0, character: 1 } });
+    assert.ok(h, 'no hover');
+    assert.match(h.contents.value, /\| 0 \|/);
+  });
+});
