@@ -4,7 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
-import { Methods, type RoutingResult } from '../common/protocol';
+import { Methods, type PackedRoutingResult, type RoutingParams, type RoutingResult } from '../common/protocol';
+import { unpackRouting } from '../common/routingCodec';
 
 export interface HoverBench {
   tokens: number;
@@ -17,6 +18,8 @@ export interface HoverBench {
   /** the server's own time for them (elapsedMs), and the tokens it ran through the model (RoutingResult.incremental) */
   editServerMs: number;
   editComputed: number;
+  /** the same edits with the encoding the extension uses: packed, a delta against the previous result */
+  editPackedMs: number;
   hovers: number;
   hits: number;
   p50: number;
@@ -81,15 +84,22 @@ export async function hoverBench(serverJs: string, text: string, modelPath: stri
     // differs from the previous one in its last token only (the document stays under maxTokens).
     const last = { start: position(text.length - 1), end: position(text.length) };
     const a = text.endsWith(';') ? ',' : ';', b = a === ';' ? ',' : ';';
-    const edits: number[] = [], server: number[] = [];
+    const edits: number[] = [], server: number[] = [], packedEdits: number[] = [];
     let editComputed = NaN;
-    for (let i = 0, v = 1; i < 7; i++) {
+    let held: RoutingResult | undefined;
+    for (let i = 0, v = 1; i < 14; i++) {
+      // first 7 edits answered as JSON, the next 7 packed with deltas (as the extension asks); one warm-up each
+      const packed = i >= 7;
       const e0 = performance.now();
       await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version: ++v }, contentChanges: [{ range: last, text: i % 2 ? b : a }] });
-      const er = (await conn.sendRequest(Methods.routing, { textDocument: { uri } })) as RoutingResult;
-      if (i === 0) continue; // warm-up
-      edits.push(performance.now() - e0);
-      server.push(er.elapsedMs);
+      let er: RoutingResult;
+      if (packed) {
+        const p = (await conn.sendRequest(Methods.routing, { textDocument: { uri }, encoding: 'packed', since: held?.version } satisfies RoutingParams)) as PackedRoutingResult;
+        er = held = unpackRouting(p, held);
+      } else er = (await conn.sendRequest(Methods.routing, { textDocument: { uri } })) as RoutingResult;
+      if (i === 0 || i === 7) continue; // warm-up
+      (packed ? packedEdits : edits).push(performance.now() - e0);
+      if (!packed) server.push(er.elapsedMs);
       editComputed = er.incremental?.computed ?? NaN;
     }
     let x = seed >>> 0;
@@ -108,7 +118,7 @@ export async function hoverBench(serverJs: string, text: string, modelPath: stri
       }
     }
     const mem = memMB(proc.pid!);
-    return { tokens: r.tokens, firstAnalysisMs, firstServerMs: r.elapsedMs, editMs: quantile(edits, 0.5), editServerMs: quantile(server, 0.5), editComputed, hovers, hits, p50: quantile(times, 0.5), p95: quantile(times, 0.95), max: Math.max(...times), rssMB: mem.rss, peakRssMB: mem.hwm, loadedRssMB };
+    return { tokens: r.tokens, firstAnalysisMs, firstServerMs: r.elapsedMs, editMs: quantile(edits, 0.5), editPackedMs: quantile(packedEdits, 0.5), editServerMs: quantile(server, 0.5), editComputed, hovers, hits, p50: quantile(times, 0.5), p95: quantile(times, 0.95), max: Math.max(...times), rssMB: mem.rss, peakRssMB: mem.hwm, loadedRssMB };
   } finally {
     await Promise.race([conn.sendRequest('shutdown').catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
     // Awaited: a write still queued when the stream is destroyed would reject unhandled and end the benchmark.

@@ -8,7 +8,8 @@ import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSy
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { RoutingResult } from '../common/protocol';
+import type { PackedRoutingResult, RoutingResult } from '../common/protocol';
+import { packRouting, unpackRouting } from '../common/routingCodec';
 import { analyzeText } from '../server/analysis/analyzer';
 import { DocumentAnalyses } from '../server/lsp/documentAnalyses';
 import { ModelSession, type ForwardResult } from '../server/model/modelSession';
@@ -57,10 +58,14 @@ function python(args: string[], timeoutMs = 1_200_000): { ok: boolean; out: stri
   return { ok: r.status === 0, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
 }
 
-/** Is bench/out/wide the dense export? An older one (one subgraph per expert) takes onnxruntime ages to open. */
+/**
+ * Is bench/out/wide the current export: dense MoE layers (an older one, one subgraph per expert, takes onnxruntime
+ * ages to open) with the token_logprobs output the embedded model has?
+ */
 function denseWide(): boolean {
   try {
-    return JSON.parse(readFileSync(join(OUT, 'wide', 'moe.json'), 'utf8')).provenance?.recipe?.moeExport === 'dense';
+    const recipe = JSON.parse(readFileSync(join(OUT, 'wide', 'moe.json'), 'utf8')).provenance?.recipe;
+    return recipe?.moeExport === 'dense' && recipe?.tokenLogprobs === true;
   } catch {
     return false;
   }
@@ -189,7 +194,7 @@ interface ModelRow {
   onnxMB: number;
   sameWeights?: string;
   lengths: LengthRow[];
-  json?: { tokens: number; bytes: number; stringifyMs: number; parseMs: number };
+  json?: { tokens: number; bytes: number; stringifyMs: number; parseMs: number; packedBytes: number; packMs: number; unpackMs: number };
   generation?: { context: number; newTokens: number; cachedTokS: number; recomputeTokS: number; prefillMs: number; note?: string };
   torch?: { version: string; threads: number; weights: string } | { skipped: string };
   hover?: HoverBench | { skipped: string };
@@ -257,7 +262,11 @@ async function benchJson(b: Bench, text: string): Promise<ModelRow['json']> {
   let s = '';
   const stringifyMs = await time(() => (s = JSON.stringify(r)), 5);
   const parseMs = await time(() => JSON.parse(s) as RoutingResult, 5);
-  return { tokens: r.tokens, bytes: Buffer.byteLength(s), stringifyMs, parseMs };
+  // The packed form the extension asks for (common/routingCodec.ts), serialised as it travels.
+  let p = '';
+  const packMs = await time(() => (p = JSON.stringify(packRouting(r))), 5);
+  const unpackMs = await time(() => unpackRouting(JSON.parse(p) as PackedRoutingResult), 5);
+  return { tokens: r.tokens, bytes: Buffer.byteLength(s), stringifyMs, parseMs, packedBytes: Buffer.byteLength(p), packMs, unpackMs };
 }
 
 /** Greedy decoding with the KV cache (one token per step) vs recomputing the whole sequence every step. */
@@ -386,22 +395,16 @@ function markdown(mach: ReturnType<typeof machine>, models: ModelRow[], gl: Goal
   L.push('', '## Generation (greedy, batch 1)', '', '| model | context | KV cache tokens/s | recompute tokens/s | speed-up | prefill (ms) | note |', '|---|---:|---:|---:|---:|---:|---|');
   for (const m of models) if (m.generation) { const g = m.generation; L.push(`| ${m.key} | ${g.context} | ${g.cachedTokS.toFixed(1)} | ${g.recomputeTokS.toFixed(2)} | ${(g.cachedTokS / g.recomputeTokS).toFixed(0)}× | ${g.prefillMs.toFixed(0)} | ${g.note ?? ''} |`); }
   L.push('', '## Over LSP: analysis, one-token edit, hover, server memory', '', '`node dist/server.js --stdio`, one document of ~4k tokens opened (first analysis: from didOpen to the routing result, JSON included; in brackets the server\'s own time, `elapsedMs`), then 6 one-token edits at its end (didChange → moeLens/routing, median; in brackets the server\'s time and the tokens it ran, `RoutingResult.incremental.computed`), then random positions hovered one after another (after 20 warm-up hovers). RSS from /proc after all that.', '');
-  L.push('| model | tokens | first analysis (ms) | one-token edit (ms) | hovers | p50 (ms) | p95 (ms) | max (ms) | RSS (MB) | peak RSS (MB) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  L.push('| model | tokens | first analysis (ms) | one-token edit, JSON (ms) | one-token edit, packed delta (ms) | hovers | p50 (ms) | p95 (ms) | max (ms) | RSS (MB) | peak RSS (MB) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const m of models) {
-    if (m.hover && 'p95' in m.hover) { const h = m.hover; L.push(`| ${m.key} | ${h.tokens} | ${h.firstAnalysisMs.toFixed(0)} (${h.firstServerMs}) | ${h.editMs.toFixed(1)} (${h.editServerMs}; ${h.editComputed} tokens) | ${h.hovers} | ${h.p50.toFixed(2)} | ${h.p95.toFixed(2)} | ${h.max.toFixed(1)} | ${h.rssMB.toFixed(0)} | ${h.peakRssMB.toFixed(0)} |`); }
-    else if (m.hover) L.push(`| ${m.key} | — | — | — | — | — | — | — | — | ${(m.hover as { skipped: string }).skipped} |`);
+    if (m.hover && 'p95' in m.hover) { const h = m.hover; L.push(`| ${m.key} | ${h.tokens} | ${h.firstAnalysisMs.toFixed(0)} (${h.firstServerMs}) | ${h.editMs.toFixed(1)} (${h.editServerMs}; ${h.editComputed} tokens) | ${h.editPackedMs.toFixed(1)} | ${h.hovers} | ${h.p50.toFixed(2)} | ${h.p95.toFixed(2)} | ${h.max.toFixed(1)} | ${h.rssMB.toFixed(0)} | ${h.peakRssMB.toFixed(0)} |`); }
+    else if (m.hover) L.push(`| ${m.key} | — | — | — | — | — | — | — | — | — | ${(m.hover as { skipped: string }).skipped} |`);
   }
   for (const m of models) if (m.hover && 'loadedRssMB' in m.hover) L.push('', `${m.key}: the server used ${m.hover.loadedRssMB.toFixed(0)} MB with the model loaded and no document open.`);
   for (const m of models) if (m.memoryProbe) { const p = m.memoryProbe; L.push('', `Memory probe (${m.key} graph alone in a Node process, a 4k-token document in windows): onnxruntime CPU arena and memory patterns on: ${p.arenaOn.loaded.toFixed(0)} MB loaded → ${p.arenaOn.after.toFixed(0)} MB after; off: ${p.arenaOff.loaded.toFixed(0)} MB → ${p.arenaOff.after.toFixed(0)} MB; arena on, weight pre-packing off (\`session.disable_prepacking\`): ${p.noPrepack.loaded.toFixed(0)} MB → ${p.noPrepack.after.toFixed(0)} MB. A bare Node process is ~40 MB, onnxruntime-node loaded ~52 MB.`); }
-  L.push('', '## moeLens/routing payload', '', '| model | tokens | JSON size | JSON.stringify (ms) | JSON.parse (ms) |', '|---|---:|---:|---:|---:|');
-  for (const m of models) if (m.json) L.push(`| ${m.key} | ${m.json.tokens} | ${(m.json.bytes / 2 ** 20).toFixed(2)} MiB | ${m.json.stringifyMs.toFixed(1)} | ${m.json.parseMs.toFixed(1)} |`);
-  for (const m of models) {
-    if (!m.json) continue;
-    const T = m.json.tokens, n = T * m.layers * m.topK;
-    const binary = n * (m.experts <= 256 ? 1 : 2) + n * 2 + T * m.layers * 2 + T * 4 + T * 8 + T * 2;
-    L.push('', `${m.key}: ${T} tokens × ${m.layers} layers × top-${m.topK} = ${n.toLocaleString('en')} expert ids and as many gate weights, sent as JSON numbers (a weight such as 0.123456789 costs ~11 bytes). As typed arrays (ids uint8, weights and entropy float16, surprisal float32, offsets uint32, token ids uint16) the same result is ${(binary / 2 ** 20).toFixed(2)} MiB, ${((binary * 4) / 3 / 2 ** 20).toFixed(2)} MiB as base64 in JSON.`);
-  }
-  L.push('', 'Recommendation (protocol unchanged here): keep JSON for the embedded model, where the payload is small; for wide models either send the arrays as base64 typed arrays inside the same message (a `encoding: \"base64\"` field beside each array) or let the panel ask for one layer at a time (the heatmap shows one layer; hovers are answered on the server and never need the whole result). Rounding gate weights to 3 decimals alone cuts the JSON by about half.');
+  L.push('', '## moeLens/routing payload', '', '| model | tokens | JSON size | JSON.stringify (ms) | JSON.parse (ms) | packed size | pack + stringify (ms) | parse + unpack (ms) |', '|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const m of models) if (m.json) L.push(`| ${m.key} | ${m.json.tokens} | ${(m.json.bytes / 2 ** 20).toFixed(2)} MiB | ${m.json.stringifyMs.toFixed(1)} | ${m.json.parseMs.toFixed(1)} | ${(m.json.packedBytes / 2 ** 20).toFixed(2)} MiB | ${m.json.packMs.toFixed(1)} | ${m.json.unpackMs.toFixed(1)} |`);
+  L.push('', 'The extension asks for the packed form (`encoding: "packed"`, common/routingCodec.ts): the per-token arrays as base64 typed arrays (offsets and token ids uint32, expert ids uint8 up to 256 experts, weights, entropy and surprisal float32), and with `since` only the tokens after the prefix that did not change since the result it holds. JSON stays the default for scripts and the CLI.');
   L.push('', '## Goals', '', '| goal | this run | met |', '|---|---|---|');
   for (const g of gl) L.push(`| ${g.goal} | ${g.value} | ${g.met === undefined ? '—' : g.met ? 'yes' : '**no**'} |`);
   const why = gl.filter((g) => g.met === false && g.why);

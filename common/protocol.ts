@@ -33,7 +33,25 @@ export interface ModelInfo {
 
 export interface RoutingParams {
   textDocument: { uri: string };
+  /**
+   * "json" (default): a RoutingResult. "packed": a PackedRoutingResult (common/routingCodec.ts) — base64 typed arrays,
+   * and with `since` only the tokens after those unchanged since that version.
+   */
+  encoding?: 'json' | 'packed';
+  /** with "packed": the version of the result the client holds (the server answers with a delta against it when it can) */
+  since?: number;
 }
+
+/** A RoutingResult with its per-token arrays packed (see common/routingCodec.ts). */
+export type PackedRoutingResult = Omit<RoutingResult, 'offsets' | 'ids' | 'experts' | 'weights' | 'entropy' | 'surprisal' | 'baselineExperts'> & {
+  packed: {
+    /** leading tokens left out: the client copies them from its result of version `baseVersion` */
+    keep: number;
+    baseVersion?: number;
+    /** base64 little-endian: offsets and ids Uint32, experts Uint8 (Uint16 above 256 experts), the rest Float32 */
+    arrays: Partial<Record<'offsets' | 'ids' | 'experts' | 'weights' | 'entropy' | 'surprisal' | 'baselineExperts', string>>;
+  };
+};
 
 /**
  * Routing of one document version. T tokens, L layers, K = topK. Arrays are flat and token-major:

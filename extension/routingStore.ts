@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { Methods, type RoutingResult } from '../common/protocol';
+import { Methods, type PackedRoutingResult, type RoutingParams, type RoutingResult } from '../common/protocol';
+import { unpackRouting } from '../common/routingCodec';
 
 /**
  * The one client-side model of routing results (GitLens style: decorations, tree and panel are separate views over
@@ -8,6 +9,8 @@ import { Methods, type RoutingResult } from '../common/protocol';
  */
 export class RoutingStore implements vscode.Disposable {
   private readonly results = new Map<string, RoutingResult>();
+  /** results superseded on the server (routingChanged) but kept as the base of the next delta */
+  private readonly stale = new Set<string>();
   private readonly emitter = new vscode.EventEmitter<{ uri: string }>();
   readonly onDidChange = this.emitter.event;
 
@@ -17,11 +20,22 @@ export class RoutingStore implements vscode.Disposable {
   async get(uri: string): Promise<RoutingResult | undefined> {
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
     const cached = this.results.get(uri);
-    if (cached && doc && cached.version === doc.version) return cached;
+    if (cached && doc && cached.version === doc.version && !this.stale.has(uri)) return cached;
     const c = this.client();
     if (!c || !c.isRunning()) return undefined;
     try {
-      const r = await c.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri } });
+      // Packed (base64 typed arrays), and a delta against the result held here when the server still has it: after
+      // typing at the end of a long document only the last tokens travel.
+      const base = this.results.get(uri);
+      const params: RoutingParams = { textDocument: { uri }, encoding: 'packed', since: base?.version };
+      const p = await c.sendRequest<PackedRoutingResult>(Methods.routing, params);
+      let r: RoutingResult;
+      try {
+        r = unpackRouting(p, base);
+      } catch {
+        // a delta against a result this store no longer has (another request replaced it meanwhile): ask in full
+        r = unpackRouting(await c.sendRequest<PackedRoutingResult>(Methods.routing, { textDocument: { uri }, encoding: 'packed' } satisfies RoutingParams));
+      }
       this.remember(uri, r);
       return r;
     } catch {
@@ -36,17 +50,21 @@ export class RoutingStore implements vscode.Disposable {
 
   /** Called on moeLens/routingChanged: fetch the new result and tell the views. */
   async refresh(uri: string): Promise<void> {
-    this.results.delete(uri);
+    this.stale.add(uri);
     if (await this.get(uri)) this.emitter.fire({ uri });
   }
 
   clear(): void {
     this.results.clear();
+    this.stale.clear();
   }
 
   private remember(uri: string, r: RoutingResult): void {
     const old = this.results.get(uri);
-    if (!old || old.version <= r.version) this.results.set(uri, r);
+    if (!old || old.version <= r.version) {
+      this.results.set(uri, r);
+      this.stale.delete(uri);
+    }
   }
 
   dispose(): void {

@@ -12,13 +12,14 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { Methods, type RoutingParams, type RoutingResult, type ServerSettings, type ServerStatus, type SetSteeringParams, type SteeringRule, type SteeringState } from '../common/protocol';
+import { Methods, type PackedRoutingResult, type RoutingParams, type RoutingResult, type ServerSettings, type ServerStatus, type SetSteeringParams, type SteeringRule, type SteeringState } from '../common/protocol';
 import { CancelledError } from './analysis/analyzer';
 import { tokenAt } from './model/offsets';
 import { SteeringError, validateRules } from './routing/steering';
 import { DocumentAnalyses } from './lsp/documentAnalyses';
 import { hoverMarkdown } from './lsp/hoverMarkdown';
 import { defaultSettings, ModelHost } from './lsp/modelHost';
+import { RoutingReplies } from './lsp/routingReplies';
 import { registerSteeringRequests } from './lsp/steeringRequests';
 import { expertLabels } from './steering/labels';
 import type { ModelSession } from './model/modelSession';
@@ -34,6 +35,9 @@ let rules: SteeringRule[] = [];
 let loaded: ModelSession | undefined;
 let status: ServerStatus = { state: 'starting', activeRules: 0 };
 let canPullConfiguration = false;
+
+/** moeLens/routing answers: JSON, or packed with deltas against what each client last received. */
+const replies = new RoutingReplies();
 
 const analyses = new DocumentAnalyses({
   session: () => host.session(),
@@ -158,11 +162,14 @@ connection.onDidChangeConfiguration(async (change) => {
 
 documents.onDidOpen((e) => analyses.schedule(e.document.uri));
 documents.onDidChangeContent((e) => analyses.schedule(e.document.uri));
-documents.onDidClose((e) => analyses.forget(e.document.uri));
+documents.onDidClose((e) => {
+  analyses.forget(e.document.uri);
+  replies.forget(e.document.uri);
+});
 
-connection.onRequest(Methods.routing, async (params: RoutingParams): Promise<RoutingResult> => {
+connection.onRequest(Methods.routing, async (params: RoutingParams): Promise<RoutingResult | PackedRoutingResult> => {
   try {
-    return await analyses.get(params.textDocument.uri);
+    return replies.reply(params, await analyses.get(params.textDocument.uri));
   } catch (e) {
     throw asResponseError(e);
   }

@@ -104,11 +104,11 @@ export async function analyzeText(session: ModelSession, text: string, version: 
   for (let start = 0; start < T; start += C) {
     if (opts.isCancelled?.()) throw new CancelledError();
     const win = ids.slice(start, start + C);
-    const out = await session.forward(win, bias);
+    const out = await session.forward(win, bias, undefined, { logits: false });
     fillWindow(result, out, start, L, E, K, session.info.vocabSize);
     if (baseline) {
       if (opts.isCancelled?.()) throw new CancelledError();
-      const base = await session.forward(win, zero);
+      const base = await session.forward(win, zero, undefined, { logits: false });
       copyExperts(baseline, base, start, L, K);
     }
   }
@@ -127,8 +127,13 @@ function fillWindow(r: RoutingResult, out: ForwardResult, start: number, L: numb
       for (let k = 0; k < K; k++) r.weights[(t * L + l) * K + k] = out.expertWeights[(l * n + j) * K + k];
       r.entropy[t * L + l] = entropyNats(out.routerLogits, (l * n + j) * E, E);
     }
-    r.surprisal[t] = j === 0 ? 0 : surprisalBits(out.logits, r.ids[t], (j - 1) * V, V);
+    r.surprisal[t] = j === 0 ? 0 : tokenSurprisal(out, j, r.ids[t], V);
   }
+}
+
+/** Bits for row j > 0 of a forward pass: from the graph's token log-probabilities, else a log-sum-exp over the logits. */
+export function tokenSurprisal(out: ForwardResult, j: number, id: number, V: number): number {
+  return out.tokenLogprobs ? -out.tokenLogprobs[j] / Math.LN2 : surprisalBits(out.logits, id, (j - 1) * V, V);
 }
 
 function copyExperts(dst: number[], out: ForwardResult, start: number, L: number, K: number): void {

@@ -6,9 +6,9 @@
 // second, unsteered incremental analysis, so withBaseline — a full pass here — is only for other callers.
 import type { RoutingResult } from '../../common/protocol';
 import { ModelSession, type ForwardResult, type KvCache } from '../model/modelSession';
-import { entropyNats, surprisalBits } from '../routing/math';
+import { entropyNats } from '../routing/math';
 import { biasFromRules, steeringKey } from '../routing/steering';
-import { analyzeText, CancelledError, emptyResult, encodePrefix, type AnalyzeOptions } from './analyzer';
+import { analyzeText, CancelledError, emptyResult, encodePrefix, tokenSurprisal, type AnalyzeOptions } from './analyzer';
 
 /** A result plus what continuing it needs: the KV cache of every window and the steering it was computed under. */
 export interface IncrementalAnalysis {
@@ -102,7 +102,7 @@ export async function analyzeIncremental(
     const end = Math.min(T, start + C);
     const local = w === resume.window && usable ? resume.local : 0;
     const past = local > 0 ? ModelSession.truncateCache(prev!.caches[w], local) : undefined;
-    const out = await session.forward(ids.slice(start + local, end), bias, past);
+    const out = await session.forward(ids.slice(start + local, end), bias, past, { logits: false });
     fillRows(result, out, start, local, L, E, K, V);
     computed += end - start - local;
     caches.push(out.present!);
@@ -135,6 +135,6 @@ function fillRows(r: RoutingResult, out: ForwardResult, start: number, local: nu
       r.entropy[t * L + l] = entropyNats(out.routerLogits, (l * n + j) * E, E);
     }
     if (local + j === 0) r.surprisal[t] = 0;
-    else if (j > 0) r.surprisal[t] = surprisalBits(out.logits, r.ids[t], (j - 1) * V, V);
+    else if (j > 0) r.surprisal[t] = tokenSurprisal(out, j, r.ids[t], V);
   }
 }

@@ -68,6 +68,7 @@ export function checkGraphSignature(g: GraphSignature, m: MoeManifest, file: str
   check(m.outputs.routerLogits, '/outputs/routerLogits', 'float32', 3, [[0, m.layers, '/layers'], [2, m.experts, '/experts']]);
   check(m.outputs.expertIds, '/outputs/expertIds', 'int64', 3, [[0, m.layers, '/layers'], [2, m.topK, '/topK']]);
   check(m.outputs.expertWeights, '/outputs/expertWeights', 'float32', 3, [[0, m.layers, '/layers'], [2, m.topK, '/topK']]);
+  if (m.outputs.tokenLogprobs !== undefined) check(m.outputs.tokenLogprobs, '/outputs/tokenLogprobs', 'float32', 2, [[0, 1, '/outputs/tokenLogprobs']]);
   const kvShape: Expect = [[0, 1, '/kvCache'], [1, kv.heads, '/kvCache/heads'], [3, kv.headDim, '/kvCache/headDim']];
   for (let l = 0; l < m.layers; l++) {
     for (const [t, f] of [[kv.pastKey, '/kvCache/pastKey'], [kv.pastValue, '/kvCache/pastValue'], [kv.presentKey, '/kvCache/presentKey'], [kv.presentValue, '/kvCache/presentValue']]) {
@@ -86,6 +87,7 @@ export function checkProbeDims(dims: Record<string, readonly number[]>, m: MoeMa
     [m.outputs.routerLogits, [m.layers, 1, m.experts], ['/layers', '', '/experts']],
     [m.outputs.expertIds, [m.layers, 1, m.topK], ['/layers', '', '/topK']],
     [m.outputs.expertWeights, [m.layers, 1, m.topK], ['/layers', '', '/topK']],
+    ...(m.outputs.tokenLogprobs !== undefined ? [[m.outputs.tokenLogprobs, [1, 1], ['', '/outputs/tokenLogprobs']] as [string, number[], string[]]] : []),
   ];
   for (const [name, shape, fields] of want) {
     const got = dims[name] ?? [];

@@ -17,7 +17,7 @@ export interface MoeManifest {
   specialTokens?: Record<string, string>;
   profileCorpus?: { dir?: string; domains: Record<string, string> };
   inputs: { inputIds: string; expertBias: string };
-  outputs: { logits: string; routerLogits: string; expertIds: string; expertWeights: string };
+  outputs: { logits: string; routerLogits: string; expertIds: string; expertWeights: string; tokenLogprobs?: string };
   kvCache: { pastKey: string; pastValue: string; presentKey: string; presentValue: string; heads: number; headDim: number };
   provenance: Record<string, unknown> & { licence: string; sha256?: string };
 }

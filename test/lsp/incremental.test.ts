@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Methods, type RoutingResult, type SteeringState } from '../../common/protocol';
+import { Methods, type PackedRoutingResult, type RoutingResult, type SteeringState } from '../../common/protocol';
+import { unpackRouting } from '../../common/routingCodec';
 import { checkInvariants } from '../support/invariants';
 import { embeddedModel } from '../support/paths';
 import { TestServer } from './client';
@@ -116,6 +117,29 @@ describe('incremental analysis over LSP (the real server on the embedded model)'
     } finally {
       await setRules(s, []);
     }
+  });
+
+  it('packed answers: the same result as JSON, and after an edit at the end a delta of a few tokens', async () => {
+    const uri = 'file:///packed.ts';
+    const short = text.slice(0, 6000);
+    s.open(uri, short, 'typescript');
+    const json = await routing(s, uri);
+    const packed = await s.conn.sendRequest<PackedRoutingResult>(Methods.routing, { textDocument: { uri }, encoding: 'packed' });
+    assert.equal(packed.packed.keep, 0);
+    const first = unpackRouting(packed);
+    assert.deepEqual([first.ids, first.offsets, first.experts], [json.ids, json.offsets, json.experts]);
+    assert.ok(first.weights.every((w, i) => Math.abs(w - json.weights[i]) < 1e-6), 'weights beyond float32 rounding');
+    const sizes = { json: JSON.stringify(json).length, packed: JSON.stringify(packed).length };
+    assert.ok(sizes.packed * 2 < sizes.json, `packed ${sizes.packed} vs JSON ${sizes.json} characters`);
+    s.edit(uri, { start: endOf(short), end: endOf(short) }, ';');
+    const delta = await s.conn.sendRequest<PackedRoutingResult>(Methods.routing, { textDocument: { uri }, encoding: 'packed', since: first.version });
+    assert.ok(delta.packed.keep >= json.tokens - 3, `delta keeps ${delta.packed.keep} of ${json.tokens} tokens`);
+    assert.ok(JSON.stringify(delta).length < sizes.packed / 20, 'the delta is not small');
+    const next = unpackRouting(delta, first);
+    const full = await routing(s, uri);
+    assert.deepEqual([next.ids, next.offsets, next.experts, next.version], [full.ids, full.offsets, full.experts, full.version]);
+    checkInvariants(next, `${short};`);
+    void s.conn.sendNotification('textDocument/didClose', { textDocument: { uri } });
   });
 
   it('hover after an incremental edit answers from the new result', async () => {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { analyzeText, CancelledError, safeCut } from '../../server/analysis/analyzer';
 import { ModelSession } from '../../server/model/modelSession';
 import { entropyNats, surprisalBits } from '../../server/routing/math';
@@ -36,10 +39,31 @@ describe('document analysis on the embedded model', function () {
         }
         assert.ok(Math.abs(r.entropy[t * L + l] - entropyNats(out.routerLogits, (l * T + t) * E, E)) < 1e-12);
       }
+      // from the graph's token_logprobs (float32 log-softmax) vs a double-precision log-sum-exp over the logits
       const expected = t === 0 ? 0 : surprisalBits(out.logits, r.ids[t], (t - 1) * V, V);
-      assert.ok(Math.abs(r.surprisal[t] - expected) < 1e-12);
+      assert.ok(Math.abs(r.surprisal[t] - expected) < 1e-4, `token ${t}: ${r.surprisal[t]} vs ${expected}`);
     }
     assert.equal(r.surprisal[0], 0);
+    // A model without the token_logprobs output (most models users bring): surprisal from the logits in JS.
+    const dir = mkdtempSync(join(tmpdir(), 'moe-lens-no-logprobs-'));
+    try {
+      for (const f of ['model.onnx', 'tokenizer.json']) copyFileSync(join(embeddedModel, f), join(dir, f));
+      const m = JSON.parse(readFileSync(join(embeddedModel, 'moe.json'), 'utf8'));
+      delete m.outputs.tokenLogprobs;
+      delete m.profileCorpus;
+      m.$schema = undefined;
+      writeFileSync(join(dir, 'moe.json'), JSON.stringify(m));
+      const plain = await ModelSession.load(dir, 'cpu');
+      try {
+        const r2 = await analyzeText(plain, text, 1, { maxTokens: 4096, rules: [] });
+        assert.deepEqual(r2.experts, r.experts);
+        for (let t = 1; t < T; t++) assert.equal(r2.surprisal[t], surprisalBits(out.logits, r.ids[t], (t - 1) * V, V));
+      } finally {
+        await plain.dispose();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     assert.ok(r.surprisal.slice(1).every((x) => x > 0));
   });
 

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelSession } from '../../server/model/modelSession';
+import { surprisalBits } from '../../server/routing/math';
 import { repoRoot, embeddedModel } from '../support/paths';
 
 interface GoldenCase {
@@ -128,6 +129,27 @@ describe('embedded model: ONNX runtime vs the PyTorch golden outputs', function 
       const w = out.expertWeights[(2 * T + t) * K + slot];
       assert.ok(w > 0 && w < 1, `weight ${w}`);
     }
+  });
+
+  it('the graph\'s token log-probabilities equal a log-softmax of its logits; logits can be left in the graph', async () => {
+    const { layers: L, experts: E, vocabSize: V } = s.info;
+    const ids = s.tokenizer.encode(MIXED).ids;
+    const zero = new Float32Array(L * E);
+    const full = await s.forward(ids, zero);
+    assert.ok(full.tokenLogprobs, 'the embedded model outputs token_logprobs');
+    assert.equal(full.tokenLogprobs.length, ids.length);
+    assert.equal(full.tokenLogprobs[0], 0);
+    for (let t = 1; t < ids.length; t++) {
+      const want = -surprisalBits(full.logits, ids[t], (t - 1) * V, V) * Math.LN2;
+      assert.ok(Math.abs(full.tokenLogprobs[t] - want) < 1e-4, `token ${t}: ${full.tokenLogprobs[t]} vs ${want}`);
+    }
+    const lean = await s.forward(ids, zero, undefined, { logits: false });
+    assert.equal(lean.logits.length, 0);
+    assert.deepEqual(Array.from(lean.tokenLogprobs!), Array.from(full.tokenLogprobs));
+    assert.deepEqual(Array.from(lean.expertIds), Array.from(full.expertIds));
+    // one token (a generation step): a [1, 1] output holding 0
+    const one = await s.forward([ids[0]], zero);
+    assert.deepEqual(Array.from(one.tokenLogprobs!), [0]);
   });
 
   it('a KV-cache continuation equals the full forward pass within 1e-4', async () => {

@@ -19,6 +19,7 @@ function signature(): GraphSignature & { inputMetadata: GraphValue[]; outputMeta
     { name: 'router_logits', isTensor: true, type: 'float32', shape: ['d0', 'T', 'd2'] },
     { name: 'expert_ids', isTensor: true, type: 'int64', shape: ['d0', 'T', 'd2'] },
     { name: 'expert_weights', isTensor: true, type: 'float32', shape: ['d0', 'T', 'd2'] },
+    { name: 'token_logprobs', isTensor: true, type: 'float32', shape: [1, 'T'] },
   ];
   for (let l = 0; l < 4; l++) {
     for (const n of ['key', 'value']) {
@@ -37,6 +38,18 @@ describe('graph signature vs manifest', () => {
     checkGraphSignature(signature(), manifest(), 'model.onnx');
     const { inputNames, outputNames } = signature();
     checkGraphSignature({ inputNames, outputNames }, manifest(), 'model.onnx');
+  });
+  it('token_logprobs is optional, but checked when the manifest declares it', () => {
+    const g = signature();
+    g.outputNames = g.outputNames.filter((n) => n !== 'token_logprobs');
+    g.outputMetadata = g.outputMetadata.filter((v) => v.name !== 'token_logprobs');
+    rejects(() => checkGraphSignature(g, manifest(), 'model.onnx'), '/outputs/tokenLogprobs', /no output "token_logprobs"/);
+    const m = manifest();
+    delete m.outputs.tokenLogprobs;
+    checkGraphSignature(g, m, 'model.onnx');
+    const wrong = signature();
+    wrong.outputMetadata[4] = { name: 'token_logprobs', isTensor: true, type: 'float32', shape: [1, 'T', 4096] };
+    rejects(() => checkGraphSignature(wrong, manifest(), 'model.onnx'), '/outputs/tokenLogprobs', /rank|dimensions|shape/);
   });
   it('a missing KV input names the template field', () => {
     const g = signature();
@@ -67,12 +80,13 @@ describe('graph signature vs manifest', () => {
     rejects(() => checkGraphSignature(signature(), m, 'model.onnx'), '/inputs/expertBias', /shape \[4, 16\] but moe\.json says \[4, 8\]/);
   });
   it('probe dimensions: topK, experts and layers only a run reveals', () => {
-    const dims = { logits: [1, 1, 4096], router_logits: [4, 1, 16], expert_ids: [4, 1, 2], expert_weights: [4, 1, 2] };
+    const dims = { logits: [1, 1, 4096], router_logits: [4, 1, 16], expert_ids: [4, 1, 2], expert_weights: [4, 1, 2], token_logprobs: [1, 1] };
     checkProbeDims(dims, manifest(), 'model.onnx');
     const m = manifest();
     m.topK = 3;
     rejects(() => checkProbeDims(dims, m, 'model.onnx'), '/topK', /"expert_ids" the shape \[4, 1, 2\], expected \[4, 1, 3\]/);
     rejects(() => checkProbeDims({ ...dims, router_logits: [3, 1, 16] }, manifest(), 'model.onnx'), '/layers', /router_logits/);
     rejects(() => checkProbeDims({ ...dims, expert_ids: [4, 2] }, manifest(), 'model.onnx'), '/outputs', /expert_ids/);
+    rejects(() => checkProbeDims({ ...dims, token_logprobs: [1, 4096] }, manifest(), 'model.onnx'), '/outputs/tokenLogprobs', /token_logprobs/);
   });
 });

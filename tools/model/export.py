@@ -5,7 +5,8 @@
 Graph (opset 17), batch fixed at 1:
   inputs   input_ids [1, T] int64, expert_bias [L, E] float32, past_key.{l} / past_value.{l} [1, H, P, Dh] float32
   outputs  logits [1, T, V], router_logits [L, T, E] (raw, before the bias), expert_ids [L, T, K] int64,
-           expert_weights [L, T, K], present_key.{l} / present_value.{l} [1, H, P+T, Dh]
+           expert_weights [L, T, K], token_logprobs [1, T] (log p of each token given the ones before it, 0 for
+           the first of the call), present_key.{l} / present_value.{l} [1, H, P+T, Dh]
 """
 import argparse, hashlib, json, os, shutil, sys
 import numpy as np
@@ -35,7 +36,12 @@ class Wrapper(torch.nn.Module):
 
     def forward(self, input_ids, expert_bias, *past):
         logits, router, ids, gates, present = self.m(input_ids, expert_bias, list(past))
-        return (logits, torch.cat(router, 0), torch.cat(ids, 0), torch.cat(gates, 0), *present)
+        # log p(token t | tokens before it) for t >= 1 of this call, 0 for the first (its predecessor's logits were
+        # in an earlier call): the server reads surprisal from this [1, T] output and leaves the [1, T, V] logits
+        # in the graph, which spares a copy of the logits and a log-sum-exp over the vocabulary per token in JS.
+        lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
+        token_logprobs = torch.cat([torch.zeros(1, 1), lp], 1)
+        return (logits, torch.cat(router, 0), torch.cat(ids, 0), torch.cat(gates, 0), token_logprobs, *present)
 
 
 def names(c):
@@ -50,12 +56,13 @@ def export_onnx(model, path):
     dh = c.d_model // c.n_head
     ids = torch.randint(0, c.vocab_size, (1, 7))
     past = [torch.randn(1, c.n_head, 3, dh) for _ in past_names]
-    dyn = {"input_ids": {1: "T"}, "logits": {1: "T"}, "router_logits": {1: "T"}, "expert_ids": {1: "T"}, "expert_weights": {1: "T"}}
+    dyn = {"input_ids": {1: "T"}, "logits": {1: "T"}, "router_logits": {1: "T"}, "expert_ids": {1: "T"}, "expert_weights": {1: "T"},
+           "token_logprobs": {1: "T"}}
     dyn.update({n: {2: "P"} for n in past_names})
     dyn.update({n: {2: "S"} for n in present_names})
     torch.onnx.export(Wrapper(model), (ids, torch.zeros(c.n_layer, c.n_expert), *past), path, opset_version=17,
                       input_names=["input_ids", "expert_bias", *past_names],
-                      output_names=["logits", "router_logits", "expert_ids", "expert_weights", *present_names],
+                      output_names=["logits", "router_logits", "expert_ids", "expert_weights", "token_logprobs", *present_names],
                       dynamic_axes=dyn, do_constant_folding=True)
 
 
@@ -84,7 +91,8 @@ def manifest(c, tok_file, provenance):
         "profileCorpus": {"dir": "profile", "domains": {d: f"profile/{d}.txt" for d in json.load(open(os.path.join(WORK, "corpus", "sources.json")))["domains"]}},
         "specialTokens": {"endOfText": "<|endoftext|>"},
         "inputs": {"inputIds": "input_ids", "expertBias": "expert_bias"},
-        "outputs": {"logits": "logits", "routerLogits": "router_logits", "expertIds": "expert_ids", "expertWeights": "expert_weights"},
+        "outputs": {"logits": "logits", "routerLogits": "router_logits", "expertIds": "expert_ids", "expertWeights": "expert_weights",
+                    "tokenLogprobs": "token_logprobs"},
         "kvCache": {
             "pastKey": "past_key.{layer}", "pastValue": "past_value.{layer}",
             "presentKey": "present_key.{layer}", "presentValue": "present_value.{layer}",

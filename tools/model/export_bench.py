@@ -145,8 +145,13 @@ class _Head(torch.nn.Module):
         super().__init__()
         self.ln_f, self.emb = m.ln_f, m.emb
 
-    def forward(self, x):
-        return self.ln_f(x) @ self.emb.weight.t()
+    def forward(self, x, input_ids=None):
+        logits = self.ln_f(x) @ self.emb.weight.t()
+        if input_ids is None:  # the bare graph: logits only
+            return logits
+        # token_logprobs as export.py's graph has it (log p of each token given the ones before it, 0 for the first)
+        lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
+        return logits, torch.cat([torch.zeros(1, 1), lp], 1)
 
 
 class _Block(torch.nn.Module):
@@ -233,16 +238,20 @@ def export_layerwise(model, path, bare=False):
             parts.append((m, f"l{l}/", {"x": f"h{l}", "y": f"h{l + 1}", "expert_bias": "expert_bias", "router": f"router.{l}", "ids": f"ids.{l}",
                                         "gates": f"gates.{l}", "pk": f"past_key.{l}", "pv": f"past_value.{l}", "k": f"present_key.{l}", "v": f"present_value.{l}"}))
         print(f"  block {l}: {time.time() - t0:.0f} s", flush=True)
-    parts.append((_part(_Head(model), (x,), ["x"], ["logits"], {"x": {1: "T"}, "logits": {1: "T"}}, tmp, "head"), "head/", {"x": f"h{L}", "logits": "logits"}))
     if bare:
+        parts.append((_part(_Head(model), (x,), ["x"], ["logits"], {"x": {1: "T"}, "logits": {1: "T"}}, tmp, "head"), "head/", {"x": f"h{L}", "logits": "logits"}))
         _stitch(parts, ["input_ids"], ["logits"], [], path)
         return
+    head = _part(_Head(model), (x, torch.randint(0, c.vocab_size, (1, 7))), ["x", "input_ids"], ["logits", "token_logprobs"],
+                 {"x": {1: "T"}, "input_ids": {1: "T"}, "logits": {1: "T"}, "token_logprobs": {1: "T"}}, tmp, "head")
+    parts.append((head, "head/", {"x": f"h{L}", "input_ids": "input_ids", "logits": "logits", "token_logprobs": "token_logprobs"}))
     cat = [helper.make_node("Concat", [f"{k}.{l}" for l in range(L)], [o], axis=0, name=f"concat_{o}")
            for k, o in (("router", "router_logits"), ("ids", "expert_ids"), ("gates", "expert_weights"))]
     outs = ["logits",
             helper.make_tensor_value_info("router_logits", TensorProto.FLOAT, [L, "T", c.n_expert]),
             helper.make_tensor_value_info("expert_ids", TensorProto.INT64, [L, "T", c.top_k]),
-            helper.make_tensor_value_info("expert_weights", TensorProto.FLOAT, [L, "T", c.top_k])]
+            helper.make_tensor_value_info("expert_weights", TensorProto.FLOAT, [L, "T", c.top_k]),
+            "token_logprobs"]
     ins = ["input_ids", "expert_bias"]
     for l in range(L):
         ins += [f"past_key.{l}", f"past_value.{l}"]
@@ -273,7 +282,8 @@ def synthetic(out):
         "name": f"bench-wide-{WIDE.n_layer}L-{WIDE.n_expert}e-top{WIDE.top_k}-random",
         "licence": "MIT; random weights (seed %d), for benchmarks only" % SEED,
         # moeExport tells the benchmark this graph has dense MoE layers (an older per-expert export is re-made).
-        "recipe": {"script": "tools/model/export_bench.py --synthetic", "config": WIDE.to_dict(), "seed": SEED, "moeExport": "dense"},
+        "recipe": {"script": "tools/model/export_bench.py --synthetic", "config": WIDE.to_dict(), "seed": SEED, "moeExport": "dense",
+                   "tokenLogprobs": True},
         "sha256": hashlib.sha256(open(onnx_path, "rb").read()).hexdigest(),
     }
     if not os.path.exists(os.path.join(export.WORK, "corpus", "sources.json")):  # a fresh clone has no corpus
