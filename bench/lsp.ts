@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
 import { Methods, type PackedRoutingResult, type RoutingParams, type RoutingResult } from '../common/protocol';
 import { unpackRouting } from '../common/routingCodec';
-import { serverProcessEnv } from '../server/processEnv';
 
 export interface HoverBench {
   tokens: number;
@@ -44,7 +43,7 @@ export const quantile = (xs: number[], q: number): number => {
 };
 
 export async function hoverBench(serverJs: string, text: string, modelPath: string, hovers: number, seed = 1): Promise<HoverBench> {
-  const proc: ChildProcess = spawn(process.execPath, [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: serverProcessEnv() });
+  const proc: ChildProcess = spawn(process.execPath, [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const conn: ProtocolConnection = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
   // The server's stderr, for the message when it dies.
   let stderr = '';

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
 import { Methods, type ServerSettings, type ServerStatus } from '../../common/protocol';
-import { serverProcessEnv } from '../../server/processEnv';
 import { distDir } from '../support/paths';
 
 /** The real server process over stdio, as an editor would talk to it. */
@@ -15,8 +14,7 @@ export class TestServer {
   private versions = new Map<string, number>();
 
   constructor() {
-    // started as the extension starts it (same environment)
-    this.proc = spawn(process.execPath, [join(distDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: serverProcessEnv() });
+    this.proc = spawn(process.execPath, [join(distDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.conn = createProtocolConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
     this.conn.onNotification(Methods.statusChanged, (s: ServerStatus) => void this.statuses.push(s));
     this.conn.onNotification(Methods.routingChanged, (p: { uri: string; version: number }) => void this.routingChanged.push(p));
