@@ -12,7 +12,10 @@ export const Methods = {
   getStatus: 'moeLens/status',
   /** notification server -> client: ServerStatus, sent whenever the model or analysis state changes */
   statusChanged: 'moeLens/statusChanged',
-  /** notification server -> client: { uri, version } when a new routing result for a document is ready */
+  /**
+   * notification server -> client: { uri, version, partial? } when a new routing result for a document is ready;
+   * `partial: true` when only its first windows are (ask with RoutingParams.partial to get them)
+   */
   routingChanged: 'moeLens/routingChanged',
 } as const;
 
@@ -40,6 +43,8 @@ export interface RoutingParams {
   encoding?: 'json' | 'packed';
   /** with "packed": the version of the result the client holds (the server answers with a delta against it when it can) */
   since?: number;
+  /** answer at once with the analysed prefix of a long document while its analysis runs (RoutingResult.partial) */
+  partial?: boolean;
 }
 
 /** A RoutingResult with its per-token arrays packed (see common/routingCodec.ts). */
@@ -79,6 +84,11 @@ export interface RoutingResult {
   baselineExperts?: number[];
   /** milliseconds the analysis took (0 when served from cache) */
   elapsedMs: number;
+  /**
+   * Only the first `tokens` tokens of the document are analysed so far: a long document's first windows, published
+   * while the rest run (moeLens/routing with `partial: true`); the complete result follows with routingChanged.
+   */
+  partial?: boolean;
   // --- incremental analysis (issue #8) ---
   /**
    * Server only: tokens run through the model for this result vs tokens reused from the previous version's analysis

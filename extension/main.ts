@@ -87,7 +87,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
       if (modelChanged) tree?.refresh();
     }),
     client.onNotification(SteeringMethods.generateProgress, (p: GenerateProgress) => continuations.onServerProgress(p)),
-    client.onNotification(Methods.routingChanged, ({ uri }: { uri: string }) => void routing.refresh(uri)),
+    client.onNotification(Methods.routingChanged, ({ uri, partial }: { uri: string; partial?: boolean }) => void routing.refresh(uri, partial)),
     ...registerCommands(ctx),
   );
   tree = new ExpertsTree(ctx);

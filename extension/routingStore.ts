@@ -17,7 +17,7 @@ export class RoutingStore implements vscode.Disposable {
   constructor(private readonly client: () => LanguageClient | undefined) {}
 
   /** The result for the document as it is now: cached when the version matches, else asked of the server. */
-  async get(uri: string): Promise<RoutingResult | undefined> {
+  async get(uri: string, partial = false): Promise<RoutingResult | undefined> {
     const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri);
     const cached = this.results.get(uri);
     if (cached && doc && cached.version === doc.version && !this.stale.has(uri)) return cached;
@@ -27,7 +27,7 @@ export class RoutingStore implements vscode.Disposable {
       // Packed (base64 typed arrays), and a delta against the result held here when the server still has it: after
       // typing at the end of a long document only the last tokens travel.
       const base = this.results.get(uri);
-      const params: RoutingParams = { textDocument: { uri }, encoding: 'packed', since: base?.version };
+      const params: RoutingParams = { textDocument: { uri }, encoding: 'packed', since: base?.version, ...(partial ? { partial } : {}) };
       const p = await c.sendRequest<PackedRoutingResult>(Methods.routing, params);
       let r: RoutingResult;
       try {
@@ -48,10 +48,13 @@ export class RoutingStore implements vscode.Disposable {
     return this.results.get(uri);
   }
 
-  /** Called on moeLens/routingChanged: fetch the new result and tell the views. */
-  async refresh(uri: string): Promise<void> {
+  /**
+   * Called on moeLens/routingChanged: fetch the new result and tell the views. `partial`: a long document's first
+   * windows are ready — shown at once, and replaced when the complete result's notification comes.
+   */
+  async refresh(uri: string, partial = false): Promise<void> {
     this.stale.add(uri);
-    if (await this.get(uri)) this.emitter.fire({ uri });
+    if (await this.get(uri, partial)) this.emitter.fire({ uri });
   }
 
   clear(): void {
@@ -61,6 +64,8 @@ export class RoutingStore implements vscode.Disposable {
 
   private remember(uri: string, r: RoutingResult): void {
     const old = this.results.get(uri);
+    // a partial result that arrives after the complete one of its version must not replace it
+    if (r.partial && old && old.version === r.version && !old.partial) return;
     if (!old || old.version <= r.version) {
       this.results.set(uri, r);
       this.stale.delete(uri);

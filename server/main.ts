@@ -51,6 +51,7 @@ const analyses = new DocumentAnalyses({
     setStatus({ lastAnalysis: { uri, tokens: r.tokens, ms: r.elapsedMs, truncated: r.truncated, windows: r.windows } });
     void connection.sendNotification(Methods.routingChanged, { uri, version: r.version });
   },
+  onPartial: (uri, r) => void connection.sendNotification(Methods.routingChanged, { uri, version: r.version, partial: true }),
   // While ready, `message` says what is being analysed (the client shows a spinner); cleared when the queue is empty.
   onBusy: (uri) => {
     if (status.state === 'ready') setStatus({ message: uri ? `Analysing ${uri.slice(uri.lastIndexOf('/') + 1)}` : undefined });
@@ -169,7 +170,10 @@ documents.onDidClose((e) => {
 
 connection.onRequest(Methods.routing, async (params: RoutingParams): Promise<RoutingResult | PackedRoutingResult> => {
   try {
-    return replies.reply(params, await analyses.get(params.textDocument.uri));
+    const uri = params.textDocument.uri;
+    const doc = documents.get(uri);
+    const partial = params.partial && doc ? analyses.partial(uri, doc.version) : undefined;
+    return replies.reply(params, partial ?? (await analyses.get(uri)));
   } catch (e) {
     throw asResponseError(e);
   }

@@ -11,6 +11,30 @@ export interface AnalyzeOptions {
   withBaseline?: boolean;
   /** polled between model calls: a newer document version makes this one obsolete */
   isCancelled?: () => boolean;
+  /**
+   * called after each window but the last with the result so far (its first `done` tokens are final): lets the
+   * server show a long document's first windows while the rest run
+   */
+  onWindow?: (result: RoutingResult, done: number) => void;
+}
+
+/** The first `done` tokens of an analysis in progress, as a result of their own (RoutingResult.partial). */
+export function partialResult(r: RoutingResult, done: number): RoutingResult {
+  const { layers: L, topK: K } = r.model;
+  const out: RoutingResult = {
+    ...r,
+    tokens: done,
+    offsets: r.offsets.slice(0, 2 * done),
+    ids: r.ids.slice(0, done),
+    experts: r.experts.slice(0, done * L * K),
+    weights: r.weights.slice(0, done * L * K),
+    entropy: r.entropy.slice(0, done * L),
+    surprisal: r.surprisal.slice(0, done),
+    partial: true,
+  };
+  delete out.baselineExperts;
+  delete out.incremental;
+  return out;
 }
 
 export class CancelledError extends Error {

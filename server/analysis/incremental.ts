@@ -106,6 +106,7 @@ export async function analyzeIncremental(
     fillRows(result, out, start, local, L, E, K, V);
     computed += end - start - local;
     caches.push(out.present!);
+    if (end < T) opts.onWindow?.(result, end);
   }
   // New ids are a prefix of the old ones: the last window's cache may hold extra positions, which the next resume
   // truncates away (it never resumes past the ids both versions share).

@@ -1,5 +1,5 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
-import { CancelledError } from '../analysis/analyzer';
+import { CancelledError, partialResult } from '../analysis/analyzer';
 import { analyzeIncremental, cacheBytes, type IncrementalAnalysis, type IncrementalStats } from '../analysis/incremental';
 import type { ModelSession } from '../model/modelSession';
 import { steeringKey } from '../routing/steering';
@@ -9,7 +9,15 @@ interface Entry {
   key: string;
   promise: Promise<RoutingResult>;
   result?: RoutingResult;
+  /** while a long document runs: its analysed first windows (RoutingResult.partial) */
+  partial?: RoutingResult;
 }
+
+/**
+ * A long document's first windows are published when its analysis has run this long (short ones never are).
+ * MOE_LENS_PARTIAL_AFTER_MS overrides it (tests set 0: a partial result after every window).
+ */
+const PARTIAL_AFTER_MS = Number(process.env.MOE_LENS_PARTIAL_AFTER_MS ?? 200);
 
 /**
  * What the next analysis of a document continues from: the last analysis per steering key, each with the KV cache of
@@ -35,6 +43,8 @@ export interface AnalysisContext {
   maxTokens(): number;
   text(uri: string): { text: string; version: number } | undefined;
   onResult(uri: string, result: RoutingResult): void;
+  /** the first windows of a long document are ready (a partial result; the complete one follows with onResult) */
+  onPartial?(uri: string, partial: RoutingResult): void;
   /** an analysis of this document starts (uri) or the queue ran dry (undefined): for the "analysing" status */
   onBusy?(uri: string | undefined): void;
 }
@@ -79,8 +89,12 @@ export class DocumentAnalyses {
       const latest = this.ctx.text(uri);
       if (!latest || latest.version !== doc.version) throw new CancelledError();
       this.ctx.onBusy?.(uri);
-      const result = await this.analyse(uri, session, latest.text, latest.version, this.ctx.rules(), stale);
+      const result = await this.analyse(uri, session, latest.text, latest.version, this.ctx.rules(), stale, (p) => {
+        entry.partial = p;
+        if (!stale()) this.ctx.onPartial?.(uri, p);
+      });
       entry.result = result;
+      entry.partial = undefined;
       if (!stale()) this.ctx.onResult(uri, result);
       return result;
     });
@@ -92,6 +106,12 @@ export class DocumentAnalyses {
       throw e;
     });
     return settled;
+  }
+
+  /** The analysed first windows of this version while its analysis runs (undefined when none, or when it is done). */
+  partial(uri: string, version: number): RoutingResult | undefined {
+    const e = this.entries.get(uri);
+    return e && e.version === version && e.key === steeringKey(this.ctx.rules()) && !e.result ? e.partial : undefined;
   }
 
   /** A finished result for this exact version, without starting work (hover answers from it). */
@@ -120,12 +140,19 @@ export class DocumentAnalyses {
    * Unsteered: one incremental pass. Steered: the steered pass and the unsteered baseline, each continuing its own
    * cache — the baseline is the unsteered analysis itself, so turning steering off again reuses it unchanged.
    */
-  private async analyse(uri: string, session: ModelSession, text: string, version: number, rules: readonly SteeringRule[], isCancelled: () => boolean): Promise<RoutingResult> {
+  private async analyse(uri: string, session: ModelSession, text: string, version: number, rules: readonly SteeringRule[], isCancelled: () => boolean, onPartial: (p: RoutingResult) => void): Promise<RoutingResult> {
     const started = performance.now();
+    // Unsteered only: a steered partial would lack the baseline its views compare against.
+    let published = started;
+    const onWindow = rules.length ? undefined : (r: RoutingResult, done: number) => {
+      if (performance.now() - published < PARTIAL_AFTER_MS) return;
+      published = performance.now();
+      onPartial(partialResult(r, done));
+    };
     let cont = this.continuations.get(uri);
     if (cont && cont.session !== session) cont = undefined;
     const prev = cont?.byKey ?? new Map<string, IncrementalAnalysis>();
-    const opts = { maxTokens: this.ctx.maxTokens(), rules, isCancelled };
+    const opts = { maxTokens: this.ctx.maxTokens(), rules, isCancelled, onWindow };
     const key = steeringKey(rules);
     const stats: IncrementalStats = { computed: 0, reused: 0 };
     const add = (s: IncrementalStats) => {

@@ -9,15 +9,16 @@ export class TestServer {
   readonly proc: ChildProcess;
   readonly conn: ProtocolConnection;
   readonly statuses: ServerStatus[] = [];
-  readonly routingChanged: { uri: string; version: number }[] = [];
+  readonly routingChanged: { uri: string; version: number; partial?: boolean }[] = [];
   readonly messages: string[] = [];
   private versions = new Map<string, number>();
 
-  constructor() {
-    this.proc = spawn(process.execPath, [join(distDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  /** `env`: extra environment of the server process (e.g. MOE_LENS_PARTIAL_AFTER_MS) */
+  constructor(env: Record<string, string> = {}) {
+    this.proc = spawn(process.execPath, [join(distDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     this.conn = createProtocolConnection(new StreamMessageReader(this.proc.stdout!), new StreamMessageWriter(this.proc.stdin!));
     this.conn.onNotification(Methods.statusChanged, (s: ServerStatus) => void this.statuses.push(s));
-    this.conn.onNotification(Methods.routingChanged, (p: { uri: string; version: number }) => void this.routingChanged.push(p));
+    this.conn.onNotification(Methods.routingChanged, (p: { uri: string; version: number; partial?: boolean }) => void this.routingChanged.push(p));
     this.conn.onNotification('window/showMessage', () => undefined);
     this.conn.onNotification('window/logMessage', () => undefined);
     this.conn.onRequest('window/workDoneProgress/create', () => null);

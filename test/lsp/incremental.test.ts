@@ -155,3 +155,45 @@ describe('incremental analysis over LSP (the real server on the embedded model)'
     assert.match(h.contents.value, /\| 0 \|/);
   });
 });
+
+describe('a long document shows its first windows while the rest run (partial results)', function () {
+  let s: TestServer;
+  before(async () => {
+    s = new TestServer({ MOE_LENS_PARTIAL_AFTER_MS: '0' }); // publish after every window, whatever the machine's speed
+    await s.start();
+    assert.equal((await s.settled()).state, 'ready');
+  });
+  after(() => s.stop());
+
+  it('routingChanged with partial: true, a prefix result that the complete one extends; steered analyses publish none', async () => {
+    let text = '';
+    for (const f of ['typescript_js', 'python', 'c_cpp']) text += readFileSync(join(embeddedModel, 'profile', `${f}.txt`), 'utf8');
+    const uri = 'file:///partial.ts';
+    const seen: RoutingResult[] = [];
+    s.conn.onNotification(Methods.routingChanged, (p: { uri: string; partial?: boolean }) => {
+      if (p.uri === uri && p.partial) void s.conn.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri }, partial: true }).then((r) => seen.push(r));
+    });
+    s.open(uri, text, 'typescript');
+    const full = await routing(s, uri);
+    assert.ok(full.windows >= 4, `${full.windows} windows`);
+    assert.equal(full.partial, undefined);
+    await new Promise((r) => setTimeout(r, 200)); // answers to the last partial requests
+    const partials = seen.filter((r) => r.partial);
+    assert.ok(partials.length >= 1, `no partial result among ${seen.length} answers`);
+    for (const p of partials) {
+      const C = p.model.contextLength;
+      const { layers: L, topK: K } = p.model;
+      assert.ok(p.tokens > 0 && p.tokens < full.tokens && p.tokens % C === 0, `partial of ${p.tokens} tokens`);
+      assert.deepEqual(p.offsets, full.offsets.slice(0, 2 * p.tokens));
+      assert.deepEqual(p.experts, full.experts.slice(0, p.tokens * L * K));
+      assert.deepEqual(p.surprisal, full.surprisal.slice(0, p.tokens));
+      checkInvariants(p, text);
+    }
+    // Under steering no partial results (they would lack the unsteered baseline).
+    const before = s.routingChanged.filter((n) => n.partial).length;
+    await s.conn.sendRequest<SteeringState>(Methods.setSteering, { rules: [{ layer: 0, expert: 1, mode: 'disable' }] });
+    await routing(s, uri);
+    assert.equal(s.routingChanged.filter((n) => n.partial).length, before);
+    await s.conn.sendRequest<SteeringState>(Methods.setSteering, { rules: [] });
+  });
+});
