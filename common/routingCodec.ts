@@ -73,6 +73,9 @@ export function unpackRouting(p: PackedRoutingResult, base?: RoutingResult): Rou
   const { packed, ...header } = p;
   const { keep } = packed;
   if (keep > 0 && (!base || base.version !== packed.baseVersion)) throw new Error(`routing delta against version ${packed.baseVersion}, but the client holds ${base?.version ?? 'none'}`);
+  // A partial result and the complete one share a version: a delta made against the complete one cannot be applied
+  // to the shorter partial the client may still hold.
+  if (keep > 0 && keep > base!.tokens) throw new Error(`routing delta keeps ${keep} tokens, but the client's result has ${base!.tokens}`);
   const out = { ...header } as RoutingResult;
   const E = p.model.experts;
   for (const [k, per, kind] of layout(p)) {

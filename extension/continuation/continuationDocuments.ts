@@ -16,6 +16,8 @@ export class ContinuationDocuments implements vscode.TextDocumentContentProvider
   /** every streamed update, after the documents changed */
   readonly onProgress = this.progress.event;
   private readonly registration = vscode.workspace.registerTextDocumentContentProvider(CONTINUATION_SCHEME, this);
+  // A closed continuation is not shown again (each run has new uris): its text can go.
+  private readonly closing = vscode.workspace.onDidCloseTextDocument((d) => d.uri.scheme === CONTINUATION_SCHEME && this.texts.delete(d.uri.path));
 
   /** The two uris of run `id`; `ext` (".py") gives them the source's language for highlighting. */
   uris(id: string, ext: string): { baseline: vscode.Uri; steered: vscode.Uri } {
@@ -53,6 +55,7 @@ export class ContinuationDocuments implements vscode.TextDocumentContentProvider
 
   dispose(): void {
     this.registration.dispose();
+    this.closing.dispose();
     this.changed.dispose();
     this.progress.dispose();
   }

@@ -61,6 +61,8 @@ describe('packed routing results (moeLens/routing, encoding "packed")', () => {
     assert.equal(back.version, 2);
     assert.throws(() => unpackRouting(p, { ...base, version: 7 }), /delta against version 1, but the client holds 7/);
     assert.throws(() => unpackRouting(p), /client holds none/);
+    // the client still holds a partial result of that version (a prefix): too short for this delta
+    assert.throws(() => unpackRouting(p, { ...base, tokens: 50, partial: true }), /keeps 90 tokens, but the client's result has 50/);
   });
 
   it('no delta across a change of shape (steered vs unsteered, other model)', () => {
