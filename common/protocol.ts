@@ -14,9 +14,11 @@ export const Methods = {
   statusChanged: 'moeLens/statusChanged',
   /**
    * notification server -> client: { uri, version, partial? } when a new routing result for a document is ready;
-   * `partial: true` when only its first windows are (ask with RoutingParams.partial to get them)
+   * `partial: true` when only some of its windows are — those on screen first (ask with RoutingParams.partial)
    */
   routingChanged: 'moeLens/routingChanged',
+  /** notification client -> server: VisibleRangesParams, the part of a document on screen (its windows run first) */
+  visibleRanges: 'moeLens/visibleRanges',
 } as const;
 
 export type ExecutionProviderSetting = 'auto' | 'cuda' | 'webgpu' | 'cpu';
@@ -32,6 +34,12 @@ export interface ModelInfo {
   vocabSize: number;
   /** optional human labels per [layer][expert] */
   labels?: string[][];
+}
+
+export interface VisibleRangesParams {
+  uri: string;
+  /** UTF-16 [start, end) offsets of the visible ranges, top first */
+  ranges: [number, number][];
 }
 
 export interface RoutingParams {
@@ -89,6 +97,12 @@ export interface RoutingResult {
    * while the rest run (moeLens/routing with `partial: true`); the complete result follows with routingChanged.
    */
   partial?: boolean;
+  /**
+   * With `partial`: the document token index of this result's first token (0 when absent). A long document's
+   * windows on screen are analysed first, so a partial result can be a slice from the middle; offsets stay document
+   * offsets.
+   */
+  firstToken?: number;
   // --- incremental analysis (issue #8) ---
   /**
    * Server only: tokens run through the model for this result vs tokens reused from the previous version's analysis

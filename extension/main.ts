@@ -15,6 +15,7 @@ import { StatusBar } from './statusBar';
 import { registerNextTokenHover } from './hover/nextTokenHover';
 import { PresetStore } from './steering/presetStore';
 import { SteeringStore } from './steering/steeringStore';
+import { registerVisibleRanges } from './visibleRanges';
 import { ExpertsTree } from './views/expertsTree';
 
 let client: LanguageClient | undefined;
@@ -60,6 +61,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
   };
 
   client = createLanguageClient(context, config, output);
+  const visibleRanges = registerVisibleRanges(() => client);
   context.subscriptions.push(
     output,
     statusBar,
@@ -68,12 +70,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
     decorations,
     continuations,
     registerNextTokenHover(ctx),
+    visibleRanges,
     client.onDidChangeState((e) => {
       if (e.newState === State.Running) {
         // A fresh server (first start, restart, crash recovery) knows nothing: give it the steering state, and drop
         // results of the old one; its routingChanged notifications repaint.
         routing.clear();
         void steering.resend();
+        visibleRanges.sendAll();
       } else if (e.newState === State.Stopped) {
         status = { state: 'starting', activeRules: 0 };
         statusBar.showStopped('The MoE Lens server stopped. Run "MoE Lens: Restart Server" if it does not come back.');

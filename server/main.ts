@@ -12,7 +12,7 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { Methods, type PackedRoutingResult, type RoutingParams, type RoutingResult, type ServerSettings, type ServerStatus, type SetSteeringParams, type SteeringRule, type SteeringState } from '../common/protocol';
+import { Methods, type PackedRoutingResult, type VisibleRangesParams, type RoutingParams, type RoutingResult, type ServerSettings, type ServerStatus, type SetSteeringParams, type SteeringRule, type SteeringState } from '../common/protocol';
 import { CancelledError } from './analysis/analyzer';
 import { tokenAt } from './model/offsets';
 import { SteeringError, validateRules } from './routing/steering';
@@ -36,6 +36,9 @@ let loaded: ModelSession | undefined;
 let status: ServerStatus = { state: 'starting', activeRules: 0 };
 let canPullConfiguration = false;
 
+/** The first visible offset of each document on screen (moeLens/visibleRanges): its window is analysed first. */
+const visible = new Map<string, number>();
+
 /** moeLens/routing answers: JSON, or packed with deltas against what each client last received. */
 const replies = new RoutingReplies();
 
@@ -52,6 +55,7 @@ const analyses = new DocumentAnalyses({
     void connection.sendNotification(Methods.routingChanged, { uri, version: r.version });
   },
   onPartial: (uri, r) => void connection.sendNotification(Methods.routingChanged, { uri, version: r.version, partial: true }),
+  visibleOffset: (uri) => visible.get(uri),
   // While ready, `message` says what is being analysed (the client shows a spinner); cleared when the queue is empty.
   onBusy: (uri) => {
     if (status.state === 'ready') setStatus({ message: uri ? `Analysing ${uri.slice(uri.lastIndexOf('/') + 1)}` : undefined });
@@ -163,7 +167,13 @@ connection.onDidChangeConfiguration(async (change) => {
 
 documents.onDidOpen((e) => analyses.schedule(e.document.uri));
 documents.onDidChangeContent((e) => analyses.schedule(e.document.uri));
+connection.onNotification(Methods.visibleRanges, (p: VisibleRangesParams) => {
+  const first = p?.ranges?.[0]?.[0];
+  if (typeof p?.uri === 'string' && Number.isInteger(first)) visible.set(p.uri, first);
+});
+
 documents.onDidClose((e) => {
+  visible.delete(e.document.uri);
   analyses.forget(e.document.uri);
   replies.forget(e.document.uri);
 });

@@ -160,6 +160,7 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
     const uri = editor.document.uri.toString();
     const r = await this.model.getRouting(uri);
     if (editor !== this.lastEditor) return; // the user moved on while the server worked
+    if (r?.partial) return; // a long document's first windows: the panel waits for the whole (its axes count from 0)
     const send = (m: HostMessage) => (only ? void only.postMessage(m) : this.broadcast(m));
     const fileName = vscode.workspace.asRelativePath(editor.document.uri);
     if (!r) return send({ type: 'clear', reason: `No routing for ${fileName} yet: the model may still be loading (see the MoE Lens status bar item).` });

@@ -42,7 +42,7 @@ export class ExpertsTree implements vscode.TreeDataProvider<ExpertNode>, vscode.
       this.model = await this.ctx.model();
       const ed = vscode.window.activeTextEditor;
       const r = ed && this.ctx.routing.peek(ed.document.uri.toString());
-      this.usage = r && this.model && r.model.name === this.model.name ? expertUsage(r) : undefined;
+      this.usage = r && !r.partial && this.model && r.model.name === this.model.name ? expertUsage(r) : undefined;
       this.view.message = this.model ? undefined : 'No model is loaded yet (see the MoE Lens status bar item).';
       return this.model ? [...Array(this.model.layers).keys()].map((layer) => ({ kind: 'layer', layer })) : [];
     }

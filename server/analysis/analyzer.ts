@@ -12,25 +12,28 @@ export interface AnalyzeOptions {
   /** polled between model calls: a newer document version makes this one obsolete */
   isCancelled?: () => boolean;
   /**
-   * called after each window but the last with the result so far (its first `done` tokens are final): lets the
-   * server show a long document's first windows while the rest run
+   * called after each window but the last with the result so far and the token range [from, to) of it that is final
+   * and contiguous: lets the server show a long document's windows while the rest run
    */
-  onWindow?: (result: RoutingResult, done: number) => void;
+  onWindow?: (result: RoutingResult, from: number, to: number) => void;
+  /** a document offset on screen: its window runs first (windows are independent: each starts without history) */
+  priorityOffset?: number;
 }
 
-/** The first `done` tokens of an analysis in progress, as a result of their own (RoutingResult.partial). */
-export function partialResult(r: RoutingResult, done: number): RoutingResult {
+/** Tokens [from, to) of an analysis in progress, as a result of their own (RoutingResult.partial, firstToken). */
+export function partialResult(r: RoutingResult, from: number, to: number): RoutingResult {
   const { layers: L, topK: K } = r.model;
   const out: RoutingResult = {
     ...r,
-    tokens: done,
-    offsets: r.offsets.slice(0, 2 * done),
-    ids: r.ids.slice(0, done),
-    experts: r.experts.slice(0, done * L * K),
-    weights: r.weights.slice(0, done * L * K),
-    entropy: r.entropy.slice(0, done * L),
-    surprisal: r.surprisal.slice(0, done),
+    tokens: to - from,
+    offsets: r.offsets.slice(2 * from, 2 * to),
+    ids: r.ids.slice(from, to),
+    experts: r.experts.slice(from * L * K, to * L * K),
+    weights: r.weights.slice(from * L * K, to * L * K),
+    entropy: r.entropy.slice(from * L, to * L),
+    surprisal: r.surprisal.slice(from, to),
     partial: true,
+    ...(from > 0 ? { firstToken: from } : {}),
   };
   delete out.baselineExperts;
   delete out.incremental;

@@ -6,6 +6,7 @@
 // second, unsteered incremental analysis, so withBaseline — a full pass here — is only for other callers.
 import type { RoutingResult } from '../../common/protocol';
 import { ModelSession, type ForwardResult, type KvCache } from '../model/modelSession';
+import { tokenAt } from '../model/offsets';
 import { entropyNats } from '../routing/math';
 import { biasFromRules, steeringKey } from '../routing/steering';
 import { analyzeText, CancelledError, emptyResult, encodePrefix, tokenSurprisal, type AnalyzeOptions } from './analyzer';
@@ -96,7 +97,12 @@ export async function analyzeIncremental(
   const caches: KvCache[] = usable ? prev.caches.slice(0, resume.window) : [];
   const bias = biasFromRules(opts.rules, session.info, session.manifest);
   let computed = 0;
-  for (let w = resume.window; w * C < T; w++) {
+  const count = Math.ceil(T / C);
+  const priority = opts.priorityOffset === undefined ? -1 : Math.floor(tokenAt(result.offsets, opts.priorityOffset) / C);
+  const order = windowOrder(resume.window, count, priority);
+  // Windows whose tokens are final: those before the resume point (copied) and those run so far.
+  const done = Array.from({ length: count }, (_, w) => w < resume.window);
+  for (const [i, w] of order.entries()) {
     if (opts.isCancelled?.()) throw new CancelledError();
     const start = w * C;
     const end = Math.min(T, start + C);
@@ -105,14 +111,37 @@ export async function analyzeIncremental(
     const out = await session.forward(ids.slice(start + local, end), bias, past, { logits: false });
     fillRows(result, out, start, local, L, E, K, V);
     computed += end - start - local;
-    caches.push(out.present!);
-    if (end < T) opts.onWindow?.(result, end);
+    caches[w] = out.present!;
+    done[w] = true;
+    if (i < order.length - 1 && opts.onWindow) {
+      const block = finalBlock(done, priority >= 0 ? priority : 0);
+      if (block) opts.onWindow(result, block[0] * C, Math.min(T, block[1] * C));
+    }
   }
   // New ids are a prefix of the old ones: the last window's cache may hold extra positions, which the next resume
   // truncates away (it never resumes past the ids both versions share).
   if (stats) Object.assign(stats, { computed, reused: T - computed });
   result.elapsedMs = Math.round(performance.now() - started);
   return { result, caches, key, model: session.modelId };
+}
+
+/**
+ * The windows to run, `first` to `count - 1`: in order, except that `priority` (the window on screen) runs first when
+ * it is among them. Windows are independent (each starts without history), so the order changes nothing but what
+ * is ready first.
+ */
+export function windowOrder(first: number, count: number, priority: number): number[] {
+  const all = Array.from({ length: Math.max(0, count - first) }, (_, i) => first + i);
+  return priority > first && priority < count ? [priority, ...all.filter((w) => w !== priority)] : all;
+}
+
+/** The run [first, last + 1) of done windows around `anchor` (the window on screen, else 0); undefined if not done. */
+export function finalBlock(done: readonly boolean[], anchor: number): [number, number] | undefined {
+  if (!done[anchor]) return undefined;
+  let a = anchor, b = anchor + 1;
+  while (a > 0 && done[a - 1]) a--;
+  while (b < done.length && done[b]) b++;
+  return [a, b];
 }
 
 function copyPrefix(dst: number[], src: readonly number[], n: number): void {

@@ -43,8 +43,10 @@ export interface AnalysisContext {
   maxTokens(): number;
   text(uri: string): { text: string; version: number } | undefined;
   onResult(uri: string, result: RoutingResult): void;
-  /** the first windows of a long document are ready (a partial result; the complete one follows with onResult) */
+  /** some windows of a long document are ready (a partial result; the complete one follows with onResult) */
   onPartial?(uri: string, partial: RoutingResult): void;
+  /** a document offset on screen (moeLens/visibleRanges), whose window is analysed first */
+  visibleOffset?(uri: string): number | undefined;
   /** an analysis of this document starts (uri) or the queue ran dry (undefined): for the "analysing" status */
   onBusy?(uri: string | undefined): void;
 }
@@ -142,17 +144,23 @@ export class DocumentAnalyses {
    */
   private async analyse(uri: string, session: ModelSession, text: string, version: number, rules: readonly SteeringRule[], isCancelled: () => boolean, onPartial: (p: RoutingResult) => void): Promise<RoutingResult> {
     const started = performance.now();
-    // Unsteered only: a steered partial would lack the baseline its views compare against.
+    // Unsteered only: a steered partial would lack the baseline its views compare against. The window on screen,
+    // when it ran ahead of the windows above it, is published at once; after that at most every PARTIAL_AFTER_MS.
     let published = started;
-    const onWindow = rules.length ? undefined : (r: RoutingResult, done: number) => {
-      if (performance.now() - published < PARTIAL_AFTER_MS) return;
+    let last = '';
+    const onWindow = rules.length ? undefined : (r: RoutingResult, from: number, to: number) => {
+      const block = `${from}:${to}`;
+      if (block === last) return;
+      const visibleFirst = last === '' && from > 0;
+      if (!visibleFirst && performance.now() - published < PARTIAL_AFTER_MS) return;
       published = performance.now();
-      onPartial(partialResult(r, done));
+      last = block;
+      onPartial(partialResult(r, from, to));
     };
     let cont = this.continuations.get(uri);
     if (cont && cont.session !== session) cont = undefined;
     const prev = cont?.byKey ?? new Map<string, IncrementalAnalysis>();
-    const opts = { maxTokens: this.ctx.maxTokens(), rules, isCancelled, onWindow };
+    const opts = { maxTokens: this.ctx.maxTokens(), rules, isCancelled, onWindow, priorityOffset: this.ctx.visibleOffset?.(uri) };
     const key = steeringKey(rules);
     const stats: IncrementalStats = { computed: 0, reused: 0 };
     const add = (s: IncrementalStats) => {

@@ -196,4 +196,30 @@ describe('a long document shows its first windows while the rest run (partial re
     assert.equal(s.routingChanged.filter((n) => n.partial).length, before);
     await s.conn.sendRequest<SteeringState>(Methods.setSteering, { rules: [] });
   });
+  it('the window on screen runs first: its slice is published before the windows above it', async () => {
+    let text = '';
+    for (const f of ['python', 'c_cpp', 'typescript_js']) text += readFileSync(join(embeddedModel, 'profile', `${f}.txt`), 'utf8');
+    text = text.slice(0, 11000); // ~3.5k tokens: under maxTokens, about seven windows
+    const uri = 'file:///scrolled.py';
+    const seen: RoutingResult[] = [];
+    s.conn.onNotification(Methods.routingChanged, (p: { uri: string; partial?: boolean }) => {
+      if (p.uri === uri && p.partial) void s.conn.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri }, partial: true }).then((r) => seen.push(r));
+    });
+    const at = Math.floor(text.length * 0.8); // the editor shows a part near the end
+    await s.conn.sendNotification(Methods.visibleRanges, { uri, ranges: [[at, at + 2000]] });
+    s.open(uri, text, 'python');
+    const full = await routing(s, uri);
+    await new Promise((r) => setTimeout(r, 200));
+    const C = full.model.contextLength;
+    const { layers: L, topK: K } = full.model;
+    const w = Math.floor(full.offsets.findIndex((o, i) => i % 2 === 0 && o <= at && full.offsets[i + 1] > at) / 2 / C);
+    assert.ok(w >= 2, `the visible part is in window ${w}`);
+    const first = seen.find((r) => r.partial);
+    assert.ok(first, 'no partial result');
+    assert.equal(first.firstToken, w * C, 'the first partial result is the window on screen');
+    assert.deepEqual(first.offsets, full.offsets.slice(2 * w * C, 2 * (w * C + first.tokens)));
+    assert.deepEqual(first.experts, full.experts.slice(w * C * L * K, (w * C + first.tokens) * L * K));
+    assert.deepEqual(first.surprisal, full.surprisal.slice(w * C, w * C + first.tokens));
+    checkInvariants({ ...full, ...first, offsets: first.offsets.map((o) => o - first.offsets[0]) }, text.slice(first.offsets[0], first.offsets[2 * first.tokens - 1]));
+  });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { RoutingResult } from '../../common/protocol';
 import { packRouting, unchangedTokens, unpackRouting } from '../../common/routingCodec';
+import { finalBlock, windowOrder } from '../../server/analysis/incremental';
 
 /** A made-up result: T tokens, L layers, K = 2, E experts; values that f32 cannot hold exactly (thirds). */
 function result(T: number, E = 16, version = 1, steered = false, seed = 1): RoutingResult {
@@ -70,5 +71,22 @@ describe('packed routing results (moeLens/routing, encoding "packed")', () => {
     assert.equal(unchangedTokens(base, { ...base, baselineExperts: base.experts }), 0);
     assert.equal(unchangedTokens(base, { ...base, model: { ...base.model, name: 'other' } }), 0);
     assert.equal(packRouting(base, base).packed.keep, 10);
+  });
+});
+
+describe('window order and final blocks (visible windows first)', () => {
+  it('the window on screen runs first when it is among those to run; the order is otherwise kept', () => {
+    assert.deepEqual(windowOrder(0, 6, 4), [4, 0, 1, 2, 3, 5]);
+    assert.deepEqual(windowOrder(0, 6, 0), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(windowOrder(3, 6, 1), [3, 4, 5]); // above the resume point: already final
+    assert.deepEqual(windowOrder(0, 3, -1), [0, 1, 2]);
+    assert.deepEqual(windowOrder(2, 2, 0), []);
+  });
+
+  it('the published block is the run of done windows around the anchor', () => {
+    assert.deepEqual(finalBlock([false, false, false, false, true, false], 4), [4, 5]);
+    assert.deepEqual(finalBlock([true, true, false, true, true, false], 4), [3, 5]);
+    assert.deepEqual(finalBlock([true, true, true, true, true, false], 4), [0, 5]);
+    assert.equal(finalBlock([true, false], 1), undefined);
   });
 });
