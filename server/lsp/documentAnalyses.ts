@@ -9,12 +9,13 @@ interface Entry {
   key: string;
   promise: Promise<RoutingResult>;
   result?: RoutingResult;
-  /** while a long document runs: its analysed first windows (RoutingResult.partial) */
+  /** while a long document runs: its windows finished so far (RoutingResult.partial; the one on screen first) */
   partial?: RoutingResult;
 }
 
 /**
- * A long document's first windows are published when its analysis has run this long (short ones never are).
+ * While a long document runs, its finished windows are published at most this often (the window on screen, when it
+ * ran ahead of the others, at once); a short document is done before the first publication.
  * MOE_LENS_PARTIAL_AFTER_MS overrides it (tests set 0: a partial result after every window).
  */
 const PARTIAL_AFTER_MS = Number(process.env.MOE_LENS_PARTIAL_AFTER_MS ?? 200);
@@ -110,7 +111,7 @@ export class DocumentAnalyses {
     return settled;
   }
 
-  /** The analysed first windows of this version while its analysis runs (undefined when none, or when it is done). */
+  /** The windows of this version finished so far while its analysis runs (undefined when none, or when it is done). */
   partial(uri: string, version: number): RoutingResult | undefined {
     const e = this.entries.get(uri);
     return e && e.version === version && e.key === steeringKey(this.ctx.rules()) && !e.result ? e.partial : undefined;
