@@ -62,11 +62,12 @@ export class ExpertsTree implements vscode.TreeDataProvider<ExpertNode>, vscode.
     const rule = ruleFor(rules, node.layer, node.expert);
     const use = this.usage?.[node.layer]?.[node.expert];
     const label = this.ctx.labels()?.[node.layer]?.[node.expert];
-    const item = new vscode.TreeItem(`Expert ${node.expert}${label ? ` · ${label}` : ''}`, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(`Expert ${node.expert}`, vscode.TreeItemCollapsibleState.None);
     item.id = `expert-${node.layer}-${node.expert}`;
-    item.description = [use !== undefined ? `${(use * 100).toFixed(1)}%` : '', rule && rule.mode !== 'disable' ? describeRule(rule).replace(/^E\d+ @ [^:]+: /, '') : ''].filter(Boolean).join(' · ');
+    // Usage and steering first: a long label is cut off at the view's edge, the numbers must not be.
+    item.description = [use !== undefined ? `${(use * 100).toFixed(1)}%` : '', rule && rule.mode !== 'disable' ? describeRule(rule).replace(/^E\d+ @ [^:]+: /, '') : '', label ?? ''].filter(Boolean).join(' · ');
     item.checkboxState = rule?.mode === 'disable' ? vscode.TreeItemCheckboxState.Unchecked : vscode.TreeItemCheckboxState.Checked;
-    item.tooltip = `Layer ${node.layer}, expert ${node.expert}${use !== undefined ? `: in the top-k of ${(use * 100).toFixed(1)}% of the active document's tokens` : ''}${rule ? `\nSteering: ${describeRule(rule)}` : ''}\nUncheck to disable this expert in this layer.`;
+    item.tooltip = `Layer ${node.layer}, expert ${node.expert}${use !== undefined ? `: in the top-k of ${(use * 100).toFixed(1)}% of the active document's tokens` : ''}${label ? `\nLabel (profile corpus): ${label}` : ''}${rule ? `\nSteering: ${describeRule(rule)}` : ''}\nUncheck to disable this expert in this layer.`;
     item.contextValue = rule ? 'moeLens.expert.steered' : 'moeLens.expert';
     return item;
   }
