@@ -4,6 +4,7 @@
 import {
   createConnection,
   ErrorCodes,
+  LSPErrorCodes,
   ProposedFeatures,
   ResponseError,
   TextDocuments,
@@ -136,7 +137,7 @@ function readSettings(raw: unknown): ServerSettings {
 function asResponseError(e: unknown): ResponseError<void> {
   if (e instanceof ResponseError) return e;
   if (e instanceof SteeringError) return new ResponseError(ErrorCodes.InvalidParams, e.message);
-  if (e instanceof CancelledError) return new ResponseError(-32800 /* RequestCancelled */, e.message);
+  if (e instanceof CancelledError) return new ResponseError(LSPErrorCodes.RequestCancelled, e.message);
   return new ResponseError(ErrorCodes.InternalError, status.state === 'error' && status.message ? `model not loaded: ${status.message}` : (e as Error).message);
 }
 

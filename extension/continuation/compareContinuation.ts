@@ -2,6 +2,7 @@
 // steering rules in force — and a diff editor shows the two side by side while tokens stream in. Cancellable from
 // the progress notification; what was generated until then stays visible.
 import * as vscode from 'vscode';
+import { LSPErrorCodes } from 'vscode-languageclient/node';
 import { SteeringMethods, type GenerateParams, type GenerateResult } from '../../common/protocol';
 import type { Ctx } from '../ctx';
 import { describeRule } from '../steering/expertPicks';
@@ -17,8 +18,6 @@ export interface CompareArgs {
 }
 
 let runs = 0;
-
-const REQUEST_CANCELLED = -32800;
 
 export async function compareContinuation(ctx: Ctx, arg?: unknown): Promise<GenerateResult | undefined> {
   const a = (arg ?? {}) as CompareArgs;
@@ -64,7 +63,7 @@ export async function compareContinuation(ctx: Ctx, arg?: unknown): Promise<Gene
         vscode.window.setStatusBarMessage(`MoE Lens: continuations ${where} (${r.tokens.baseline.length} / ${r.tokens.steered.length} tokens)`, 8000);
         return r;
       } catch (e) {
-        if ((e as { code?: number }).code === REQUEST_CANCELLED || token.isCancellationRequested) {
+        if ((e as { code?: number }).code === LSPErrorCodes.RequestCancelled || token.isCancellationRequested) {
           vscode.window.setStatusBarMessage('MoE Lens: generation cancelled; the diff shows what was generated until then', 6000);
           return undefined;
         }

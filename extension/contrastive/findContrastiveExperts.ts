@@ -3,6 +3,7 @@
 // experts (MoTE's baseline)? The ranking goes to the routing panel's "Contrastive experts" view; one action disables
 // or forces the top N.
 import * as vscode from 'vscode';
+import { LSPErrorCodes } from 'vscode-languageclient/node';
 import { SteeringMethods, type ContrastiveParams, type ContrastiveResult, type TextSource } from '../../common/protocol';
 import type { Ctx } from '../ctx';
 import { contrastiveRows, showContrastiveInPanel } from '../panel/routingPanel';
@@ -18,8 +19,6 @@ export interface ContrastiveArgs {
   /** apply to the steering state without asking (scripts, tests) */
   apply?: 'disable' | 'force';
 }
-
-const REQUEST_CANCELLED = -32800;
 
 export async function findContrastiveExperts(ctx: Ctx, arg?: unknown): Promise<ContrastiveResult | undefined> {
   const a = (arg ?? {}) as ContrastiveArgs;
@@ -48,7 +47,7 @@ export async function findContrastiveExperts(ctx: Ctx, arg?: unknown): Promise<C
       try {
         return await ctx.request<ContrastiveResult>(SteeringMethods.contrastive, params, token);
       } catch (e) {
-        if ((e as { code?: number }).code !== REQUEST_CANCELLED && !token.isCancellationRequested) void vscode.window.showErrorMessage(`MoE Lens: the contrastive search failed: ${(e as Error).message}`);
+        if ((e as { code?: number }).code !== LSPErrorCodes.RequestCancelled && !token.isCancellationRequested) void vscode.window.showErrorMessage(`MoE Lens: the contrastive search failed: ${(e as Error).message}`);
         return undefined;
       }
     },

@@ -3,7 +3,7 @@
 // everything here reads the session and the steering state through `deps`, so it holds no state of its own.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
+import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
 import {
   SteeringMethods,
   type ContrastiveParams,
@@ -42,12 +42,10 @@ export interface SteeringDeps {
   maxTokens?(): number;
 }
 
-const REQUEST_CANCELLED = -32800; // LSP ErrorCodes.RequestCancelled
-
 /** Turns failures into ResponseErrors with a message a person can act on. */
 function asResponseError(e: unknown): ResponseError<void> {
   if (e instanceof ResponseError) return e;
-  if (e instanceof CancelledError) return new ResponseError(REQUEST_CANCELLED, 'request cancelled');
+  if (e instanceof CancelledError) return new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
   if (e instanceof SteeringError || e instanceof RangeError) return new ResponseError(ErrorCodes.InvalidParams, e.message);
   return new ResponseError(ErrorCodes.InternalError, (e as Error)?.message ?? String(e));
 }
