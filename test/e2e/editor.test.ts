@@ -131,9 +131,20 @@ describe('MoE Lens in code-server (installed from the .vsix)', function () {
     const row = (l: number, e: number) => `.monaco-list-row[aria-label^="Layer ${l}, expert ${e}:"]`;
     await wb.page.waitForSelector(row(0, disabledFromPalette));
     const box = (l: number, e: number) => `${row(l, e)} .monaco-checkbox`;
+    // The view redraws when routing or steering changes; a click that lands during a redraw is lost. A lost click
+    // changes nothing, so after 15 s without the box changing it is clicked again (a received one changes it well
+    // before: one setSteering round trip).
+    const toggle = async (l: number, e: number, checked: boolean) => {
+      for (let attempt = 0; ; attempt++) {
+        await wb.page.click(box(l, e));
+        const done = await until(`expert ${e} ${checked ? 'checked' : 'unchecked'}`, async () => (await wb.page.getAttribute(box(l, e), 'aria-checked')) === String(checked), 15000).catch(() => false);
+        if (done || attempt === 3) return;
+        log(`click on expert ${e} lost in a redraw: clicking again`);
+      }
+    };
     assert.equal(await wb.page.getAttribute(box(0, disabledFromPalette), 'aria-checked'), 'false');
     // Re-enable it from the tree: no rule left.
-    await wb.page.click(box(0, disabledFromPalette));
+    await toggle(0, disabledFromPalette, true);
     await until('no steering rule in the status bar', async () => !/steering rule/.test(await wb.status()) && (await wb.status()).includes(manifest.name));
     await until('the expert colour back in the heatmap', async () => (await wb.decorations(expertColours())).some((d) => d.colour === colourOf(disabledFromPalette, manifest.experts)));
     // Disable the most used other expert of layer 0 from the tree.
@@ -147,7 +158,7 @@ describe('MoE Lens in code-server (installed from the .vsix)', function () {
     const [busiest] = shares.filter(([e]) => e !== disabledFromPalette).sort((a, b) => b[1] - a[1]);
     assert.ok(busiest, `no expert rows with usage: ${JSON.stringify(shares)}`);
     disabledFromTree = busiest[0];
-    await wb.page.click(box(0, disabledFromTree));
+    await toggle(0, disabledFromTree, false);
     await until('1 steering rule after unchecking', async () => /1 steering rule\b/.test(await wb.status()));
     await until(`no expert ${disabledFromTree} colour left in the heatmap`, async () => {
       const d = await wb.decorations(expertColours());
