@@ -131,14 +131,19 @@ describe('MoE Lens in code-server (installed from the .vsix)', function () {
     const row = (l: number, e: number) => `.monaco-list-row[aria-label^="Layer ${l}, expert ${e}:"]`;
     await wb.page.waitForSelector(row(0, disabledFromPalette));
     const box = (l: number, e: number) => `${row(l, e)} .monaco-checkbox`;
-    // The view redraws when routing or steering changes; a click that lands during a redraw is lost. A lost click
-    // changes nothing, so after 15 s without the box changing it is clicked again (a received one changes it well
-    // before: one setSteering round trip).
+    // The view redraws when routing or steering changes; a click that lands during a redraw can be lost (the box
+    // flips, then the redraw puts it back). The box must hold the new state for 2 s; otherwise the click is repeated.
     const toggle = async (l: number, e: number, checked: boolean) => {
+      const want = String(checked);
       for (let attempt = 0; ; attempt++) {
         await wb.page.click(box(l, e));
-        const done = await until(`expert ${e} ${checked ? 'checked' : 'unchecked'}`, async () => (await wb.page.getAttribute(box(l, e), 'aria-checked')) === String(checked), 15000).catch(() => false);
-        if (done || attempt === 3) return;
+        let since = 0;
+        const held = await until(`expert ${e} ${checked ? 'checked' : 'unchecked'} for 2 s`, async () => {
+          if ((await wb.page.getAttribute(box(l, e), 'aria-checked')) !== want) return (since = 0), false;
+          since ||= Date.now();
+          return Date.now() - since >= 2000;
+        }, 15000).catch(() => false);
+        if (held || attempt === 3) return;
         log(`click on expert ${e} lost in a redraw: clicking again`);
       }
     };
