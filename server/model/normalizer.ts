@@ -40,6 +40,7 @@ export function checkNormalizer(json: unknown, file: string, field = '/normalize
 export function normalizeAligned(text: string, json: NormalizerJson | null | undefined): AlignedText {
   let cur: AlignedText = { text };
   for (const n of flatten(json)) {
+    if (UNICODE_FORMS.includes(n.type) && cur.text.normalize(n.type as 'NFC') === cur.text) continue; // most text: unchanged
     const starts = cur.start ?? identity(cur.text.length, 0);
     const ends = cur.end ?? identity(cur.text.length, 1);
     cur = apply(cur.text, starts, ends, n);
