@@ -85,16 +85,39 @@ function apply(text: string, start: number[], end: number[], n: NormalizerJson):
       }
     }
   } else if (n.type !== 'Sequence') {
-    // Unicode forms only recombine a character with the marks that follow it, so normalise chunk by chunk
-    // (a starter and its marks) and align the chunk's output to the chunk's whole original range.
+    // Unicode forms only recombine a character with the marks that follow it, so normalise chunk by chunk (a
+    // starter and its marks) and align within each chunk (alignChunk).
+    const form = n.type;
     const chunks = unicodeChunks(text);
-    const pieces = chunks.map(([a, b]) => text.slice(a, b).normalize(n.type));
-    if (pieces.join('') !== text.normalize(n.type)) {
+    const pieces = chunks.map(([a, b]) => text.slice(a, b).normalize(form));
+    if (pieces.join('') !== text.normalize(form)) {
       // a composition across chunks this splitter does not know: align the whole text as one chunk (coarse, exact)
-      push(text.normalize(n.type), text.length ? start[0] : 0, text.length ? end[text.length - 1] : 0);
-    } else chunks.forEach(([a, b], k) => push(pieces[k], start[a], end[b - 1]));
+      push(text.normalize(form), text.length ? start[0] : 0, text.length ? end[text.length - 1] : 0);
+    } else chunks.forEach(([a, b], k) => alignChunk(text, a, b, pieces[k], form, start, end, push));
   }
   return out;
+}
+
+/**
+ * Aligns one chunk's normalized text (piece) to the code points of text[a, b), by position in the fully decomposed
+ * text (both decompose to the same number of code points): each output character takes the original character
+ * where its decomposition starts. So a composed "é" gets the "e" (the absorbed mark: no unit), each part of a
+ * decomposed "ﬁ" gets the "ﬁ", and reordered marks are aligned by position, as Hugging Face's alignment does.
+ */
+function alignChunk(text: string, a: number, b: number, piece: string, form: string, start: number[], end: number[], push: (p: string, s: number, e: number) => void): void {
+  const decompose = (ch: string) => [...ch.normalize(form === 'NFKC' || form === 'NFKD' ? 'NFKD' : 'NFD')].length;
+  let i = a; // the original character holding decomposed position `pos`
+  let iEnd = decompose(String.fromCodePoint(text.codePointAt(a)!)); // decomposed position where it ends
+  let pos = 0;
+  for (const out of piece) {
+    while (pos >= iEnd && i + 1 < b) {
+      i += text.codePointAt(i)! > 0xffff ? 2 : 1;
+      iEnd += decompose(String.fromCodePoint(text.codePointAt(i)!));
+    }
+    const units = text.codePointAt(i)! > 0xffff ? 2 : 1;
+    push(out, start[i], end[i + units - 1]);
+    pos += decompose(out);
+  }
 }
 
 /** [start, end) UTF-16 ranges: a code point plus the combining marks (and Hangul vowel/final jamo) after it. */

@@ -138,34 +138,43 @@ export class MoeTokenizer {
     return { ids, offsets };
   }
 
-  /** Offsets of the tokens of text[from, to), through the normalizer's alignment; appended to out. */
+  /**
+   * Offsets of the tokens of text[from, to), through the normalizer's alignment; appended to out. Each token maps to
+   * the original range of its normalized characters; then the ranges are made to tile text[from, to): a token
+   * starts where the one before it ends (a later token reaching an already owned character gets an empty range
+   * there), and ends no earlier than where the next one starts, so characters the normalizer absorbed (the
+   * combining mark NFC composed into "é") belong to the token before them, as in Hugging Face's offsets.
+   */
   private traceRun(text: string, from: number, to: number, ids: number[], out: number[]): void {
     if (ids.length === 0) return;
     const norm = normalizeAligned(text.slice(from, to), this.json.normalizer);
     const local = tokenOffsets(norm.text, ids.map((id) => this.normLength[id]));
-    let prevEnd = from;
+    const mapped = new Array<number>(local.length);
     for (let t = 0; t < ids.length; t++) {
       const a = local[2 * t];
       const b = local[2 * t + 1];
-      let s: number;
-      let e: number;
-      if (!norm.start || !norm.end) [s, e] = [a, b];
-      else if (b > a) {
-        s = Infinity;
-        e = -Infinity;
-        for (let k = a; k < b; k++) {
-          s = Math.min(s, norm.start[k]);
-          e = Math.max(e, norm.end[k]);
-        }
-      } else s = e = a > 0 ? norm.end[a - 1] : 0;
-      // several normalized characters can share one original range (NFC, a replaced pattern): the first token
-      // that reaches it owns it, later ones start where it ends, so ranges stay ordered and disjoint
-      s = Math.max(from + s, prevEnd);
-      e = Math.max(from + e, s);
-      out.push(s, e);
-      prevEnd = e;
+      let s = a;
+      let e = b;
+      if (norm.start && norm.end) {
+        if (b > a) {
+          s = Infinity;
+          e = -Infinity;
+          for (let k = a; k < b; k++) {
+            s = Math.min(s, norm.start[k]);
+            e = Math.max(e, norm.end[k]);
+          }
+        } else s = e = a > 0 ? norm.end[a - 1] : 0;
+      }
+      mapped[2 * t] = from + s;
+      mapped[2 * t + 1] = from + e;
     }
-    out[out.length - 1] = Math.max(out[out.length - 1], to);
+    let prevEnd = from;
+    for (let t = 0; t < ids.length; t++) {
+      const next = t + 1 < ids.length ? mapped[2 * t + 2] : to;
+      const end = Math.max(mapped[2 * t + 1], prevEnd, Math.min(next, to));
+      out.push(prevEnd, end);
+      prevEnd = end;
+    }
   }
 
   decode(ids: number[]): string {

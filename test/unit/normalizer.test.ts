@@ -16,10 +16,13 @@ describe('normalizer with alignment (tokenizer.json normalizers re-traced for of
     assert.deepEqual(normalizeAligned('', llama).text, '');
   });
 
-  it('NFC: a composed character spans its base and its marks; surrogate pairs keep their two units', () => {
-    assert.deepEqual(ranges('e\u0301x', { type: 'NFC' }), { text: '\u00e9x', ranges: ['0-2', '2-3'] });
-    assert.deepEqual(ranges('😀e\u0301\u0316', { type: 'NFC' }).ranges, ['0-2', '0-2', '2-5', '2-5']);
-    assert.deepEqual(ranges('\u1100\u1161\u11a8', { type: 'NFC' }), { text: '\uac01', ranges: ['0-3'] }); // Hangul jamo
+  it('NFC: a composed character takes the range of its base (the mark it absorbed: none), reordered marks by position', () => {
+    assert.deepEqual(ranges('e\u0301x', { type: 'NFC' }), { text: '\u00e9x', ranges: ['0-1', '2-3'] });
+    // U+0316 (class 220) is ordered before U+0301 (230), which still composes with the "e"
+    assert.deepEqual(ranges('😀e\u0301\u0316', { type: 'NFC' }), { text: '😀\u00e9\u0316', ranges: ['0-2', '0-2', '2-3', '4-5'] });
+    assert.deepEqual(ranges('x\u0301\u0316', { type: 'NFC' }), { text: 'x\u0316\u0301', ranges: ['0-1', '1-2', '2-3'] }); // by position
+    assert.deepEqual(ranges('\u1100\u1161\u11a8', { type: 'NFC' }), { text: '\uac01', ranges: ['0-1'] }); // Hangul jamo
+    assert.deepEqual(ranges('\ufb01\u00e9', { type: 'NFKD' }), { text: 'fie\u0301', ranges: ['0-1', '0-1', '1-2', '1-2'] });
   });
 
   it('Replace of a multi-unit pattern aligns the replacement to the whole match', () => {
