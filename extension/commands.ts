@@ -6,7 +6,7 @@ import { compareContinuation } from './continuation/compareContinuation';
 import { findContrastiveExperts } from './contrastive/findContrastiveExperts';
 import { describeRule, expertUsage, pickExpert, pickLayer } from './steering/expertPicks';
 import { deletePreset, exportSteering, importSteering, loadPreset, savePreset } from './steering/presetCommands';
-import { tokenAt } from '../server/model/offsets';
+import { tokenAt } from '../common/tokens';
 
 type Command = (ctx: Ctx, ...args: unknown[]) => unknown;
 

@@ -29,8 +29,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
   const decorations = new HeatmapDecorations(routing, config);
   const continuations = new ContinuationDocuments();
   let status: ServerStatus = { state: 'starting', activeRules: 0 };
-  let panel: { show(beside?: boolean): void } | undefined;
-  let tree: ExpertsTree | undefined;
 
   const ctx: Ctx = {
     extension: context,
@@ -53,7 +51,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
       output.info('restarting the server');
       await client?.restart();
     },
-    showRoutingPanel: (beside) => panel?.show(beside),
+    showRoutingPanel: (beside) => panel.show(beside),
     request: async <R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R> => {
       if (!client?.isRunning()) throw new Error('the MoE Lens server is not running (see the status bar)');
       return client.sendRequest<R>(method, params, token);
@@ -88,15 +86,16 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
       const modelChanged = s.state !== status.state || s.model?.name !== status.model?.name || !!s.model?.labels !== !!status.model?.labels;
       status = s;
       statusBar.show(s);
-      if (modelChanged) tree?.refresh();
+      if (modelChanged) tree.refresh();
     }),
     client.onNotification(SteeringMethods.generateProgress, (p: GenerateProgress) => continuations.onServerProgress(p)),
     client.onNotification(Methods.routingChanged, ({ uri, partial }: { uri: string; partial?: boolean }) => void routing.refresh(uri, partial)),
     ...registerCommands(ctx),
   );
-  tree = new ExpertsTree(ctx);
+  // Declared after ctx, which they need; nothing calls them before the client starts below.
+  const tree = new ExpertsTree(ctx);
   context.subscriptions.push(tree);
-  panel = registerPanel(ctx); // the panel module adds its own disposables to context.subscriptions
+  const panel = registerPanel(ctx); // the panel module adds its own disposables to context.subscriptions
   try {
     await client.start();
   } catch (e) {

@@ -15,7 +15,7 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Methods, type PackedRoutingResult, type VisibleRangesParams, type RoutingParams, type RoutingResult, type ServerSettings, type ServerStatus, type SetSteeringParams, type SteeringRule, type SteeringState } from '../common/protocol';
 import { CancelledError } from './analysis/analyzer';
-import { tokenAt } from './model/offsets';
+import { tokenAt } from '../common/tokens';
 import { SteeringError, validateRules } from './routing/steering';
 import { DocumentAnalyses } from './lsp/documentAnalyses';
 import { hoverMarkdown } from './lsp/hoverMarkdown';

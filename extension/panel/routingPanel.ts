@@ -231,6 +231,7 @@ async function revealInEditor(uri: string, start: number, end: number): Promise<
 export class RoutingPanel extends RoutingPanelHost {
   constructor(ctx: Ctx) {
     super(ctx.extension.extensionUri, panelModelFromCtx(ctx));
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the module singleton goes with the panel's one way in
     current = this;
   }
 }

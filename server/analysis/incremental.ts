@@ -6,7 +6,7 @@
 // second, unsteered incremental analysis, so withBaseline — a full pass here — is only for other callers.
 import type { RoutingResult } from '../../common/protocol';
 import { ModelSession, type ForwardResult, type KvCache } from '../model/modelSession';
-import { tokenAt } from '../model/offsets';
+import { tokenAt } from '../../common/tokens';
 import { entropyNats } from '../routing/math';
 import { biasFromRules, steeringKey } from '../routing/steering';
 import { analyzeText, CancelledError, emptyResult, encodePrefix, tokenSurprisal, type AnalyzeOptions } from './analyzer';

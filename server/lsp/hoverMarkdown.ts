@@ -1,10 +1,5 @@
 import type { RoutingResult } from '../../common/protocol';
-
-/** Makes whitespace visible and escapes markdown, so a token like "\n    " reads as "↵····". */
-export function visibleToken(text: string): string {
-  const shown = text.replace(/\r/g, '␍').replace(/\n/g, '↵').replace(/\t/g, '⇥').replace(/ /g, '·');
-  return shown.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`) || '∅';
-}
+import { visibleToken } from '../../common/tokens';
 
 const fmt = (w: number) => w.toFixed(2);
 

@@ -22,7 +22,7 @@ import {
 } from '../../common/protocol';
 import { analyzeText, CancelledError } from '../analysis/analyzer';
 import type { ModelSession } from '../model/modelSession';
-import { tokenAt } from '../model/offsets';
+import { tokenAt } from '../../common/tokens';
 import { SteeringError } from '../routing/steering';
 import { findContrastiveExperts } from '../steering/contrastive';
 import { compareContinuation } from '../steering/generate';
