@@ -68,7 +68,7 @@ export type PackedRoutingResult = Omit<RoutingResult, 'offsets' | 'ids' | 'exper
 
 /**
  * Routing of one document version. T tokens, L layers, K = topK. Arrays are flat and token-major:
- * experts[(t * L + l) * K + k]. offsets are UTF-16 code-unit [start, end) pairs into the document text.
+ * experts[(t * L + l) * K + k] (index with common/routingLayout.ts). offsets are UTF-16 code-unit [start, end) pairs into the document text.
  */
 export interface RoutingResult {
   model: ModelInfo;

@@ -4,7 +4,9 @@ import type { HeatmapLayer, HeatmapMetric } from './config';
 import type { Ctx } from './ctx';
 import { compareContinuation } from './continuation/compareContinuation';
 import { findContrastiveExperts } from './contrastive/findContrastiveExperts';
-import { describeRule, expertUsage, pickExpert, pickLayer } from './steering/expertPicks';
+import { expertUsage, slotIndex } from '../common/routingLayout';
+import { describeRule } from '../common/steeringRules';
+import { pickExpert, pickLayer } from './steering/expertPicks';
 import { deletePreset, exportSteering, importSteering, loadPreset, savePreset } from './steering/presetCommands';
 import { tokenAt } from '../common/tokens';
 
@@ -37,7 +39,7 @@ export const commands: Record<string, Command> = {
   'moeLens._debugDecorationCounts': (ctx) => Object.fromEntries(ctx.decorations.counts),
   'moeLens._debugUsage': async (ctx, uri) => {
     const r = typeof uri === 'string' ? await ctx.routing.get(uri) : undefined;
-    return r && expertUsage(r);
+    return r && expertUsage(r).active;
   },
   'moeLens._debugState': (ctx) => ({ decorations: Object.fromEntries(ctx.decorations.counts), status: ctx.statusBar.text, rules: ctx.steering.rules, labels: ctx.labels() ?? null }),
 };
@@ -74,7 +76,7 @@ const applyRules = (ctx: Ctx, rules: SteeringRule[]): Promise<boolean> => ctx.st
 async function usageOfActive(ctx: Ctx): Promise<number[][] | undefined> {
   const ed = vscode.window.activeTextEditor;
   const r = ed && (await ctx.routing.get(ed.document.uri.toString()));
-  return r && expertUsage(r);
+  return r && expertUsage(r).active;
 }
 
 async function requireModel(ctx: Ctx): Promise<ModelInfo | undefined> {
@@ -131,9 +133,9 @@ async function toggleExpertAtCursor(ctx: Ctx): Promise<void> {
   const items: (vscode.QuickPickItem & { layer: number; expert: number })[] = [];
   for (let l = 0; l < L; l++) {
     for (let k = 0; k < K; k++) {
-      const e = r.experts[(t * L + l) * K + k];
+      const e = r.experts[slotIndex(r.model, t, l, k)];
       const disabled = ctx.steering.rules.some((x) => x.expert === e && x.layer === l && x.mode === 'disable');
-      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: `weight ${r.weights[(t * L + l) * K + k].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e], layer: l, expert: e });
+      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: `weight ${r.weights[slotIndex(r.model, t, l, k)].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e], layer: l, expert: e });
     }
   }
   const pick = await vscode.window.showQuickPick(items, { title: `MoE Lens: experts of "${ed.document.getText().slice(r.offsets[2 * t], r.offsets[2 * t + 1])}" — pick to disable / re-enable` });

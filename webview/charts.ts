@@ -2,7 +2,9 @@
 // Pure: no DOM; main.ts hands them to Plotly.react.
 import type { RoutingResult, SteeringRule } from '../common/protocol';
 import type { PanelMetric } from '../common/webviewMessages';
-import { heatmapMatrix, layerLoads, steeringOf, transitions } from './routingViews';
+import { layerIndex, slotIndex, topKAt } from '../common/routingLayout';
+import { ruleFor } from '../common/steeringRules';
+import { heatmapMatrix, layerLoads, transitions } from './routingViews';
 import { discreteScale, type Theme } from './theme';
 
 export interface Figure {
@@ -57,11 +59,11 @@ export function heatmapFigure(t: Theme, r: RoutingResult, metric: PanelMetric, s
   const hover = z.map((row, l) =>
     row.map((_, i) => {
       const tok = start + i;
-      const base = (tok * L + l) * K;
+      const base = slotIndex(r.model, tok, l);
       const parts: string[] = [];
       for (let k = 0; k < K; k++) parts.push(`E${r.experts[base + k]}${label(r, l, r.experts[base + k])} ${r.weights[base + k].toFixed(2)}`);
-      const was = r.baselineExperts && metric === 'change' ? `<br>unsteered: ${r.baselineExperts.slice(base, base + K).map((e) => `E${e}`).join(', ')}` : '';
-      return `token ${tok} “${tokenLabel(tokenTexts[tok])}” · layer ${l}<br>${parts.join('<br>')}<br>entropy ${r.entropy[tok * L + l].toFixed(2)} nats${was}`;
+      const was = r.baselineExperts && metric === 'change' ? `<br>unsteered: ${topKAt(r.baselineExperts, r.model, tok, l).map((e) => `E${e}`).join(', ')}` : '';
+      return `token ${tok} “${tokenLabel(tokenTexts[tok])}” · layer ${l}<br>${parts.join('<br>')}<br>entropy ${r.entropy[layerIndex(r.model, tok, l)].toFixed(2)} nats${was}`;
     }),
   );
   const categorical = metric === 'expert';
@@ -101,14 +103,14 @@ export function loadFigure(t: Theme, r: RoutingResult, rules: readonly SteeringR
   const z = loads.map((l) => l.f.map((v) => v * 100));
   const hover = loads.map((ld, l) =>
     ld.f.map((v, e) => {
-      const mode = steeringOf(rules, l, e);
+      const mode = ruleFor(rules, l, e)?.mode;
       return `layer ${l} · E${e}${label(r, l, e)}<br>f = ${(v * 100).toFixed(1)}% of routed slots<br>p ≈ ${(ld.p[e] * 100).toFixed(1)}% of gate weight${ld.dead.includes(e) ? '<br><b>dead: f < 0.5%</b>' : ''}${mode ? `<br>steered: ${mode}` : ''}<br>click: disable / force / reset`;
     }),
   );
   const dead = loads.flatMap((l, li) => l.dead.map((e) => ({ x: e, y: li })));
   const steered = (mode: SteeringRule['mode']) => {
     const pts: { x: number; y: number }[] = [];
-    for (let l = 0; l < L; l++) for (let e = 0; e < E; e++) if (steeringOf(rules, l, e) === mode) pts.push({ x: e, y: l });
+    for (let l = 0; l < L; l++) for (let e = 0; e < E; e++) if (ruleFor(rules, l, e)?.mode === mode) pts.push({ x: e, y: l });
     return pts;
   };
   const marks = (pts: { x: number; y: number }[], symbol: string, color: string, name: string) => ({

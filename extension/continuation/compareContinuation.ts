@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { LSPErrorCodes } from 'vscode-languageclient/node';
 import { SteeringMethods, type GenerateParams, type GenerateResult } from '../../common/protocol';
 import type { Ctx } from '../ctx';
-import { describeRule } from '../steering/expertPicks';
+import { describeRule } from '../../common/steeringRules';
 
 export interface CompareArgs {
   uri?: string;

@@ -7,7 +7,7 @@ import { LSPErrorCodes } from 'vscode-languageclient/node';
 import { SteeringMethods, type ContrastiveParams, type ContrastiveResult, type TextSource } from '../../common/protocol';
 import type { Ctx } from '../ctx';
 import { contrastiveRows, showContrastiveInPanel } from '../panel/routingPanel';
-import { rulesForRanking } from '../steering/ruleEdits';
+import { rulesForRanking } from '../../common/steeringRules';
 import { pickTextSet } from './contrastiveSets';
 
 export interface ContrastiveArgs {

@@ -1,23 +1,11 @@
 import type { RoutingResult } from '../../common/protocol';
+import { changedLayers, layerIndex, slotIndex } from '../../common/routingLayout';
 import type { HeatmapLayer, HeatmapMetric } from '../config';
 
 /** Categorical expert colours (moeLens.expert0..15); experts beyond 16 reuse them modulo 16. */
 export const EXPERT_COLOURS = 16;
 /** Sequential ramp colours (moeLens.heat0..4), low to high. */
 export const HEAT_LEVELS = 5;
-
-/** Number of layers at token t whose top-k set differs from the unsteered one. */
-export function changedLayers(r: RoutingResult, t: number): number {
-  if (!r.baselineExperts) return 0;
-  const { layers: L, topK: K } = r.model;
-  let n = 0;
-  for (let l = 0; l < L; l++) {
-    const a = r.experts.slice((t * L + l) * K, (t * L + l + 1) * K).sort();
-    const b = r.baselineExperts.slice((t * L + l) * K, (t * L + l + 1) * K).sort();
-    if (a.join() !== b.join()) n++;
-  }
-  return n;
-}
 
 const level = (x: number) => Math.max(0, Math.min(HEAT_LEVELS - 1, Math.floor(x * HEAT_LEVELS)));
 
@@ -34,19 +22,19 @@ export function tokenBuckets(r: RoutingResult, metric: HeatmapMetric, layer: Hea
   for (let t = 0; t < r.tokens; t++) {
     switch (metric) {
       case 'expert':
-        out[t] = r.experts[(t * L + l) * K] % EXPERT_COLOURS;
+        out[t] = r.experts[slotIndex(r.model, t, l)] % EXPERT_COLOURS;
         break;
       case 'entropy': {
         let h = 0;
         if (layer === 'mean') {
-          for (let j = 0; j < L; j++) h += r.entropy[t * L + j];
+          for (let j = 0; j < L; j++) h += r.entropy[layerIndex(r.model, t, j)];
           h /= L;
-        } else h = r.entropy[t * L + l];
+        } else h = r.entropy[layerIndex(r.model, t, l)];
         out[t] = level(h / Math.log(E));
         break;
       }
       case 'gate':
-        out[t] = level((r.weights[(t * L + l) * K] - 1 / K) / (1 - 1 / K));
+        out[t] = level((r.weights[slotIndex(r.model, t, l)] - 1 / K) / (1 - 1 / K));
         break;
       case 'surprisal':
         out[t] = level(r.surprisal[t] / 15);

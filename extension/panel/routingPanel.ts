@@ -4,7 +4,7 @@ import type { ContrastiveResult, RoutingResult, SteeringRule } from '../../commo
 import { parseWebviewMessage, type ContrastiveRow, type HostMessage } from '../../common/webviewMessages';
 import type { Ctx } from '../ctx';
 import { panelHtml } from './panelHtml';
-import { withoutRule } from '../steering/ruleEdits';
+import { withoutRule } from '../../common/steeringRules';
 
 export const PANEL_VIEW_ID = 'moeLens.routingPanel';
 const EDITOR_PANEL_TYPE = 'moeLens.routingPanelEditor';

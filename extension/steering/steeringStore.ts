@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ErrorCodes, type LanguageClient } from 'vscode-languageclient/node';
 import { Methods, type SteeringRule, type SteeringState } from '../../common/protocol';
-import { withoutRule } from './ruleEdits';
+import { withoutRule } from '../../common/steeringRules';
 
 const KEY = 'moeLens.steeringRules';
 

@@ -1,4 +1,5 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
+import { layerIndex, slotIndex } from '../../common/routingLayout';
 import type { ForwardResult, ModelSession } from '../model/modelSession';
 import { entropyNats, surprisalBits } from '../routing/math';
 import { biasFromRules } from '../routing/steering';
@@ -151,8 +152,8 @@ function fillWindow(r: RoutingResult, out: ForwardResult, start: number, L: numb
   for (let j = 0; j < n; j++) {
     const t = start + j;
     for (let l = 0; l < L; l++) {
-      for (let k = 0; k < K; k++) r.weights[(t * L + l) * K + k] = out.expertWeights[(l * n + j) * K + k];
-      r.entropy[t * L + l] = entropyNats(out.routerLogits, (l * n + j) * E, E);
+      for (let k = 0; k < K; k++) r.weights[slotIndex(r.model, t, l, k)] = out.expertWeights[(l * n + j) * K + k];
+      r.entropy[layerIndex(r.model, t, l)] = entropyNats(out.routerLogits, (l * n + j) * E, E);
     }
     r.surprisal[t] = j === 0 ? 0 : tokenSurprisal(out, j, r.ids[t], V);
   }
@@ -165,9 +166,11 @@ export function tokenSurprisal(out: ForwardResult, j: number, id: number, V: num
 
 function copyExperts(dst: number[], out: ForwardResult, start: number, L: number, K: number): void {
   const n = out.tokens;
+  const shape = { layers: L, topK: K };
   for (let j = 0; j < n; j++) {
     for (let l = 0; l < L; l++) {
-      for (let k = 0; k < K; k++) dst[((start + j) * L + l) * K + k] = out.expertIds[(l * n + j) * K + k];
+      // the graph's outputs are layer-major: row (l, j); the result is token-major
+      for (let k = 0; k < K; k++) dst[slotIndex(shape, start + j, l, k)] = out.expertIds[(l * n + j) * K + k];
     }
   }
 }

@@ -3,6 +3,7 @@
 // goes a random-expert baseline (MoTE: switching off the found experts must matter more than switching off as many
 // random ones), so a user can tell a real finding from noise. See shared/RESEARCH.md "Steering".
 import type { ContrastiveRow, SteeringRule } from '../../common/protocol';
+import { slotIndex } from '../../common/routingLayout';
 import { analyzeText } from '../analysis/analyzer';
 import type { ModelSession } from '../model/modelSession';
 import { mulberry32, sampleDistinct } from './prng';
@@ -18,13 +19,13 @@ export interface ActivationCounts {
 
 export const emptyCounts = (layers: number, experts: number): ActivationCounts => ({ layers, experts, tokens: 0, active: new Float64Array(layers * experts) });
 
-/** Adds one text's routing (token-major top-k ids, experts[(t*L+l)*K+k]) to `into`. */
+/** Adds one text's routing (token-major top-k ids, common/routingLayout.ts) to `into`. */
 export function addActivations(into: ActivationCounts, experts: ArrayLike<number>, tokens: number, topK: number): ActivationCounts {
   const { layers: L, experts: E } = into;
   if (experts.length !== tokens * L * topK) throw new RangeError(`routing has ${experts.length} expert ids, expected ${tokens}·${L}·${topK}`);
   for (let t = 0; t < tokens; t++) {
     for (let l = 0; l < L; l++) {
-      const base = (t * L + l) * topK;
+      const base = slotIndex({ layers: L, topK }, t, l);
       for (let k = 0; k < topK; k++) {
         const e = experts[base + k];
         let repeated = false; // an expert counts once per token even if a graph listed it twice

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { SteeringRule } from '../../common/protocol';
-import { ruleFor, toggledRules } from '../../extension/steering/ruleEdits';
+import { ruleFor, toggledRules } from '../../common/steeringRules';
 import { validateRules } from '../../server/routing/steering';
 
 const info = { layers: 4, experts: 16, topK: 2 };

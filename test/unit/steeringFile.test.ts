@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { NextTokenChangeResult, SteeringRule } from '../../common/protocol';
 import { nextTokenMarkdown } from '../../extension/hover/nextTokenMarkdown';
 import { parseSteeringFile, SteeringFileError, STEERING_FORMAT, toSteeringFile } from '../../extension/steering/steeringFile';
-import { rulesForRanking } from '../../extension/steering/ruleEdits';
+import { rulesForRanking } from '../../common/steeringRules';
 import { validateRules } from '../../server/routing/steering';
 
 const rules: SteeringRule[] = [

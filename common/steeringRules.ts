@@ -1,9 +1,19 @@
-// Pure edits of a steering rule set (no vscode import, so unit tests run them in plain Node).
-import type { SteeringRule } from '../../common/protocol';
+// Steering rule sets as every side reads and edits them: the rule for (layer, expert), its description, and the
+// edits of the Experts tree, the panel and the commands. Pure (unit-tested in plain Node).
+import type { SteeringRule } from './protocol';
 
-/** The rule that governs (layer, expert): a per-layer rule or an all-layers ("*") one. */
+/**
+ * The rule that governs (layer, expert): its per-layer rule, else an all-layers ("*") one. (The server refuses a set
+ * where both exist; a per-layer rule wins here so that a stale set still reads the way it would be fixed.)
+ */
 export function ruleFor(rules: readonly SteeringRule[], layer: number, expert: number): SteeringRule | undefined {
-  return rules.find((r) => r.expert === expert && (r.layer === layer || r.layer === '*'));
+  return rules.find((r) => r.expert === expert && r.layer === layer) ?? rules.find((r) => r.expert === expert && r.layer === '*');
+}
+
+/** "E3 @ layer 1: disabled", "E3 @ all layers: bias +2". */
+export function describeRule(r: SteeringRule): string {
+  const where = r.layer === '*' ? 'all layers' : `layer ${r.layer}`;
+  return r.mode === 'bias' ? `E${r.expert} @ ${where}: bias ${r.bias! >= 0 ? '+' : ''}${r.bias}` : `E${r.expert} @ ${where}: ${r.mode}d`;
 }
 
 /**
