@@ -66,10 +66,11 @@ export function packRouting(r: RoutingResult, base?: RoutingResult): PackedRouti
 }
 
 /**
- * Back to a RoutingResult. A delta (keep > 0) needs the base it was made against: the caller passes the result it
- * sent `since` for; a mismatch is an error (the caller asks again without `since`).
+ * Back to a RoutingResult (a JSON answer is one already). A delta (keep > 0) needs the base it was made against: the
+ * caller passes the result it sent `since` for; a mismatch is an error (the caller asks again without `since`).
  */
-export function unpackRouting(p: PackedRoutingResult, base?: RoutingResult): RoutingResult {
+export function unpackRouting(p: PackedRoutingResult | RoutingResult, base?: RoutingResult): RoutingResult {
+  if (!('packed' in p)) return p;
   const { packed, ...header } = p;
   const { keep } = packed;
   if (keep > 0 && (!base || base.version !== packed.baseVersion)) throw new Error(`routing delta against version ${packed.baseVersion}, but the client holds ${base?.version ?? 'none'}`);

@@ -1,4 +1,5 @@
 import type * as vscode from 'vscode';
+import type { RequestType } from 'vscode-languageclient/node';
 import type { ModelInfo } from '../common/protocol';
 import type { Config } from './config';
 import type { HeatmapDecorations } from './decorations/heatmapDecorations';
@@ -24,7 +25,7 @@ export interface Ctx {
   /** expert labels [layer][expert] when known */
   labels(): string[][] | undefined;
   restartServer(): Promise<void>;
-  /** a request to the language server; rejects with a clear message when it is not running */
-  request<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R>;
+  /** a typed moeLens/* request (common/protocol.ts); rejects with a clear message when the server is not running */
+  request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R>;
   showRoutingPanel(beside: boolean): void;
 }

@@ -1,8 +1,8 @@
 // The MoE Lens extension: starts the language server (dist/server.js over IPC) and shows what it computes as
 // heatmap decorations, a status bar item, the Experts tree and the routing panel. Hovers come from the server itself.
 import * as vscode from 'vscode';
-import { State, type LanguageClient } from 'vscode-languageclient/node';
-import { Methods, SteeringMethods, type GenerateProgress, type ModelInfo, type ServerStatus } from '../common/protocol';
+import { State, type LanguageClient, type RequestParam } from 'vscode-languageclient/node';
+import { Methods, SteeringMethods, type ModelInfo, type ServerStatus } from '../common/protocol';
 import { registerCommands } from './commands';
 import { ContinuationDocuments } from './continuation/continuationDocuments';
 import { Config } from './config';
@@ -43,7 +43,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
     model: async (): Promise<ModelInfo | undefined> => {
       if (status.state === 'ready') return status.model;
       if (!client?.isRunning()) return undefined;
-      status = await client.sendRequest<ServerStatus>(Methods.getStatus);
+      status = await client.sendRequest(Methods.getStatus);
       return status.model;
     },
     labels: () => (status.state === 'ready' ? status.model?.labels : undefined),
@@ -52,9 +52,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
       await client?.restart();
     },
     showRoutingPanel: (beside) => panel.show(beside),
-    request: async <R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R> => {
+    request: async (type, params, token) => {
       if (!client?.isRunning()) throw new Error('the MoE Lens server is not running (see the status bar)');
-      return client.sendRequest<R>(method, params, token);
+      // jsonrpc's RequestParam<P> is a conditional type that stays unresolved for a generic P: the same P, spelled out
+      return client.sendRequest(type, params as RequestParam<typeof params>, token);
     },
   };
 
@@ -81,15 +82,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
         statusBar.showStopped('The MoE Lens server stopped. Run "MoE Lens: Restart Server" if it does not come back.');
       }
     }),
-    client.onNotification(Methods.statusChanged, (s: ServerStatus) => {
+    client.onNotification(Methods.statusChanged, (s) => {
       // labels arrive after the model (the server computes them once per model): they too redraw the tree
       const modelChanged = s.state !== status.state || s.model?.name !== status.model?.name || !!s.model?.labels !== !!status.model?.labels;
       status = s;
       statusBar.show(s);
       if (modelChanged) tree.refresh();
     }),
-    client.onNotification(SteeringMethods.generateProgress, (p: GenerateProgress) => continuations.onServerProgress(p)),
-    client.onNotification(Methods.routingChanged, ({ uri, partial }: { uri: string; partial?: boolean }) => void routing.refresh(uri, partial)),
+    client.onNotification(SteeringMethods.generateProgress, (p) => continuations.onServerProgress(p)),
+    client.onNotification(Methods.routingChanged, ({ uri, partial }) => void routing.refresh(uri, partial)),
     ...registerCommands(ctx),
   );
   // Declared after ctx, which they need; nothing calls them before the client starts below.

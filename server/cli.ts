@@ -2,7 +2,7 @@
 // as an ANSI heatmap in the terminal or as the moeLens/routing JSON. The same analyzeText as the language server.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ExecutionProviderSetting } from '../common/protocol';
+import type { ExecutionProviderSetting, RoutingResult } from '../common/protocol';
 import { analyzeText } from './analysis/analyzer';
 import { ansiHeatmap, summaryLine } from './cli/heatmap';
 import { ModelLoadError } from './model/errors';
@@ -100,7 +100,8 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const text = readInput(args.file);
-    const r = await analyzeText(session, text, 0, { maxTokens: args.maxTokens, rules: [] });
+    // --json prints exactly what moeLens/routing answers (common/protocol.ts)
+    const r: RoutingResult = await analyzeText(session, text, 0, { maxTokens: args.maxTokens, rules: [] });
     if (args.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     else process.stdout.write(`${ansiHeatmap(text, r, args.layer)}${summaryLine(r)}\n`);
     return 0;

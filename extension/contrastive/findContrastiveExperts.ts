@@ -45,7 +45,7 @@ export async function findContrastiveExperts(ctx: Ctx, arg?: unknown): Promise<C
     async (progress, token) => {
       progress.report({ message: 'routing both sets, then the top-N and random ablations' });
       try {
-        return await ctx.request<ContrastiveResult>(SteeringMethods.contrastive, params, token);
+        return await ctx.request(SteeringMethods.contrastive, params, token);
       } catch (e) {
         if ((e as { code?: number }).code !== LSPErrorCodes.RequestCancelled && !token.isCancellationRequested) void vscode.window.showErrorMessage(`MoE Lens: the contrastive search failed: ${(e as Error).message}`);
         return undefined;

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
 import {
+  Methods,
   SteeringMethods,
   type ContrastiveParams,
   type ContrastiveResult,
@@ -158,12 +159,12 @@ export function registerSteeringRequests(connection: Connection, deps: SteeringD
   );
 
   connection.onRequest(
-    SteeringMethods.expertLabels,
+    Methods.expertLabels,
     handle(async (): Promise<ExpertLabels> => (await expertLabels(requireSession(deps), deps.cacheDir()))?.labels ?? null),
   );
 
   connection.onRequest(
-    SteeringMethods.expertUsage,
+    Methods.expertUsage,
     handle(async (p: ExpertUsageParams, token): Promise<ExpertUsageResult> => {
       const session = requireSession(deps);
       const text = requireText(deps, p?.uri);
