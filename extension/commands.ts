@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { ModelInfo, SteeringMode, SteeringRule } from '../common/protocol';
-import type { HeatmapLayer, HeatmapMetric } from './config';
+import { HEATMAP_METRIC_IDS, HEATMAP_METRICS, HEATMAP_OFF, type HeatmapLayer } from '../common/heatmapMetrics';
+import type { HeatmapChoice } from './config';
 import type { Ctx } from './ctx';
 import { compareContinuation } from './continuation/compareContinuation';
 import { findContrastiveExperts } from './contrastive/findContrastiveExperts';
@@ -49,22 +50,18 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
 }
 
 async function selectHeatmap(ctx: Ctx): Promise<void> {
-  const metrics: { label: string; description: string; metric: HeatmapMetric }[] = [
-    { label: 'Top-1 expert', description: 'colour = the expert the router trusts most, at a layer', metric: 'expert' },
-    { label: 'Router entropy', description: 'how unsure the router is (at a layer or mean over layers)', metric: 'entropy' },
-    { label: 'Top-1 gate weight', description: 'how much weight the first expert gets', metric: 'gate' },
-    { label: 'Surprisal', description: 'bits: how unexpected each token is to the model', metric: 'surprisal' },
-    { label: 'Routing change', description: 'tokens whose experts changed under steering', metric: 'change' },
-    { label: 'Off', description: 'no heatmap', metric: 'off' },
+  const metrics: { label: string; description: string; metric: HeatmapChoice }[] = [
+    ...HEATMAP_METRIC_IDS.map((id) => ({ label: HEATMAP_METRICS[id].label, description: HEATMAP_METRICS[id].description, metric: id })),
+    { label: HEATMAP_OFF.label, description: HEATMAP_OFF.description, metric: HEATMAP_OFF.id },
   ];
   const m = await vscode.window.showQuickPick(metrics, { title: 'MoE Lens: heatmap metric' });
   if (!m) return;
-  // Surprisal is per token and "change" counts changed layers over all layers: neither needs a layer.
-  if (m.metric === 'off' || m.metric === 'surprisal' || m.metric === 'change') return ctx.config.setHeatmap(m.metric);
+  const uses = m.metric === 'off' ? 'none' : HEATMAP_METRICS[m.metric].layers;
+  if (uses === 'none' || uses === 'allLayers') return ctx.config.setHeatmap(m.metric);
   const model = await ctx.model();
   if (!model) return ctx.config.setHeatmap(m.metric);
   const layers: { label: string; layer: HeatmapLayer }[] = [];
-  if (m.metric === 'entropy') layers.push({ label: 'Mean over layers', layer: 'mean' });
+  if (uses === 'layerOrMean') layers.push({ label: 'Mean over layers', layer: 'mean' });
   for (let l = 0; l < model.layers; l++) layers.push({ label: `Layer ${l}`, layer: l });
   const l = await vscode.window.showQuickPick(layers, { title: 'MoE Lens: heatmap layer' });
   if (l) await ctx.config.setHeatmap(m.metric, l.layer);

@@ -1,9 +1,9 @@
 import * as vscode from 'vscode';
+import type { HeatmapLayer, HeatmapMetricId } from '../common/heatmapMetrics';
 import type { ExecutionProviderSetting, ServerSettings } from '../common/protocol';
 
-export type HeatmapMetric = 'expert' | 'entropy' | 'gate' | 'surprisal' | 'change' | 'off';
-/** A layer index, or "mean" (entropy averaged over layers; for the other metrics: layer 0). */
-export type HeatmapLayer = number | 'mean';
+/** moeLens.heatmap.metric: a metric of common/heatmapMetrics.ts, or "off". */
+export type HeatmapChoice = HeatmapMetricId | 'off';
 
 /** Every setting MoE Lens reads, read in this one place (rust-analyzer's config pattern). */
 export class Config {
@@ -30,8 +30,8 @@ export class Config {
     };
   }
 
-  get heatmapMetric(): HeatmapMetric {
-    return this.cfg.get<HeatmapMetric>('heatmap.metric', 'expert');
+  get heatmapMetric(): HeatmapChoice {
+    return this.cfg.get<HeatmapChoice>('heatmap.metric', 'expert');
   }
 
   get heatmapLayer(): HeatmapLayer {
@@ -39,7 +39,7 @@ export class Config {
     return v === 'mean' ? 'mean' : Number.isInteger(Number(v)) ? Number(v) : 0;
   }
 
-  async setHeatmap(metric: HeatmapMetric, layer?: HeatmapLayer): Promise<void> {
+  async setHeatmap(metric: HeatmapChoice, layer?: HeatmapLayer): Promise<void> {
     await this.cfg.update('heatmap.metric', metric, vscode.ConfigurationTarget.Global);
     if (layer !== undefined) await this.cfg.update('heatmap.layer', layer, vscode.ConfigurationTarget.Global);
   }
@@ -51,10 +51,6 @@ export class Config {
   async setModelPath(path: string): Promise<void> {
     const inWorkspace = vscode.workspace.workspaceFolders?.length && vscode.workspace.isTrusted;
     await this.cfg.update('modelPath', path, inWorkspace ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
-  }
-
-  affectsServer(e: vscode.ConfigurationChangeEvent): boolean {
-    return ['modelPath', 'executionProvider', 'maxTokens'].some((k) => e.affectsConfiguration(`${Config.section}.${k}`));
   }
 
   affectsHeatmap(e: vscode.ConfigurationChangeEvent): boolean {

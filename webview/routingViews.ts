@@ -1,6 +1,7 @@
 // Pure computations behind the panel's charts: no DOM, no Plotly (unit-tested in test/unit/webviewViews.test.ts).
 import type { RoutingResult } from '../common/protocol';
-import { layerIndex, slotIndex, topKChanged } from '../common/routingLayout';
+import { HEATMAP_METRICS } from '../common/heatmapMetrics';
+import { slotIndex } from '../common/routingLayout';
 import type { ContrastiveRow, PanelMetric } from '../common/webviewMessages';
 
 /**
@@ -27,19 +28,8 @@ export function windowRange(start: number, tokens: number, size = WINDOW): { sta
 
 /** z[layer][column] for the heatmap over tokens [start, start+n). */
 export function heatmapMatrix(r: RoutingResult, metric: PanelMetric, start: number, n: number): number[][] {
-  const z: number[][] = [];
-  for (let l = 0; l < r.model.layers; l++) {
-    const row: number[] = [];
-    for (let t = start; t < start + n; t++) {
-      const base = slotIndex(r.model, t, l);
-      if (metric === 'expert') row.push(r.experts[base]);
-      else if (metric === 'entropy') row.push(r.entropy[layerIndex(r.model, t, l)]);
-      else if (metric === 'gate') row.push(r.weights[base]);
-      else row.push(topKChanged(r, t, l) ? 1 : 0);
-    }
-    z.push(row);
-  }
-  return z;
+  const cell = HEATMAP_METRICS[metric].cell;
+  return Array.from({ length: r.model.layers }, (_, l) => Array.from({ length: n }, (_, i) => cell(r, start + i, l)));
 }
 
 export interface LayerLoad {
