@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { DEFAULT_CONTINUATION, DEFAULT_SETTINGS } from '../common/defaults';
 import type { HeatmapLayer, HeatmapMetricId } from '../common/heatmapMetrics';
 import type { ExecutionProviderSetting, ServerSettings } from '../common/protocol';
 
@@ -15,18 +16,18 @@ export class Config {
 
   get server(): ServerSettings {
     return {
-      modelPath: this.cfg.get<string>('modelPath', ''),
-      executionProvider: this.cfg.get<ExecutionProviderSetting>('executionProvider', 'auto'),
-      maxTokens: this.cfg.get<number>('maxTokens', 4096),
+      modelPath: this.cfg.get<string>('modelPath', DEFAULT_SETTINGS.modelPath),
+      executionProvider: this.cfg.get<ExecutionProviderSetting>('executionProvider', DEFAULT_SETTINGS.executionProvider),
+      maxTokens: this.cfg.get<number>('maxTokens', DEFAULT_SETTINGS.maxTokens),
     };
   }
 
   /** moeLens.continuation.*: what "Compare Continuation" generates */
   get continuation(): { maxNewTokens: number; temperature: number; seed: number } {
     return {
-      maxNewTokens: this.cfg.get<number>('continuation.maxNewTokens', 64),
-      temperature: this.cfg.get<number>('continuation.temperature', 0),
-      seed: this.cfg.get<number>('continuation.seed', 0),
+      maxNewTokens: this.cfg.get<number>('continuation.maxNewTokens', DEFAULT_CONTINUATION.maxNewTokens),
+      temperature: this.cfg.get<number>('continuation.temperature', DEFAULT_CONTINUATION.temperature),
+      seed: this.cfg.get<number>('continuation.seed', DEFAULT_CONTINUATION.seed),
     };
   }
 

@@ -21,6 +21,7 @@ import {
   type SteeringRule,
   type TextSource,
 } from '../../common/protocol';
+import { DEFAULT_SETTINGS } from '../../common/defaults';
 import { analyzeText, CancelledError } from '../analysis/analyzer';
 import type { ModelSession } from '../model/modelSession';
 import { tokenAt } from '../../common/tokens';
@@ -39,7 +40,7 @@ export interface SteeringDeps {
   cacheDir(): string;
   /** the document's current routing when the server already has it (saves an analysis for moeLens/expertUsage) */
   getRouting?(uri: string): Promise<RoutingResult>;
-  /** moeLens.maxTokens (default 4096) */
+  /** moeLens.maxTokens (default: common/defaults.ts) */
   maxTokens?(): number;
 }
 
@@ -170,7 +171,7 @@ export function registerSteeringRequests(connection: Connection, deps: SteeringD
       const text = requireText(deps, p?.uri);
       const routing = deps.getRouting
         ? await deps.getRouting(p.uri)
-        : await analyzeText(session, text, 0, { maxTokens: deps.maxTokens?.() ?? 4096, rules: deps.getRules(), isCancelled: () => token.isCancellationRequested });
+        : await analyzeText(session, text, 0, { maxTokens: deps.maxTokens?.() ?? DEFAULT_SETTINGS.maxTokens, rules: deps.getRules(), isCancelled: () => token.isCancellationRequested });
       return { uri: p.uri, ...expertUsage(routing) };
     }),
   );

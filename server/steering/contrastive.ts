@@ -3,6 +3,7 @@
 // goes a random-expert baseline (MoTE: switching off the found experts must matter more than switching off as many
 // random ones), so a user can tell a real finding from noise. See shared/RESEARCH.md "Steering".
 import type { ContrastiveRow, SteeringRule } from '../../common/protocol';
+import { DEFAULT_SETTINGS } from '../../common/defaults';
 import { slotIndex } from '../../common/routingLayout';
 import { analyzeText } from '../analysis/analyzer';
 import type { ModelSession } from '../model/modelSession';
@@ -109,7 +110,7 @@ export interface ContrastiveOptions {
   randomDraws?: number;
   /** seed of the random draws (default 0) */
   seed?: number;
-  /** tokens analysed per text at most (default 4096) */
+  /** tokens analysed per text at most (default moeLens.maxTokens's) */
   maxTokens?: number;
   labels?: readonly (readonly string[])[];
   isCancelled?: () => boolean;
@@ -150,7 +151,7 @@ async function routeSet(session: ModelSession, texts: readonly string[], rules: 
   const { layers: L, experts: E, topK: K, contextLength: C } = session.info;
   const out: SetRouting = { counts: emptyCounts(L, E), surprisalSum: 0, predicted: 0 };
   for (const text of texts) {
-    const r = await analyzeText(session, text, 0, { maxTokens: opts.maxTokens ?? 4096, rules, isCancelled: opts.isCancelled });
+    const r = await analyzeText(session, text, 0, { maxTokens: opts.maxTokens ?? DEFAULT_SETTINGS.maxTokens, rules, isCancelled: opts.isCancelled });
     addActivations(out.counts, r.experts, r.tokens, K);
     for (let t = 0; t < r.tokens; t++) {
       if (t % C === 0) continue;
