@@ -1,8 +1,8 @@
 // Pure computations behind the panel's charts: no DOM, no Plotly (unit-tested in test/unit/webviewViews.test.ts).
-import type { RoutingResult } from '../common/protocol';
+import type { ContrastiveRow, RoutingResult } from '../common/protocol';
 import { HEATMAP_METRICS } from '../common/heatmapMetrics';
 import { slotIndex } from '../common/routingLayout';
-import type { ContrastiveRow, PanelMetric } from '../common/webviewMessages';
+import type { PanelMetric } from '../common/webviewMessages';
 
 /**
  * At most this many token columns at once. Plotly draws a 4k-token document too, but each column would be under a
@@ -101,8 +101,8 @@ export function tokensInRange(r: RoutingResult, start: number, end: number): [nu
 
 /** The head (most A-linked: disable candidates) and tail (most B-linked: force candidates) of a ΔP ranking. */
 export function contrastiveSplit(rows: readonly ContrastiveRow[], n = 12): { a: ContrastiveRow[]; b: ContrastiveRow[] } {
-  const sorted = [...rows].sort((x, y) => y.delta - x.delta);
-  const a = sorted.filter((r) => r.delta > 0).slice(0, n);
-  const b = sorted.filter((r) => r.delta < 0).reverse().slice(0, n);
+  const sorted = [...rows].sort((x, y) => y.deltaP - x.deltaP);
+  const a = sorted.filter((r) => r.deltaP > 0).slice(0, n);
+  const b = sorted.filter((r) => r.deltaP < 0).reverse().slice(0, n);
   return { a, b };
 }

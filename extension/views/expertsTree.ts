@@ -29,6 +29,7 @@ export class ExpertsTree implements vscode.TreeDataProvider<ExpertNode>, vscode.
       vscode.window.onDidChangeActiveTextEditor(() => this.refresh()),
       ctx.routing.onDidChange(({ uri }) => uri === vscode.window.activeTextEditor?.document.uri.toString() && this.refresh()),
       ctx.steering.onDidChange(() => this.refresh()),
+      ctx.status.onDidChangeModel(() => this.refresh()),
     );
   }
 

@@ -44,19 +44,16 @@ export function activationShares(c: ActivationCounts): Float64Array {
   return c.active.map((x) => (c.tokens ? x / c.tokens : 0));
 }
 
-/** One ranked (layer, expert): the wire type itself, so the ranking needs no conversion. */
-export type DeltaPRow = ContrastiveRow;
-
 /** Every (layer, expert) by ΔP = P_A − P_B, largest first (ties: lower layer, then lower expert). Pure. */
-export function rankByDeltaP(a: ActivationCounts, b: ActivationCounts, labels?: readonly (readonly string[])[]): DeltaPRow[] {
+export function rankByDeltaP(a: ActivationCounts, b: ActivationCounts, labels?: readonly (readonly string[])[]): ContrastiveRow[] {
   if (a.layers !== b.layers || a.experts !== b.experts) throw new RangeError('the two sets were routed by different model shapes');
   const pa = activationShares(a);
   const pb = activationShares(b);
-  const rows: DeltaPRow[] = [];
+  const rows: ContrastiveRow[] = [];
   for (let l = 0; l < a.layers; l++) {
     for (let e = 0; e < a.experts; e++) {
       const i = l * a.experts + e;
-      const row: DeltaPRow = { layer: l, expert: e, pA: pa[i], pB: pb[i], deltaP: pa[i] - pb[i] };
+      const row: ContrastiveRow = { layer: l, expert: e, pA: pa[i], pB: pb[i], deltaP: pa[i] - pb[i] };
       const label = labels?.[l]?.[e];
       if (label) row.label = label;
       rows.push(row);
@@ -117,12 +114,12 @@ export interface ContrastiveOptions {
 }
 
 export interface ContrastiveResult {
-  rows: DeltaPRow[];
+  rows: ContrastiveRow[];
   tokens: { a: number; b: number };
   /** the top-n by ΔP as disable rules (what the measure switched off) */
   disable: SteeringRule[];
   /** the n most negative ΔP rows, most negative first: candidates to force towards B */
-  mostNegative: DeltaPRow[];
+  mostNegative: ContrastiveRow[];
   /**
    * Target measure M = mean surprisal on A − mean surprisal on B (bits per token). Switching off A's experts should
    * raise it: the model gets worse at A relative to B.

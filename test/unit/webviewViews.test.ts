@@ -88,7 +88,7 @@ describe('webview views: pure computations', () => {
   });
 
   it('contrastiveSplit: A head by ΔP descending, B tail most negative first', () => {
-    const row = (expert: number, delta: number) => ({ layer: 0, expert, pA: 0, pB: 0, delta });
+    const row = (expert: number, deltaP: number) => ({ layer: 0, expert, pA: 0, pB: 0, deltaP });
     const { a, b } = contrastiveSplit([row(1, 0.1), row(2, -0.3), row(3, 0.4), row(4, 0), row(5, -0.1)], 5);
     assert.deepEqual(a.map((r) => r.expert), [3, 1]);
     assert.deepEqual(b.map((r) => r.expert), [2, 5]);
