@@ -16,7 +16,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Methods, type PackedRoutingResult, type VisibleRangesParams, type RoutingParams, type RoutingResult, type ServerSettings, type ServerStatus, type SetSteeringParams, type SteeringRule, type SteeringState } from '../common/protocol';
 import { CancelledError } from './analysis/analyzer';
 import { tokenAt } from '../common/tokens';
-import { SteeringError, validateRules } from './routing/steering';
+import { SteeringError, validateRules } from './routing/expertBias';
 import { DocumentAnalyses } from './lsp/documentAnalyses';
 import { hoverMarkdown } from './lsp/hoverMarkdown';
 import { DEFAULT_SETTINGS } from '../common/defaults';

@@ -2,7 +2,7 @@ import type { RoutingResult, SteeringRule } from '../../common/protocol';
 import { layerIndex, slotIndex } from '../../common/routingLayout';
 import type { ForwardResult, ModelSession } from '../model/modelSession';
 import { entropyNats, surprisalBits } from '../routing/math';
-import { biasFromRules } from '../routing/steering';
+import { biasFromRules } from '../routing/expertBias';
 
 export interface AnalyzeOptions {
   /** analyse at most this many tokens (moeLens.maxTokens) */

@@ -9,7 +9,7 @@ import { layerIndex, slotIndex } from '../../common/routingLayout';
 import { ModelSession, type ForwardResult, type KvCache } from '../model/modelSession';
 import { tokenAt } from '../../common/tokens';
 import { entropyNats } from '../routing/math';
-import { biasFromRules, steeringKey } from '../routing/steering';
+import { biasFromRules, steeringKey } from '../routing/expertBias';
 import { analyzeText, CancelledError, emptyResult, encodePrefix, tokenSurprisal, type AnalyzeOptions } from './analyzer';
 
 /** A result plus what continuing it needs: the KV cache of every window and the steering it was computed under. */

@@ -25,7 +25,7 @@ import { DEFAULT_SETTINGS } from '../../common/defaults';
 import { analyzeText, CancelledError } from '../analysis/analyzer';
 import type { ModelSession } from '../model/modelSession';
 import { tokenAt } from '../../common/tokens';
-import { SteeringError } from '../routing/steering';
+import { SteeringError } from '../routing/expertBias';
 import { findContrastiveExperts } from '../steering/contrastive';
 import { compareContinuation } from '../steering/generate';
 import { expertLabels } from '../steering/labels';

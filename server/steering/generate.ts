@@ -5,7 +5,7 @@
 import { DEFAULT_CONTINUATION } from '../../common/defaults';
 import type { SteeringRule } from '../../common/protocol';
 import type { KvCache, ModelSession } from '../model/modelSession';
-import { biasFromRules } from '../routing/steering';
+import { biasFromRules } from '../routing/expertBias';
 import { mulberry32, sampleIndex } from './prng';
 
 export interface GenerateOptions {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SteeringRule } from '../../common/protocol';
 import { ruleFor, toggledRules } from '../../common/steeringRules';
-import { validateRules } from '../../server/routing/steering';
+import { validateRules } from '../../server/routing/expertBias';
 
 const info = { layers: 4, experts: 16, topK: 2 };
 

@@ -3,7 +3,7 @@ import type { NextTokenChangeResult, SteeringRule } from '../../common/protocol'
 import { nextTokenMarkdown } from '../../extension/hover/nextTokenMarkdown';
 import { parseSteeringFile, SteeringFileError, STEERING_FORMAT, toSteeringFile } from '../../extension/steering/steeringFile';
 import { rulesForRanking } from '../../common/steeringRules';
-import { validateRules } from '../../server/routing/steering';
+import { validateRules } from '../../server/routing/expertBias';
 
 const rules: SteeringRule[] = [
   { layer: 0, expert: 3, mode: 'disable' },
