@@ -32,6 +32,14 @@ export function toggledRules(rules: readonly SteeringRule[], layers: number, lay
   return out;
 }
 
+/**
+ * Toggle Expert at Cursor: re-enables (layer, expert) when the rule that governs it (a "*" one included) disables it,
+ * else disables it at that layer. Edits like an Experts tree checkbox, so a "*" rule is split, never duplicated.
+ */
+export function toggledDisable(rules: readonly SteeringRule[], layers: number, layer: number, expert: number): SteeringRule[] {
+  return toggledRules(rules, layers, layer, expert, ruleFor(rules, layer, expert)?.mode === 'disable');
+}
+
 /** Rules without those for (layer, expert); layer "*" removes the expert's rules at every layer. */
 export function withoutRule(rules: readonly SteeringRule[], layer: number | '*', expert: number): SteeringRule[] {
   return rules.filter((r) => !(r.expert === expert && (r.layer === layer || layer === '*')));

@@ -1,20 +1,21 @@
 import * as vscode from 'vscode';
 import type { ModelInfo, SteeringMode, SteeringRule } from '../common/protocol';
 import { HEATMAP_METRIC_IDS, HEATMAP_METRICS, HEATMAP_OFF, type HeatmapLayer } from '../common/heatmapMetrics';
+import type { CommandId } from './commandIds';
 import type { HeatmapChoice } from './config';
 import type { Ctx } from './ctx';
 import { compareContinuation } from './continuation/compareContinuation';
 import { findContrastiveExperts } from './contrastive/findContrastiveExperts';
 import { expertUsage, slotIndex } from '../common/routingLayout';
-import { describeRule } from '../common/steeringRules';
+import { describeRule, ruleFor, toggledDisable } from '../common/steeringRules';
 import { pickExpert, pickLayer } from './steering/expertPicks';
 import { deletePreset, exportSteering, importSteering, loadPreset, savePreset } from './steering/presetCommands';
 import { tokenAt } from '../common/tokens';
 
 type Command = (ctx: Ctx, ...args: unknown[]) => unknown;
 
-/** Every command of MoE Lens, registered from this one table (rust-analyzer's pattern). */
-export const commands: Record<string, Command> = {
+/** Every command of MoE Lens, registered from this one table (rust-analyzer's pattern); its keys are commandIds.ts. */
+export const commands: Record<CommandId, Command> = {
   'moeLens.selectHeatmap': selectHeatmap,
   'moeLens.disableExpert': (ctx, ...a) => steerExpert(ctx, 'disable', a[0] as Partial<SteeringRule> | undefined),
   'moeLens.forceExpert': (ctx, ...a) => steerExpert(ctx, 'force', a[0] as Partial<SteeringRule> | undefined),
@@ -131,15 +132,13 @@ async function toggleExpertAtCursor(ctx: Ctx): Promise<void> {
   for (let l = 0; l < L; l++) {
     for (let k = 0; k < K; k++) {
       const e = r.experts[slotIndex(r.model, t, l, k)];
-      const disabled = ctx.steering.rules.some((x) => x.expert === e && x.layer === l && x.mode === 'disable');
+      const disabled = ruleFor(ctx.steering.rules, l, e)?.mode === 'disable';
       items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: `weight ${r.weights[slotIndex(r.model, t, l, k)].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e], layer: l, expert: e });
     }
   }
   const pick = await vscode.window.showQuickPick(items, { title: `MoE Lens: experts of "${ed.document.getText().slice(r.offsets[2 * t], r.offsets[2 * t + 1])}" — pick to disable / re-enable` });
   if (!pick) return;
-  const disabled = ctx.steering.rules.some((x) => x.expert === pick.expert && x.layer === pick.layer && x.mode === 'disable');
-  const rest = ctx.steering.without(pick.layer, pick.expert);
-  await applyRules(ctx, disabled ? rest : [...rest, { layer: pick.layer, expert: pick.expert, mode: 'disable' }]);
+  await applyRules(ctx, toggledDisable(ctx.steering.rules, L, pick.layer, pick.expert));
 }
 
 async function selectModel(ctx: Ctx): Promise<void> {

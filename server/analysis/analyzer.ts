@@ -117,7 +117,7 @@ export function emptyResult(session: ModelSession, version: number, enc: { ids: 
 /**
  * Routing of one document: tokens, per layer the top-k experts and gate weights, router entropy, surprisal.
  * Each document runs alone, batch size 1 — never batched with another document, since capacity-limited routing can
- * leak between sequences of one batch ("Buffer Overflow in Mixture of Experts", shared/RESEARCH.md).
+ * leak between sequences of one batch ("Buffer Overflow in Mixture of Experts").
  * Texts longer than the context are cut into consecutive, non-overlapping windows of contextLength tokens; each
  * window starts without history, so its first token has surprisal 0 and little context.
  */

@@ -117,12 +117,6 @@ export class DocumentAnalyses {
     return e && e.version === version && e.key === steeringKey(this.ctx.rules()) && !e.result ? e.partial : undefined;
   }
 
-  /** A finished result for this exact version, without starting work (hover answers from it). */
-  cached(uri: string, version: number): RoutingResult | undefined {
-    const e = this.entries.get(uri);
-    return e && e.version === version && e.key === steeringKey(this.ctx.rules()) ? e.result : undefined;
-  }
-
   forget(uri: string): void {
     clearTimeout(this.timers.get(uri));
     this.timers.delete(uri);

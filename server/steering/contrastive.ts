@@ -1,7 +1,7 @@
 // Contrastive expert search (SteerMoE, arXiv 2509.09660): the experts whose activation differs most between two sets
 // of texts, by the risk difference ΔP_i = P(expert i active | A) − P(expert i active | B) per layer. Beside the result
 // goes a random-expert baseline (MoTE: switching off the found experts must matter more than switching off as many
-// random ones), so a user can tell a real finding from noise. See shared/RESEARCH.md "Steering".
+// random ones), so a user can tell a real finding from noise. See README.md, "Steering experts".
 import type { ContrastiveRow, SteeringRule } from '../../common/protocol';
 import { DEFAULT_SETTINGS } from '../../common/defaults';
 import { slotIndex } from '../../common/routingLayout';

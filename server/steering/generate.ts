@@ -1,7 +1,7 @@
 // Text continuation with and without steering, one KV-cached step per new token: the prompt runs once, then each step
 // feeds only the token just chosen (continuing costs one token of compute, not the whole prefix again).
 // Comparing the two continuations shows what an expert contributes to generation, as MoTE (switching experts off
-// changes behaviour) and SCMoE (contrasting routings at decode time) do; see shared/RESEARCH.md "Steering".
+// changes behaviour) and SCMoE (contrasting routings at decode time) do (README.md, "Steering experts").
 import { DEFAULT_CONTINUATION } from '../../common/defaults';
 import type { SteeringRule } from '../../common/protocol';
 import type { KvCache, ModelSession } from '../model/modelSession';

@@ -1,7 +1,7 @@
 // Expert labels: what each (layer, expert) takes on the model's profile corpus (held-out text per training domain) —
 // its most frequent top-1 tokens, the character class and the domain it is enriched for — in a short label such as
 // "python · lowercase words (def, self, return)". OLMoE's routing analysis found domain-concentrated experts and
-// OpenMoE token-ID specialisation (shared/RESEARCH.md): these labels surface both. Computed once per model, cached.
+// OpenMoE token-ID specialisation: these labels surface both. Computed once per model, cached.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
