@@ -12,6 +12,11 @@ const SERVER = [[['**/server/**'], 'the server is a separate process: share code
 const EXTENSION = [[['**/extension/**'], 'the extension is the client: share code through common/ or the moeLens/* protocol']];
 const WEBVIEW = [[['**/webview/**'], 'the webview is a browser page: share code through common/ or webview messages']];
 const VSCODE = [['vscode', 'vscode-languageclient', 'vscode-languageclient/*'], 'only extension/ talks to the editor'];
+/** Globals a part must not use: imports are not the only way to reach the DOM or Node. */
+const globals = (...names) => ({ 'no-restricted-globals': ['error', ...names.map((name) => ({ name, message: `${name} is not available in every part that imports this one` }))] });
+const DOM_GLOBALS = ['document', 'window', 'navigator', 'localStorage'];
+const NODE_GLOBALS = ['process', 'Buffer', '__dirname', 'require', 'module'];
+
 const NODE = [['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'url', 'onnxruntime-node', 'vscode-languageserver', 'vscode-languageserver/*'], 'no Node.js (or server library) here'];
 
 export default tseslint.config(
@@ -45,10 +50,10 @@ export default tseslint.config(
   },
   // Boundaries: common/ is pure (types and functions for every part), the server never sees the editor, the
   // extension and the webview never import the server, the webview is a browser page.
-  { files: ['common/**/*.ts'], rules: forbid(...SERVER, ...EXTENSION, ...WEBVIEW, VSCODE, NODE) },
-  { files: ['server/**/*.ts'], rules: forbid(...EXTENSION, ...WEBVIEW, VSCODE) },
-  { files: ['extension/**/*.ts'], rules: forbid(...SERVER, ...WEBVIEW) },
-  { files: ['webview/**/*.ts'], rules: forbid(...SERVER, ...EXTENSION, VSCODE, NODE) },
+  { files: ['common/**/*.ts'], rules: { ...forbid(...SERVER, ...EXTENSION, ...WEBVIEW, VSCODE, NODE), ...globals(...DOM_GLOBALS, ...NODE_GLOBALS) } },
+  { files: ['server/**/*.ts'], rules: { ...forbid(...EXTENSION, ...WEBVIEW, VSCODE), ...globals(...DOM_GLOBALS) } },
+  { files: ['extension/**/*.ts'], rules: { ...forbid(...SERVER, ...WEBVIEW), ...globals(...DOM_GLOBALS) } },
+  { files: ['webview/**/*.ts'], rules: { ...forbid(...SERVER, ...EXTENSION, VSCODE, NODE), ...globals(...NODE_GLOBALS) } },
   // Tests edit arbitrary JSON (manifests, messages) to break it on purpose.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   // Scripts and tests in plain JavaScript (CommonJS reporters, build scripts).
