@@ -1,20 +1,12 @@
 // Messages between the extension and the routing panel webview, both directions, with hand-written validators:
 // the webview is a separate trust domain, so nothing it sends (or receives) is acted on before it is checked.
-import type { RoutingResult, SteeringRule } from './protocol';
+import { PANEL_METRIC_IDS, type PanelMetricId } from './heatmapMetrics';
+import type { ContrastiveRow, RoutingResult, SteeringRule } from './protocol';
 
-export const PANEL_METRICS = ['expert', 'entropy', 'gate', 'change'] as const;
 export const PANEL_VIEWS = ['heatmap', 'load', 'transitions', 'contrastive'] as const;
-export type PanelMetric = (typeof PANEL_METRICS)[number];
+/** The panel heatmap's metrics: those of common/heatmapMetrics.ts with a value per (token, layer). */
+export type PanelMetric = PanelMetricId;
 export type PanelView = (typeof PANEL_VIEWS)[number];
-
-export interface ContrastiveRow {
-  layer: number;
-  expert: number;
-  pA: number;
-  pB: number;
-  delta: number;
-  label?: string;
-}
 
 export type HostMessage =
   | { type: 'routing'; uri: string; fileName: string; result: RoutingResult; /** document text of each token */ tokenTexts: string[] }
@@ -71,12 +63,12 @@ export function isRoutingResult(x: unknown): x is RoutingResult {
 }
 
 function isContrastiveRow(r: unknown): r is ContrastiveRow {
-  return isObj(r) && isInt(r.layer) && isInt(r.expert) && isNum(r.pA) && isNum(r.pB) && isNum(r.delta) && (r.label === undefined || isStr(r.label));
+  return isObj(r) && isInt(r.layer) && isInt(r.expert) && isNum(r.pA) && isNum(r.pB) && isNum(r.deltaP) && (r.label === undefined || isStr(r.label));
 }
 
 /** Also used by the webview for what vscode.getState() returns (it may come from an older version of the panel). */
 export function isPanelState(s: unknown): s is PanelState {
-  return isObj(s) && PANEL_VIEWS.includes(s.view as PanelView) && PANEL_METRICS.includes(s.metric as PanelMetric) && isInt(s.layer) && isInt(s.windowStart);
+  return isObj(s) && PANEL_VIEWS.includes(s.view as PanelView) && PANEL_METRIC_IDS.includes(s.metric as PanelMetric) && isInt(s.layer) && isInt(s.windowStart);
 }
 
 /** Host -> webview. Returns undefined (and the caller logs) for anything malformed or unknown. */

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { Methods, type PackedRoutingResult, type RoutingParams, type RoutingResult } from '../common/protocol';
+import { Methods, type RoutingParams, type RoutingResult } from '../common/protocol';
 import { unpackRouting } from '../common/routingCodec';
 
 /**
@@ -28,13 +28,13 @@ export class RoutingStore implements vscode.Disposable {
       // typing at the end of a long document only the last tokens travel.
       const base = this.results.get(uri);
       const params: RoutingParams = { textDocument: { uri }, encoding: 'packed', since: base?.version, ...(partial ? { partial } : {}) };
-      const p = await c.sendRequest<PackedRoutingResult>(Methods.routing, params);
+      const p = await c.sendRequest(Methods.routing, params);
       let r: RoutingResult;
       try {
         r = unpackRouting(p, base);
       } catch {
         // a delta against a result this store no longer has (another request replaced it meanwhile): ask in full
-        r = unpackRouting(await c.sendRequest<PackedRoutingResult>(Methods.routing, { textDocument: { uri }, encoding: 'packed' } satisfies RoutingParams));
+        r = unpackRouting(await c.sendRequest(Methods.routing, { textDocument: { uri }, encoding: 'packed' }));
       }
       this.remember(uri, r);
       return r;

@@ -1,10 +1,11 @@
 // `moe-lens route FILE [--json] [--layer L] [--model DIR] [--max-tokens N] [--provider P]`: the routing of a file,
 // as an ANSI heatmap in the terminal or as the moeLens/routing JSON. The same analyzeText as the language server.
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import type { ExecutionProviderSetting } from '../common/protocol';
+import { DEFAULT_SETTINGS } from '../common/defaults';
+import type { ExecutionProviderSetting, RoutingResult } from '../common/protocol';
 import { analyzeText } from './analysis/analyzer';
 import { ansiHeatmap, summaryLine } from './cli/heatmap';
+import { embeddedModelDir } from './model/embeddedModel';
 import { ModelLoadError } from './model/errors';
 import { ModelSession } from './model/modelSession';
 
@@ -16,7 +17,7 @@ const USAGE = `usage: moe-lens route FILE [--json] [--layer L] [--model DIR] [--
   --json          print the moeLens/routing result (the language server's shape) instead
   --layer L       the layer the heatmap shows (0-based)
   --model DIR     a model directory (moe.json, model.onnx, tokenizer.json); default: the embedded model
-  --max-tokens N  analyse at most N tokens (default 4096)
+  --max-tokens N  analyse at most N tokens (default ${DEFAULT_SETTINGS.maxTokens})
   --provider P    onnxruntime execution provider (default auto: CUDA when installed, else CPU)
 
   Exit codes: 0 done, 1 unexpected failure, 2 bad arguments, missing file or unusable model.`;
@@ -39,8 +40,7 @@ function parseArgs(argv: string[]): Args {
   if (argv.includes('--help') || argv.includes('-h')) throw new UsageError('');
   if (argv.length === 0) throw new UsageError('no command given');
   if (argv[0] !== 'route') throw new UsageError(`unknown command "${argv[0]}"`);
-  // The embedded model sits beside the bundle: dist/cli.js -> media/model.
-  const a: Args = { file: '', json: false, layer: 0, model: join(__dirname, '..', 'media', 'model'), maxTokens: 4096, provider: 'auto' };
+  const a: Args = { file: '', json: false, layer: 0, model: embeddedModelDir(), maxTokens: DEFAULT_SETTINGS.maxTokens, provider: DEFAULT_SETTINGS.executionProvider };
   for (let i = 1; i < argv.length; i++) {
     const v = argv[i];
     const next = (): string => {
@@ -100,7 +100,8 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
     const text = readInput(args.file);
-    const r = await analyzeText(session, text, 0, { maxTokens: args.maxTokens, rules: [] });
+    // --json prints exactly what moeLens/routing answers (common/protocol.ts)
+    const r: RoutingResult = await analyzeText(session, text, 0, { maxTokens: args.maxTokens, rules: [] });
     if (args.json) process.stdout.write(`${JSON.stringify(r)}\n`);
     else process.stdout.write(`${ansiHeatmap(text, r, args.layer)}${summaryLine(r)}\n`);
     return 0;

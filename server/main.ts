@@ -15,11 +15,12 @@ import {
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Methods, type PackedRoutingResult, type VisibleRangesParams, type RoutingParams, type RoutingResult, type ServerSettings, type ServerStatus, type SetSteeringParams, type SteeringRule, type SteeringState } from '../common/protocol';
 import { CancelledError } from './analysis/analyzer';
-import { tokenAt } from './model/offsets';
-import { SteeringError, validateRules } from './routing/steering';
+import { tokenAt } from '../common/tokens';
+import { SteeringError, validateRules } from './routing/expertBias';
 import { DocumentAnalyses } from './lsp/documentAnalyses';
 import { hoverMarkdown } from './lsp/hoverMarkdown';
-import { defaultSettings, ModelHost } from './lsp/modelHost';
+import { DEFAULT_SETTINGS } from '../common/defaults';
+import { ModelHost } from './lsp/modelHost';
 import { RoutingReplies } from './lsp/routingReplies';
 import { registerSteeringRequests } from './lsp/steeringRequests';
 import { expertLabels } from './steering/labels';
@@ -30,7 +31,7 @@ import { join } from 'node:path';
 const connection = createConnection(ProposedFeatures.all);
 const documents = new TextDocuments(TextDocument);
 const host = new ModelHost();
-let settings: ServerSettings = { ...defaultSettings };
+let settings: ServerSettings = { ...DEFAULT_SETTINGS };
 let rules: SteeringRule[] = [];
 /** The session once loaded (undefined while loading or after a failure), for the synchronous steering requests. */
 let loaded: ModelSession | undefined;
@@ -129,7 +130,7 @@ function readSettings(raw: unknown): ServerSettings {
   return {
     modelPath: typeof s.modelPath === 'string' ? s.modelPath : '',
     executionProvider: provider === 'cpu' || provider === 'cuda' || provider === 'webgpu' ? provider : 'auto',
-    maxTokens: Number.isInteger(s.maxTokens) && (s.maxTokens as number) > 0 ? (s.maxTokens as number) : defaultSettings.maxTokens,
+    maxTokens: Number.isInteger(s.maxTokens) && (s.maxTokens as number) > 0 ? (s.maxTokens as number) : DEFAULT_SETTINGS.maxTokens,
   };
 }
 

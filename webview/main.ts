@@ -4,8 +4,9 @@ import Plotly, { type PlotlyHTMLElement } from 'plotly.js-dist-min';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import type { RoutingResult, SteeringRule } from '../common/protocol';
-import { isPanelState, parseHostMessage, type ContrastiveRow, type HostMessage, type PanelMetric, type PanelState, type PanelView, type WebviewMessage } from '../common/webviewMessages';
+import { HEATMAP_METRICS } from '../common/heatmapMetrics';
+import type { ContrastiveRow, RoutingResult, SteeringRule } from '../common/protocol';
+import { isPanelState, parseHostMessage, type HostMessage, type PanelMetric, type PanelState, type PanelView, type WebviewMessage } from '../common/webviewMessages';
 import { heatmapFigure, loadFigure, transitionFigure, type Figure } from './charts';
 import { renderContrastive } from './contrastiveTable';
 import { clampWindow, tokensInRange, WINDOW, windowAround, windowRange } from './routingViews';
@@ -81,7 +82,7 @@ function renderHeatmap(t: Theme, r: RoutingResult): Promise<void> {
 /** The experts' colours, ids and labels; a click offers steering that expert at every layer. */
 function renderLegend(t: Theme, r: RoutingResult): void {
   const legend = $('legend');
-  legend.hidden = state.metric !== 'expert';
+  legend.hidden = HEATMAP_METRICS[state.metric].scale !== 'categorical';
   if (legend.hidden) return;
   legend.replaceChildren();
   for (let e = 0; e < r.model.experts; e++) {

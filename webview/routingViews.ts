@@ -1,6 +1,8 @@
 // Pure computations behind the panel's charts: no DOM, no Plotly (unit-tested in test/unit/webviewViews.test.ts).
-import type { RoutingResult, SteeringRule } from '../common/protocol';
-import type { ContrastiveRow, PanelMetric } from '../common/webviewMessages';
+import type { ContrastiveRow, RoutingResult } from '../common/protocol';
+import { HEATMAP_METRICS } from '../common/heatmapMetrics';
+import { slotIndex } from '../common/routingLayout';
+import type { PanelMetric } from '../common/webviewMessages';
 
 /**
  * At most this many token columns at once. Plotly draws a 4k-token document too, but each column would be under a
@@ -24,35 +26,10 @@ export function windowRange(start: number, tokens: number, size = WINDOW): { sta
   return { start: s, n: Math.min(size, tokens - s) };
 }
 
-/** The top-k set of token t at layer l, sorted, as a key: order inside the top-k does not count as a change. */
-function topKSet(a: readonly number[], base: number, K: number): string {
-  return a.slice(base, base + K).sort((x, y) => x - y).join();
-}
-
-/** 1 where steering changed the top-k set of (token, layer), 0 elsewhere and when nothing is steered. */
-export function routingChanged(r: RoutingResult, t: number, l: number): 0 | 1 {
-  if (!r.baselineExperts) return 0;
-  const { layers: L, topK: K } = r.model;
-  const base = (t * L + l) * K;
-  return topKSet(r.experts, base, K) === topKSet(r.baselineExperts, base, K) ? 0 : 1;
-}
-
 /** z[layer][column] for the heatmap over tokens [start, start+n). */
 export function heatmapMatrix(r: RoutingResult, metric: PanelMetric, start: number, n: number): number[][] {
-  const { layers: L, topK: K } = r.model;
-  const z: number[][] = [];
-  for (let l = 0; l < L; l++) {
-    const row: number[] = [];
-    for (let t = start; t < start + n; t++) {
-      const base = (t * L + l) * K;
-      if (metric === 'expert') row.push(r.experts[base]);
-      else if (metric === 'entropy') row.push(r.entropy[t * L + l]);
-      else if (metric === 'gate') row.push(r.weights[base]);
-      else row.push(routingChanged(r, t, l));
-    }
-    z.push(row);
-  }
-  return z;
+  const cell = HEATMAP_METRICS[metric].cell;
+  return Array.from({ length: r.model.layers }, (_, l) => Array.from({ length: n }, (_, i) => cell(r, start + i, l)));
 }
 
 export interface LayerLoad {
@@ -81,7 +58,7 @@ export function layerLoads(r: RoutingResult): LayerLoad[] {
     const p = new Array<number>(E).fill(0);
     for (let t = 0; t < r.tokens; t++) {
       for (let k = 0; k < K; k++) {
-        const i = (t * L + l) * K + k;
+        const i = slotIndex(r.model, t, l, k);
         f[r.experts[i]] += 1;
         p[r.experts[i]] += r.weights[i];
       }
@@ -97,10 +74,10 @@ export function layerLoads(r: RoutingResult): LayerLoad[] {
 
 /** Row-normalised transition matrix of top-1 experts from layer l to l+1: m[a][b] = P(top-1 at l+1 = b | top-1 at l = a). */
 export function transitions(r: RoutingResult, l: number): number[][] {
-  const { layers: L, experts: E, topK: K } = r.model;
+  const { layers: L, experts: E } = r.model;
   const m = Array.from({ length: E }, () => new Array<number>(E).fill(0));
   if (l < 0 || l + 1 >= L) return m;
-  for (let t = 0; t < r.tokens; t++) m[r.experts[(t * L + l) * K]][r.experts[(t * L + l + 1) * K]]++;
+  for (let t = 0; t < r.tokens; t++) m[r.experts[slotIndex(r.model, t, l)]][r.experts[slotIndex(r.model, t, l + 1)]]++;
   return m.map((row) => {
     const s = row.reduce((a, b) => a + b, 0);
     return s ? row.map((v) => v / s) : row;
@@ -122,16 +99,10 @@ export function tokensInRange(r: RoutingResult, start: number, end: number): [nu
   return first < 0 ? undefined : [first, last];
 }
 
-/** The steering mode applied to (layer, expert) by the rules ("*" rules apply at every layer), if any. */
-export function steeringOf(rules: readonly SteeringRule[], layer: number, expert: number): SteeringRule['mode'] | undefined {
-  const exact = rules.find((r) => r.expert === expert && r.layer === layer);
-  return (exact ?? rules.find((r) => r.expert === expert && r.layer === '*'))?.mode;
-}
-
 /** The head (most A-linked: disable candidates) and tail (most B-linked: force candidates) of a ΔP ranking. */
 export function contrastiveSplit(rows: readonly ContrastiveRow[], n = 12): { a: ContrastiveRow[]; b: ContrastiveRow[] } {
-  const sorted = [...rows].sort((x, y) => y.delta - x.delta);
-  const a = sorted.filter((r) => r.delta > 0).slice(0, n);
-  const b = sorted.filter((r) => r.delta < 0).reverse().slice(0, n);
+  const sorted = [...rows].sort((x, y) => y.deltaP - x.deltaP);
+  const a = sorted.filter((r) => r.deltaP > 0).slice(0, n);
+  const b = sorted.filter((r) => r.deltaP < 0).reverse().slice(0, n);
   return { a, b };
 }

@@ -1,7 +1,8 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
+import { layerIndex, slotIndex } from '../../common/routingLayout';
 import type { ForwardResult, ModelSession } from '../model/modelSession';
 import { entropyNats, surprisalBits } from '../routing/math';
-import { biasFromRules } from '../routing/steering';
+import { biasFromRules } from '../routing/expertBias';
 
 export interface AnalyzeOptions {
   /** analyse at most this many tokens (moeLens.maxTokens) */
@@ -116,7 +117,7 @@ export function emptyResult(session: ModelSession, version: number, enc: { ids: 
 /**
  * Routing of one document: tokens, per layer the top-k experts and gate weights, router entropy, surprisal.
  * Each document runs alone, batch size 1 — never batched with another document, since capacity-limited routing can
- * leak between sequences of one batch ("Buffer Overflow in Mixture of Experts", shared/RESEARCH.md).
+ * leak between sequences of one batch ("Buffer Overflow in Mixture of Experts").
  * Texts longer than the context are cut into consecutive, non-overlapping windows of contextLength tokens; each
  * window starts without history, so its first token has surprisal 0 and little context.
  */
@@ -151,8 +152,8 @@ function fillWindow(r: RoutingResult, out: ForwardResult, start: number, L: numb
   for (let j = 0; j < n; j++) {
     const t = start + j;
     for (let l = 0; l < L; l++) {
-      for (let k = 0; k < K; k++) r.weights[(t * L + l) * K + k] = out.expertWeights[(l * n + j) * K + k];
-      r.entropy[t * L + l] = entropyNats(out.routerLogits, (l * n + j) * E, E);
+      for (let k = 0; k < K; k++) r.weights[slotIndex(r.model, t, l, k)] = out.expertWeights[(l * n + j) * K + k];
+      r.entropy[layerIndex(r.model, t, l)] = entropyNats(out.routerLogits, (l * n + j) * E, E);
     }
     r.surprisal[t] = j === 0 ? 0 : tokenSurprisal(out, j, r.ids[t], V);
   }
@@ -165,9 +166,11 @@ export function tokenSurprisal(out: ForwardResult, j: number, id: number, V: num
 
 function copyExperts(dst: number[], out: ForwardResult, start: number, L: number, K: number): void {
   const n = out.tokens;
+  const shape = { layers: L, topK: K };
   for (let j = 0; j < n; j++) {
     for (let l = 0; l < L; l++) {
-      for (let k = 0; k < K; k++) dst[((start + j) * L + l) * K + k] = out.expertIds[(l * n + j) * K + k];
+      // the graph's outputs are layer-major: row (l, j); the result is token-major
+      for (let k = 0; k < K; k++) dst[slotIndex(shape, start + j, l, k)] = out.expertIds[(l * n + j) * K + k];
     }
   }
 }

@@ -1,6 +1,7 @@
 // The terminal view of a routing result: the text with each token's background coloured by its top-1 expert at one
 // layer, then a legend (expert -> colour, share of tokens). Pure: result and text in, string out.
 import type { RoutingResult } from '../../common/protocol';
+import { slotIndex } from '../../common/routingLayout';
 import { expertPalette256 } from './palette';
 
 const RESET = '\x1b[0m';
@@ -25,13 +26,13 @@ export function printable(text: string, from: number, to: number): string {
 }
 
 export function ansiHeatmap(text: string, r: RoutingResult, layer: number): string {
-  const { layers: L, topK: K, experts: E } = r.model;
+  const E = r.model.experts;
   const colours = expertPalette256(E);
   const paint = (e: number, s: string) => `\x1b[48;5;${colours[e].bg};38;5;${colours[e].fg}m${s}${RESET}`;
   const counts = new Array<number>(E).fill(0);
   let out = '';
   for (let t = 0; t < r.tokens; t++) {
-    const e = r.experts[(t * L + layer) * K];
+    const e = r.experts[slotIndex(r.model, t, layer)];
     counts[e]++;
     const piece = printable(text, r.offsets[2 * t], r.offsets[2 * t + 1]);
     // Colour each line of a token separately so that a newline does not paint the rest of the terminal row.

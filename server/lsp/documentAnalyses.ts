@@ -2,7 +2,7 @@ import type { RoutingResult, SteeringRule } from '../../common/protocol';
 import { CancelledError, partialResult } from '../analysis/analyzer';
 import { analyzeIncremental, cacheBytes, type IncrementalAnalysis, type IncrementalStats } from '../analysis/incremental';
 import type { ModelSession } from '../model/modelSession';
-import { steeringKey } from '../routing/steering';
+import { steeringKey } from '../routing/expertBias';
 
 interface Entry {
   version: number;
@@ -115,12 +115,6 @@ export class DocumentAnalyses {
   partial(uri: string, version: number): RoutingResult | undefined {
     const e = this.entries.get(uri);
     return e && e.version === version && e.key === steeringKey(this.ctx.rules()) && !e.result ? e.partial : undefined;
-  }
-
-  /** A finished result for this exact version, without starting work (hover answers from it). */
-  cached(uri: string, version: number): RoutingResult | undefined {
-    const e = this.entries.get(uri);
-    return e && e.version === version && e.key === steeringKey(this.ctx.rules()) ? e.result : undefined;
   }
 
   forget(uri: string): void {

@@ -1,10 +1,6 @@
 import type { RoutingResult } from '../../common/protocol';
-
-/** Makes whitespace visible and escapes markdown, so a token like "\n    " reads as "↵····". */
-export function visibleToken(text: string): string {
-  const shown = text.replace(/\r/g, '␍').replace(/\n/g, '↵').replace(/\t/g, '⇥').replace(/ /g, '·');
-  return shown.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`) || '∅';
-}
+import { layerIndex, slotIndex, topKAt, topKChanged } from '../../common/routingLayout';
+import { visibleToken } from '../../common/tokens';
 
 const fmt = (w: number) => w.toFixed(2);
 
@@ -21,17 +17,17 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
   const steered = r.steered && r.baselineExperts;
   lines.push('', steered ? '| layer | experts (weight) | unsteered | entropy |' : '| layer | experts (weight) | entropy |', steered ? '|---:|---|---|---:|' : '|---:|---|---:|');
   for (let l = 0; l < L; l++) {
-    const base = (t * L + l) * K;
+    const base = slotIndex(r.model, t, l);
     const cells: string[] = [];
     for (let k = 0; k < K; k++) {
       const e = r.experts[base + k];
       const label = labels?.[l]?.[e];
       cells.push(`E${e} (${fmt(r.weights[base + k])})${label ? ` ${label}` : ''}`);
     }
-    const ent = r.entropy[t * L + l].toFixed(2);
+    const ent = r.entropy[layerIndex(r.model, t, l)].toFixed(2);
     if (steered) {
-      const was = r.baselineExperts!.slice(base, base + K);
-      const changed = was.slice().sort().join() !== r.experts.slice(base, base + K).sort().join();
+      const was = topKAt(r.baselineExperts!, r.model, t, l);
+      const changed = topKChanged(r, t, l);
       lines.push(`| ${l} | ${cells.join(', ')} | ${changed ? '**' : ''}${was.map((e) => `E${e}`).join(', ')}${changed ? '** (changed)' : ''} | ${ent} |`);
     } else lines.push(`| ${l} | ${cells.join(', ')} | ${ent} |`);
   }

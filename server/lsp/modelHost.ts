@@ -1,11 +1,6 @@
-import { join } from 'node:path';
 import type { ExecutionProviderSetting, ServerSettings } from '../../common/protocol';
+import { embeddedModelDir } from '../model/embeddedModel';
 import { ModelSession } from '../model/modelSession';
-
-/** The embedded model, next to the bundle: dist/server.js -> media/model. */
-export const embeddedModelDir = (): string => join(__dirname, '..', 'media', 'model');
-
-export const defaultSettings: ServerSettings = { modelPath: '', executionProvider: 'auto', maxTokens: 4096 };
 
 /** Holds the one model session of the current settings; loads it once, reloads only when path or provider change. */
 export class ModelHost {

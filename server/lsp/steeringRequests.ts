@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
 import {
+  Methods,
   SteeringMethods,
   type ContrastiveParams,
   type ContrastiveResult,
@@ -20,10 +21,11 @@ import {
   type SteeringRule,
   type TextSource,
 } from '../../common/protocol';
+import { DEFAULT_SETTINGS } from '../../common/defaults';
 import { analyzeText, CancelledError } from '../analysis/analyzer';
 import type { ModelSession } from '../model/modelSession';
-import { tokenAt } from '../model/offsets';
-import { SteeringError } from '../routing/steering';
+import { tokenAt } from '../../common/tokens';
+import { SteeringError } from '../routing/expertBias';
 import { findContrastiveExperts } from '../steering/contrastive';
 import { compareContinuation } from '../steering/generate';
 import { expertLabels } from '../steering/labels';
@@ -38,7 +40,7 @@ export interface SteeringDeps {
   cacheDir(): string;
   /** the document's current routing when the server already has it (saves an analysis for moeLens/expertUsage) */
   getRouting?(uri: string): Promise<RoutingResult>;
-  /** moeLens.maxTokens (default 4096) */
+  /** moeLens.maxTokens (default: common/defaults.ts) */
   maxTokens?(): number;
 }
 
@@ -158,18 +160,18 @@ export function registerSteeringRequests(connection: Connection, deps: SteeringD
   );
 
   connection.onRequest(
-    SteeringMethods.expertLabels,
+    Methods.expertLabels,
     handle(async (): Promise<ExpertLabels> => (await expertLabels(requireSession(deps), deps.cacheDir()))?.labels ?? null),
   );
 
   connection.onRequest(
-    SteeringMethods.expertUsage,
+    Methods.expertUsage,
     handle(async (p: ExpertUsageParams, token): Promise<ExpertUsageResult> => {
       const session = requireSession(deps);
       const text = requireText(deps, p?.uri);
       const routing = deps.getRouting
         ? await deps.getRouting(p.uri)
-        : await analyzeText(session, text, 0, { maxTokens: deps.maxTokens?.() ?? 4096, rules: deps.getRules(), isCancelled: () => token.isCancellationRequested });
+        : await analyzeText(session, text, 0, { maxTokens: deps.maxTokens?.() ?? DEFAULT_SETTINGS.maxTokens, rules: deps.getRules(), isCancelled: () => token.isCancellationRequested });
       return { uri: p.uri, ...expertUsage(routing) };
     }),
   );

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { RoutingResult } from '../../common/protocol';
-import { changedLayers, tokenBuckets } from '../../extension/decorations/heatmapBuckets';
+import { changedLayers } from '../../common/routingLayout';
+import { tokenBuckets } from '../../extension/decorations/heatmapBuckets';
 
 function result(partial: Partial<RoutingResult>): RoutingResult {
   return {

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { RoutingResult } from '../../common/protocol';
-import { clampWindow, contrastiveSplit, heatmapMatrix, layerLoads, routingChanged, steeringOf, tokensInRange, transitions, WINDOW, windowAround, windowRange } from '../../webview/routingViews';
+import { topKChanged } from '../../common/routingLayout';
+import { ruleFor } from '../../common/steeringRules';
+import { clampWindow, contrastiveSplit, heatmapMatrix, layerLoads, tokensInRange, transitions, WINDOW, windowAround, windowRange } from '../../webview/routingViews';
 import { opaque, themeKind } from '../../webview/theme';
 import { tokenLabel } from '../../webview/charts';
 
@@ -27,8 +29,8 @@ describe('webview views: pure computations', () => {
 
   it('routing change is 1 only where the top-k set differs (order inside the set does not count)', () => {
     const r = { ...tiny(), steered: true, baselineExperts: [1, 0, 2, 3, 0, 3, 2, 3, 1, 0, 3, 2] };
-    assert.equal(routingChanged(r, 0, 0), 0, '{0,1} vs {1,0}');
-    assert.equal(routingChanged(r, 1, 0), 1, '{0,2} vs {0,3}');
+    assert.equal(topKChanged(r, 0, 0), false, '{0,1} vs {1,0}');
+    assert.equal(topKChanged(r, 1, 0), true, '{0,2} vs {0,3}');
     assert.deepEqual(heatmapMatrix(r, 'change', 0, 3), [[0, 1, 0], [0, 0, 0]]);
   });
 
@@ -78,15 +80,15 @@ describe('webview views: pure computations', () => {
     assert.equal(tokensInRange(r, 50, 60), undefined);
   });
 
-  it('steeringOf prefers a layer rule over a "*" rule', () => {
+  it('ruleFor prefers a layer rule over a "*" rule', () => {
     const rules = [{ layer: '*' as const, expert: 3, mode: 'disable' as const }, { layer: 1, expert: 3, mode: 'force' as const }];
-    assert.equal(steeringOf(rules, 0, 3), 'disable');
-    assert.equal(steeringOf(rules, 1, 3), 'force');
-    assert.equal(steeringOf(rules, 1, 2), undefined);
+    assert.equal(ruleFor(rules, 0, 3)?.mode, 'disable');
+    assert.equal(ruleFor(rules, 1, 3)?.mode, 'force');
+    assert.equal(ruleFor(rules, 1, 2)?.mode, undefined);
   });
 
   it('contrastiveSplit: A head by ΔP descending, B tail most negative first', () => {
-    const row = (expert: number, delta: number) => ({ layer: 0, expert, pA: 0, pB: 0, delta });
+    const row = (expert: number, deltaP: number) => ({ layer: 0, expert, pA: 0, pB: 0, deltaP });
     const { a, b } = contrastiveSplit([row(1, 0.1), row(2, -0.3), row(3, 0.4), row(4, 0), row(5, -0.1)], 5);
     assert.deepEqual(a.map((r) => r.expert), [3, 1]);
     assert.deepEqual(b.map((r) => r.expert), [2, 5]);
