@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import type { ExecutionProviderSetting, ModelInfo } from '../../common/protocol'
 import { ModelLoadError } from './errors';
 import { cudaLibraryInstalled, providerCandidates, providerUnavailableMessage } from './executionProvider';
 import { checkGraphSignature, checkProbeDims } from './graphCheck';
-import { layerName, parseManifest, type MoeManifest } from './manifest';
+import { kvLayers, layerName, parseManifest, type MoeManifest } from './manifest';
 import { MoeTokenizer } from './tokenizer';
 
 /** Key/value tensors of the tokens seen so far, as the graph returned them; pass back as `past` to continue. */
@@ -57,7 +57,7 @@ export class ModelSession {
     };
   }
 
-  /** A stable identity for caches (labels, results): the sha256 of the ONNX file that was loaded. */
+  /** A stable identity for caches (labels, results): the sha256 of the ONNX file that was loaded (and of its weights file). */
   get modelId(): string {
     return this.sha;
   }
@@ -82,7 +82,9 @@ export class ModelSession {
     }
     const manifest = parseManifest(text);
     const tokenizer = await MoeTokenizer.fromFile(join(dir, manifest.tokenizer), manifest.tokenizer);
-    if (tokenizer.vocabSize !== manifest.vocabSize) {
+    // Hugging Face checkpoints pad the embedding past the tokenizer's last id (Qwen: 151669 tokens, vocab_size 151936):
+    // a tokenizer smaller than the logits is fine, a larger one would produce ids the model has no row for.
+    if (tokenizer.vocabSize > manifest.vocabSize) {
       throw new ModelLoadError(`tokenizer has ${tokenizer.vocabSize} tokens but moe.json says vocabSize ${manifest.vocabSize}`, manifest.tokenizer, '/model/vocab');
     }
     const onnxFile = manifest.model ?? 'model.onnx';
@@ -94,6 +96,22 @@ export class ModelSession {
     } catch (e) {
       throw new ModelLoadError(unreadable(e), onnxFile);
     }
+    // An imported model keeps its weights in an external-data file: hashed streamed (it can be many GB), checked
+    // against provenance.dataSha256, and part of the model's identity.
+    let id = sha;
+    if (manifest.modelData !== undefined) {
+      let dataSha: string;
+      try {
+        dataSha = await sha256File(join(dir, manifest.modelData));
+      } catch (e) {
+        throw new ModelLoadError(unreadable(e), manifest.modelData);
+      }
+      const declared = manifest.provenance.dataSha256;
+      if (declared && declared !== dataSha) {
+        throw new ModelLoadError(`its sha256 is ${dataSha} but moe.json provenance.dataSha256 says ${declared}: the weights are not the ones the manifest describes`, manifest.modelData, '/provenance/dataSha256');
+      }
+      id = createHash('sha256').update(`${sha} ${dataSha}`).digest('hex');
+    }
     const { session, used } = await createSession(join(dir, onnxFile), provider, onnxFile);
     try {
       checkGraphSignature(session, manifest, onnxFile);
@@ -101,7 +119,7 @@ export class ModelSession {
       if (declared && declared !== sha) {
         throw new ModelLoadError(`its sha256 is ${sha} but moe.json provenance.sha256 says ${declared}: the manifest describes a different export`, onnxFile, '/provenance/sha256');
       }
-      const loaded = new ModelSession(dir, manifest, tokenizer, session, used, sha);
+      const loaded = new ModelSession(dir, manifest, tokenizer, session, used, id);
       let probe: ForwardResult;
       try {
         probe = await loaded.forward([0], new Float32Array(manifest.layers * manifest.experts));
@@ -134,7 +152,7 @@ export class ModelSession {
     const kv = m.kvCache;
     // No history: empty [1, H, 0, Dh] tensors (the graph takes past length 0 as "start of sequence").
     const empty = () => new ort.Tensor('float32', new Float32Array(0), [1, kv.heads, 0, kv.headDim]);
-    for (let l = 0; l < m.layers; l++) {
+    for (let l = 0; l < kvLayers(m); l++) {
       feeds[layerName(kv.pastKey, l)] = past?.tensors[2 * l] ?? empty();
       feeds[layerName(kv.pastValue, l)] = past?.tensors[2 * l + 1] ?? empty();
     }
@@ -144,7 +162,7 @@ export class ModelSession {
     const expertIds = new Int32Array(ids64.length);
     for (let i = 0; i < ids64.length; i++) expertIds[i] = Number(ids64[i]);
     const tensors: ort.Tensor[] = [];
-    for (let l = 0; l < m.layers; l++) tensors.push(out[layerName(kv.presentKey, l)], out[layerName(kv.presentValue, l)]);
+    for (let l = 0; l < kvLayers(m); l++) tensors.push(out[layerName(kv.presentKey, l)], out[layerName(kv.presentValue, l)]);
     const present: KvCache = { tensors, length: (past?.length ?? 0) + T };
     const dims: Record<string, readonly number[]> = {};
     for (const name of Object.values(m.outputs)) if (out[name]) dims[name] = out[name].dims;
@@ -222,6 +240,12 @@ async function createSession(path: string, setting: ExecutionProviderSetting, fi
     throw new ModelLoadError(providerUnavailableMessage(setting, failures.join('; ')), file, 'executionProvider');
   }
   throw new ModelLoadError(`onnxruntime cannot load it (${failures.join('; ')})`, file);
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 const unreadable = (e: unknown): string => {
