@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { importCheckpoint } from '../../server/import/importCheckpoint';
+import { GraphRunner, golden, HF_ARCHS, hubFolder } from '../support/hfFixtures';
+
+/**
+ * Parity with Hugging Face transformers itself: each tiny checkpoint of test/fixtures/hf is imported, and the graph's
+ * logits, router logits, expert ids and gate weights are compared with what transformers 5.18 recorded (golden.json).
+ */
+describe('import: parity with transformers', function () {
+  this.timeout(120000);
+  const tmp = mkdtempSync(join(tmpdir(), 'moe-lens-import-'));
+  after(() => rmSync(tmp, { recursive: true, force: true }));
+
+  for (const arch of HF_ARCHS) {
+    it(`${arch}: logits, router logits, expert ids and weights match`, async () => {
+      const g = golden(arch);
+      const out = join(tmp, arch);
+      const hub = hubFolder(arch);
+      try {
+        await importCheckpoint(hub, out);
+      } finally {
+        rmSync(hub, { recursive: true, force: true });
+      }
+      const runner = await GraphRunner.open(out);
+      try {
+        const m = runner.manifest;
+        assert.equal(m.layers, g.moe_layers.length);
+        assert.deepEqual(m.routerLayers, g.moe_layers);
+        const E = m.experts;
+        const K = m.topK;
+        let maxLogit = 0;
+        let maxRouter = 0;
+        let maxWeight = 0;
+        let compared = 0;
+        let skipped = 0;
+        for (const text of g.texts) {
+          const ids = text.input_ids;
+          const T = ids.length;
+          const o = await runner.run(ids);
+          const logits = o[m.outputs.logits].data as Float32Array;
+          const V = m.vocabSize;
+          for (let t = 0; t < T; t++) {
+            g.logit_indices.forEach((v, i) => (maxLogit = Math.max(maxLogit, Math.abs(logits[t * V + v] - text.logits_at_indices[t][i]))));
+          }
+          const router = o[m.outputs.routerLogits].data as Float32Array;
+          const eids = o[m.outputs.expertIds].data as BigInt64Array;
+          const w = o[m.outputs.expertWeights].data as Float32Array;
+          for (let l = 0; l < m.layers; l++) {
+            for (let t = 0; t < T; t++) {
+              const want = text.router_logits[l][t];
+              for (let e = 0; e < E; e++) maxRouter = Math.max(maxRouter, Math.abs(router[(l * T + t) * E + e] - want[e]));
+              // expert ids must agree wherever the k-th and (k+1)-th logits are more than 1e-3 apart
+              const sorted = [...want].sort((a, b) => b - a);
+              if (sorted[K - 1] - sorted[K] <= 1e-3) {
+                skipped++;
+                continue;
+              }
+              compared++;
+              const got = Array.from(eids.subarray((l * T + t) * K, (l * T + t + 1) * K), Number);
+              assert.deepEqual(new Set(got), new Set(text.topk_ids[l][t]), `${text.name} layer ${l} token ${t}`);
+              for (let k = 0; k < K; k++) {
+                const j = text.topk_ids[l][t].indexOf(got[k]);
+                maxWeight = Math.max(maxWeight, Math.abs(w[(l * T + t) * K + k] - text.topk_weights[l][t][j]));
+              }
+            }
+          }
+        }
+        console.log(`      ${arch}: max |Δlogit| ${maxLogit.toExponential(2)}, max |Δrouter logit| ${maxRouter.toExponential(2)}, max |Δweight| ${maxWeight.toExponential(2)}, expert ids compared at ${compared} (layer, token) pairs, ${skipped} near-ties skipped`);
+        assert.ok(maxLogit < 1e-4, `max |Δlogit| ${maxLogit}`);
+        assert.ok(maxRouter < 1e-4, `max |Δrouter logit| ${maxRouter}`);
+        assert.ok(maxWeight < 1e-4, `max |Δweight| ${maxWeight}`);
+      } finally {
+        await runner.dispose();
+      }
+    });
+  }
+});
