@@ -2,6 +2,7 @@
 // format's 8-byte little-endian header length, the JSON header, then the tensor bytes.
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { floatToHalf } from '../../server/import/safetensors';
 import { embeddedModel } from './paths';
 
 export type Dtype = 'F32' | 'F16' | 'BF16';
@@ -28,7 +29,8 @@ export function safetensorsBytes(tensors: Record<string, TensorSpec>): Buffer {
     if (dtype === 'F32') bytes = Buffer.from(new Float32Array(t.values).buffer);
     else {
       bytes = Buffer.alloc(t.values.length * 2);
-      t.values.forEach((v, i) => bytes.writeUInt16LE(bf16Bits(v), 2 * i)); // F16 and unknown dtypes: bf16 bits are fine for tests
+      // F16: IEEE half; BF16 and dtypes the reader must refuse: bfloat16 bits
+      t.values.forEach((v, i) => bytes.writeUInt16LE(dtype === 'F16' ? floatToHalf(v) : bf16Bits(v), 2 * i));
     }
     header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     chunks.push(bytes);
