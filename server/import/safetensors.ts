@@ -141,13 +141,27 @@ export function halfToFloat(h: number): number {
 
 /** float32 → IEEE half bits, round to nearest even (for --dtype fp16). */
 export function floatToHalf(v: number): number {
-  const f32 = new Float32Array([v]);
-  const x = new Uint32Array(f32.buffer)[0];
+  SCRATCH_F32[0] = v;
+  return halfBits(SCRATCH_U32[0]);
+}
+
+/** A whole float32 array → half bits, without a temporary per value (a 64-expert layer is ~10^8 values). */
+export function floatsToHalf(values: Float32Array): Uint16Array {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < out.length; i++) out[i] = halfBits(bits[i]);
+  return out;
+}
+
+const SCRATCH_F32 = new Float32Array(1);
+const SCRATCH_U32 = new Uint32Array(SCRATCH_F32.buffer);
+
+function halfBits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
   if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
+  const e = exp - 127 + 15;
   if (e >= 31) return sign | 0x7c00;
   if (e <= 0) {
     if (e < -10) return sign;

@@ -4,7 +4,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { onnx } from 'onnx-proto';
-import { floatToHalf } from '../safetensors';
+import { floatsToHalf } from '../safetensors';
 
 export type AttrValue = number | string | number[] | { float: number } | { floats: number[] };
 export type WeightDtype = 'fp32' | 'fp16';
@@ -127,8 +127,7 @@ export class GraphBuilder {
    */
   weight(name: string, dims: number[], values: Float32Array): string {
     if (this.weightDtype === 'fp16') {
-      const half = new Uint16Array(values.length);
-      for (let i = 0; i < values.length; i++) half[i] = floatToHalf(values[i]);
+      const half = floatsToHalf(values);
       this.initializers.push(this.tensor(`${name}.fp16`, dims, T.FLOAT16, new Uint8Array(half.buffer)));
       this.nodes.push({ opType: 'Cast', input: [`${name}.fp16`], output: [name], name: `${name}.cast`, attribute: [attribute('to', T.FLOAT)] });
       return name;
@@ -147,7 +146,7 @@ export class GraphBuilder {
     const offset = this.data.align();
     let length = 0;
     for (const p of pieces) {
-      const bytes = fp16 ? new Uint8Array(Uint16Array.from(p, floatToHalf).buffer) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
+      const bytes = fp16 ? new Uint8Array(floatsToHalf(p).buffer) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
       this.data.write(bytes);
       length += bytes.byteLength;
     }
