@@ -26,7 +26,7 @@ export function importedManifest(name: string, spec: ModelSpec, tokens: { bos?: 
     experts: spec.experts,
     topK: spec.topK,
     vocabSize: spec.vocab,
-    contextLength: spec.contextLength,
+    contextLength: spec.contextLength - (tokens.addBos ? 1 : 0), // the BOS token takes one position
     model: 'model.onnx',
     modelData: 'model.onnx.data',
     routerLayers: spec.moeLayers,

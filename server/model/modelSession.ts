@@ -12,8 +12,10 @@ import { MoeTokenizer } from './tokenizer';
 
 /** Key/value tensors of the tokens seen so far, as the graph returned them; pass back as `past` to continue. */
 export interface KvCache {
-  readonly tensors: ort.Tensor[]; // [key0, value0, key1, value1, ...], each [1, H, length, Dh]
+  readonly tensors: ort.Tensor[]; // [key0, value0, key1, value1, ...], each [1, H, prefix + length, Dh]
   readonly length: number;
+  /** positions before the first token that the caller never sees (the BOS token of an addBos model) */
+  readonly prefix?: number;
 }
 
 /** One forward pass, layer-major as the graph gives it: routerLogits[(l*T+t)*E+e], expertIds[(l*T+t)*K+k]. */
@@ -36,6 +38,8 @@ export interface ForwardResult {
 export class ModelSession {
   readonly info: ModelInfo;
   private readonly sha: string;
+  /** the BOS token id put before every sequence when moe.json says addBos (as Hugging Face's tokenizer does) */
+  private readonly bos: number | undefined;
 
   private constructor(
     readonly dir: string,
@@ -46,6 +50,7 @@ export class ModelSession {
     sha: string,
   ) {
     this.sha = sha;
+    this.bos = manifest.addBos ? tokenizer.tokenId(manifest.specialTokens?.bos ?? '') : undefined;
     this.info = {
       name: manifest.name,
       layers: manifest.layers,
@@ -86,6 +91,9 @@ export class ModelSession {
     // a tokenizer smaller than the logits is fine, a larger one would produce ids the model has no row for.
     if (tokenizer.vocabSize > manifest.vocabSize) {
       throw new ModelLoadError(`tokenizer has ${tokenizer.vocabSize} tokens but moe.json says vocabSize ${manifest.vocabSize}`, manifest.tokenizer, '/model/vocab');
+    }
+    if (manifest.addBos && tokenizer.tokenId(manifest.specialTokens?.bos ?? '') === undefined) {
+      throw new ModelLoadError(`addBos is true but specialTokens.bos ${JSON.stringify(manifest.specialTokens?.bos ?? null)} is not a token of ${manifest.tokenizer}`, 'moe.json', '/specialTokens/bos');
     }
     const onnxFile = manifest.model ?? 'model.onnx';
     // Hashed here, then the bytes are dropped: onnxruntime reads the file itself, so the server does not keep a
@@ -145,8 +153,13 @@ export class ModelSession {
     const T = ids.length;
     if (T === 0) throw new RangeError('forward needs at least one token');
     if (bias.length !== m.layers * m.experts) throw new RangeError(`expert_bias has ${bias.length} values, expected ${m.layers}·${m.experts}`);
+    // An addBos model starts every sequence with BOS: it is run as position 0 and its outputs are dropped, so callers
+    // see only their tokens (and the first token gets a real log-probability, p(token | BOS)).
+    const drop = past === undefined && this.bos !== undefined ? 1 : 0;
+    const prefix = past?.prefix ?? drop;
+    const runIds = drop ? [this.bos!, ...ids] : ids;
     const feeds: Record<string, ort.Tensor> = {
-      [m.inputs.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, (x) => BigInt(x)), [1, T]),
+      [m.inputs.inputIds]: new ort.Tensor('int64', BigInt64Array.from(runIds, (x) => BigInt(x)), [1, T + drop]),
       [m.inputs.expertBias]: new ort.Tensor('float32', bias, [m.layers, m.experts]),
     };
     const kv = m.kvCache;
@@ -158,22 +171,22 @@ export class ModelSession {
     }
     const skipLogits = want.logits === false && m.outputs.tokenLogprobs !== undefined;
     const out = skipLogits ? await this.session.run(feeds, this.outputNames.filter((n) => n !== m.outputs.logits)) : await this.session.run(feeds);
-    const ids64 = out[m.outputs.expertIds].data as BigInt64Array;
+    const ids64 = dropRows(out[m.outputs.expertIds].data as BigInt64Array, m.layers, T + drop, drop);
     const expertIds = new Int32Array(ids64.length);
     for (let i = 0; i < ids64.length; i++) expertIds[i] = Number(ids64[i]);
     const tensors: ort.Tensor[] = [];
     for (let l = 0; l < kvLayers(m); l++) tensors.push(out[layerName(kv.presentKey, l)], out[layerName(kv.presentValue, l)]);
-    const present: KvCache = { tensors, length: (past?.length ?? 0) + T };
+    const present: KvCache = { tensors, length: (past?.length ?? 0) + T, ...(prefix ? { prefix } : {}) };
     const dims: Record<string, readonly number[]> = {};
-    for (const name of Object.values(m.outputs)) if (out[name]) dims[name] = out[name].dims;
+    for (const name of Object.values(m.outputs)) if (out[name]) dims[name] = out[name].dims.map((d, i) => (i === 1 ? d - drop : d));
     return {
       tokens: T,
       dims,
-      logits: skipLogits ? new Float32Array(0) : (out[m.outputs.logits].data as Float32Array),
-      tokenLogprobs: m.outputs.tokenLogprobs !== undefined ? (out[m.outputs.tokenLogprobs].data as Float32Array) : undefined,
-      routerLogits: out[m.outputs.routerLogits].data as Float32Array,
+      logits: skipLogits ? new Float32Array(0) : dropRows(out[m.outputs.logits].data as Float32Array, 1, T + drop, drop),
+      tokenLogprobs: m.outputs.tokenLogprobs !== undefined ? dropRows(out[m.outputs.tokenLogprobs].data as Float32Array, 1, T + drop, drop) : undefined,
+      routerLogits: dropRows(out[m.outputs.routerLogits].data as Float32Array, m.layers, T + drop, drop),
       expertIds,
-      expertWeights: out[m.outputs.expertWeights].data as Float32Array,
+      expertWeights: dropRows(out[m.outputs.expertWeights].data as Float32Array, m.layers, T + drop, drop),
       present,
     };
   }
@@ -181,14 +194,15 @@ export class ModelSession {
   /** The first `length` positions of a cache (to continue after an edit that kept that prefix). */
   static truncateCache(cache: KvCache, length: number): KvCache {
     if (length >= cache.length) return cache;
+    const keep = length + (cache.prefix ?? 0);
     const tensors = cache.tensors.map((t) => {
       const [b, h, s, d] = t.dims as number[];
       const src = t.data as Float32Array;
-      const dst = new Float32Array(b * h * length * d);
-      for (let i = 0; i < b * h; i++) dst.set(src.subarray(i * s * d, i * s * d + length * d), i * length * d);
-      return new ort.Tensor('float32', dst, [b, h, length, d]);
+      const dst = new Float32Array(b * h * keep * d);
+      for (let i = 0; i < b * h; i++) dst.set(src.subarray(i * s * d, i * s * d + keep * d), i * keep * d);
+      return new ort.Tensor('float32', dst, [b, h, keep, d]);
     });
-    return { tensors, length };
+    return { tensors, length, ...(cache.prefix ? { prefix: cache.prefix } : {}) };
   }
 
   async dispose(): Promise<void> {
@@ -240,6 +254,16 @@ async function createSession(path: string, setting: ExecutionProviderSetting, fi
     throw new ModelLoadError(providerUnavailableMessage(setting, failures.join('; ')), file, 'executionProvider');
   }
   throw new ModelLoadError(`onnxruntime cannot load it (${failures.join('; ')})`, file);
+}
+
+/** Drops the first `drop` of `positions` positions in each of `blocks` blocks laid out [blocks, positions, ...]. */
+function dropRows<A extends Float32Array | BigInt64Array>(data: A, blocks: number, positions: number, drop: number): A {
+  if (drop === 0) return data;
+  const row = data.length / blocks / positions;
+  if (blocks === 1) return data.subarray(drop * row) as A;
+  const out = new (data.constructor as new (n: number) => A)(blocks * (positions - drop) * row);
+  for (let b = 0; b < blocks; b++) out.set(data.subarray((b * positions + drop) * row, (b + 1) * positions * row) as never, b * (positions - drop) * row);
+  return out;
 }
 
 async function sha256File(path: string): Promise<string> {

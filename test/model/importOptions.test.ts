@@ -72,6 +72,45 @@ describe('importCheckpoint: progress, cancellation, layouts, provenance', functi
     }
   });
 
+  it('add_bos_token: the server runs BOS first and shows only the caller\'s tokens; the KV cache keeps it', async () => {
+    const dir = join(tmp, 'hf-bos');
+    writeCheckpoint(dir, tinyQwen3Moe(), 1, { add_bos_token: true, bos_token: { content: '<|endoftext|>' }, eos_token: '<|endoftext|>' });
+    const out = join(tmp, 'bos');
+    await importCheckpoint(dir, out);
+    const session = await ModelSession.load(out, 'cpu');
+    const runner = await GraphRunner.open(out);
+    try {
+      const m = session.manifest;
+      assert.equal(m.addBos, true);
+      assert.equal(m.contextLength, 511);
+      const bos = session.tokenizer.tokenId('<|endoftext|>')!;
+      const ids = [10, 200, 3000, 45, 7, 99];
+      const bias = new Float32Array(m.layers * m.experts);
+      const got = await session.forward(ids, bias);
+      const raw = await runner.run([bos, ...ids]);
+      const V = m.vocabSize;
+      const T = ids.length;
+      assert.deepEqual(got.logits, (raw.logits.data as Float32Array).subarray(V));
+      assert.deepEqual(got.tokenLogprobs, (raw.token_logprobs.data as Float32Array).subarray(1));
+      assert.ok(got.tokenLogprobs![0] < 0, 'the first token has a real log-probability after BOS');
+      const rl = raw.router_logits.data as Float32Array;
+      assert.deepEqual(got.routerLogits, rl.subarray(m.experts, (T + 1) * m.experts));
+      assert.deepEqual(got.dims[m.outputs.routerLogits], [1, T, m.experts]);
+      assert.equal(got.present.length, T);
+      assert.equal(got.present.prefix, 1);
+      // continuing after a truncated cache equals the full pass
+      const cut = ModelSession.truncateCache(got.present, 3);
+      const rest = await session.forward(ids.slice(3), bias, cut);
+      let max = 0;
+      for (let i = 0; i < rest.logits.length; i++) max = Math.max(max, Math.abs(rest.logits[i] - got.logits[3 * V + i]));
+      assert.ok(max < 1e-4, `max |Δlogit| ${max}`);
+      assert.deepEqual(Array.from(rest.expertIds), Array.from(got.expertIds.subarray(3 * m.topK)));
+    } finally {
+      await session.dispose();
+      await runner.dispose();
+    }
+  });
+
   it('the server checks model.onnx.data against provenance.dataSha256', async () => {
     const dir = join(tmp, 'progress');
     const data = join(dir, 'model.onnx.data');

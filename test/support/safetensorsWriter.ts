@@ -125,11 +125,11 @@ export function tinyQwen3Moe(seed = 7): TinyCheckpoint {
 }
 
 /** Writes the checkpoint as a hub folder: config.json, model.safetensors (or `shards` shards + index), tokenizer files. */
-export function writeCheckpoint(dir: string, c: TinyCheckpoint, shards = 1): void {
+export function writeCheckpoint(dir: string, c: TinyCheckpoint, shards = 1, tokenizerConfig: Record<string, unknown> = { add_bos_token: false, eos_token: '<|endoftext|>' }): void {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(c.config, null, 2));
   copyFileSync(join(embeddedModel, 'tokenizer.json'), join(dir, 'tokenizer.json'));
-  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ add_bos_token: false, eos_token: '<|endoftext|>' }));
+  writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
   const names = Object.keys(c.tensors);
   if (shards === 1) {
     writeFileSync(join(dir, 'model.safetensors'), safetensorsBytes(c.tensors));
