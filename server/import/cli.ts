@@ -51,6 +51,10 @@ export async function runImport(argv: string[]): Promise<number> {
   process.once('SIGINT', onSigint);
   try {
     const r = await importCheckpoint(hfDir, outDir, { dtype, verify, onProgress, signal: abort.signal });
+    if (r.unused.length) {
+      const shown = r.unused.slice(0, 5).join(', ') + (r.unused.length > 5 ? `, … (${r.unused.length - 5} more)` : '');
+      process.stderr.write(`moe-lens import: warning: ${r.unused.length} checkpoint tensor(s) not used by ${r.architecture}: ${shown}\n`);
+    }
     process.stderr.write(`moe-lens import: ${r.architecture}, ${r.layers} layers × ${r.experts} experts (top-${r.topK}) → ${r.outDir}\n`);
     return 0;
   } catch (e) {

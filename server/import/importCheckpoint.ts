@@ -41,6 +41,8 @@ export interface ImportResult {
   topK: number;
   bytesRead: number;
   tensorsRead: number;
+  /** checkpoint tensors the graph did not use (e.g. lm_head.weight of a tied model): worth a look when unexpected */
+  unused: string[];
 }
 
 export async function importCheckpoint(hfDir: string, outDir: string, opts: ImportOptions = {}): Promise<ImportResult> {
@@ -60,11 +62,13 @@ export async function importCheckpoint(hfDir: string, outDir: string, opts: Impo
   const check = () => {
     if (opts.signal?.aborted) throw new ImportCancelled();
   };
+  const used = new Set<string>();
   const source: WeightSource = {
     has: (name) => checkpoint.has(name),
     read: (name, shape) => {
       check();
       const values = checkpoint.read(name, shape);
+      used.add(name);
       progress.bytesDone += checkpoint.info(name)!.length;
       progress.tensorsDone++;
       report();
@@ -104,7 +108,8 @@ export async function importCheckpoint(hfDir: string, outDir: string, opts: Impo
     renameSync(tmp, out);
     progress.phase = 'done';
     report();
-    return { outDir: out, architecture: spec.architecture, layers: spec.layers, experts: spec.experts, topK: spec.topK, bytesRead: progress.bytesDone, tensorsRead: progress.tensorsDone };
+    const unused = checkpoint.files.flatMap((f) => [...f.tensors.keys()]).filter((n) => !used.has(n));
+    return { outDir: out, architecture: spec.architecture, layers: spec.layers, experts: spec.experts, topK: spec.topK, bytesRead: progress.bytesDone, tensorsRead: progress.tensorsDone, unused };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

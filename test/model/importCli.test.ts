@@ -122,6 +122,14 @@ describe('moe-lens import (CLI)', function () {
     refused(fresh(b), 'config.json (quantization_config)');
   });
 
+  it('warns about checkpoint tensors the architecture does not use', () => {
+    const c = tinyQwen3Moe();
+    c.tensors['model.layers.0.self_attn.o_proj.bias'] = { shape: [16], values: new Float32Array(16).fill(0.5) };
+    const r = run(fresh(c), join(tmp, 'extra'));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /warning: 1 checkpoint tensor\(s\) not used by Qwen3MoeForCausalLM: model\.layers\.0\.self_attn\.o_proj\.bias/);
+  });
+
   it('leaves a non-empty OUT_DIR alone', () => {
     const out = join(tmp, 'occupied');
     mkdirSync(out);

@@ -19,7 +19,8 @@ describe('importCheckpoint: progress, cancellation, layouts, provenance', functi
 
   it('reports progress in bytes and tensors up to the whole checkpoint', async () => {
     const seen: ImportProgress[] = [];
-    await importCheckpoint(hf, join(tmp, 'progress'), { onProgress: (p) => seen.push(p) });
+    const r = await importCheckpoint(hf, join(tmp, 'progress'), { onProgress: (p) => seen.push(p) });
+    assert.deepEqual(r.unused, []);
     const weights = seen.filter((p) => p.phase === 'weights');
     assert.ok(weights.length > 10);
     const last = weights[weights.length - 1];

@@ -20,7 +20,8 @@ describe('import: parity with transformers', function () {
       const out = join(tmp, arch);
       const hub = hubFolder(arch);
       try {
-        await importCheckpoint(hub, out);
+        const r = await importCheckpoint(hub, out);
+        assert.deepEqual(r.unused, [], 'every tensor of the checkpoint is used');
       } finally {
         rmSync(hub, { recursive: true, force: true });
       }
