@@ -36,6 +36,10 @@ export interface ModelSpec {
   /** none; 'projection': RMSNorm over the whole q/k projection (OLMoE); 'head': per head (Qwen3) */
   qkNorm: 'none' | 'projection' | 'head';
   clipQkv: number | null;
+  /** RMSNorm (every Hugging Face architecture here) or LayerNorm with bias (the embedded model) */
+  norm: 'rms' | 'layer';
+  /** SwiGLU experts (gate, up, down) or GELU experts (w1, w2; the embedded model) */
+  expertActivation: 'swiglu' | 'gelu';
 }
 
 const CONFIG = 'config.json';
@@ -137,6 +141,8 @@ export function parseConfig(text: string): ModelSpec {
     oBias: a === 'OlmoeForCausalLM' || a === 'Qwen3MoeForCausalLM' ? bool('attention_bias', false) : false,
     qkNorm: a === 'OlmoeForCausalLM' ? 'projection' : a === 'Qwen3MoeForCausalLM' ? 'head' : 'none',
     clipQkv: a === 'OlmoeForCausalLM' ? ((clip as number | null | undefined) ?? null) : null,
+    norm: 'rms',
+    expertActivation: 'swiglu',
   };
 }
 

@@ -22,6 +22,19 @@ export function rmsNorm(g: GraphBuilder, src: WeightSource, x: string, weight: s
   return g.op('Mul', [w, g.op('Mul', [x, inv])]);
 }
 
+/** LayerNorm with weight and bias over the last axis (torch's nn.LayerNorm, eps 1e-5): the embedded model's norm. */
+export function layerNorm(g: GraphBuilder, src: WeightSource, x: string, weight: string, size: number, eps: number): string {
+  const w = g.weight(weight, [size], src.read(weight, [size]));
+  const biasName = weight.replace(/weight$/, 'bias');
+  const b = g.weight(biasName, [size], src.read(biasName, [size]));
+  return g.op('LayerNormalization', [x, w, b], { axis: -1, epsilon: { float: eps } });
+}
+
+/** The model's norm: RMSNorm, or LayerNorm (weight name + its ".bias") for spec.norm 'layer'. */
+export function norm(g: GraphBuilder, src: WeightSource, spec: { norm: 'rms' | 'layer'; eps: number }, x: string, weight: string, size: number): string {
+  return spec.norm === 'layer' ? layerNorm(g, src, x, weight, size, spec.eps) : rmsNorm(g, src, x, weight, size, spec.eps);
+}
+
 /** down(silu(gate(x)) · up(x)): the dense MLP of a layer without experts, and Qwen2-MoE's shared expert. */
 export function swigluMlp(g: GraphBuilder, src: WeightSource, x: string, names: { gate: string; up: string; down: string }, hidden: number, width: number): string {
   const gate = linear(g, src, x, names.gate, width, hidden);

@@ -6,7 +6,7 @@ import type { ModelSpec } from '../config';
 import { EMBED, FINAL_NORM, LM_HEAD, layerNames } from '../tensorNames';
 import { attention } from './attention';
 import type { GraphBuilder } from './builder';
-import { linear, rmsNorm, rotary, swigluMlp } from './layers';
+import { linear, norm, rotary, swigluMlp } from './layers';
 import { moeBlock, type RoutingOutputs } from './moeLayer';
 import type { WeightSource } from './weights';
 
@@ -64,11 +64,11 @@ export function buildModel(g: GraphBuilder, src: WeightSource, spec: ModelSpec, 
   const routing: RoutingOutputs[] = [];
   for (let l = 0; l < spec.layers; l++) {
     const n = layerNames(spec, l);
-    const a = attention(g, src, spec, n, rmsNorm(g, src, x, n.inputNorm, H, spec.eps), ctx, pasts[l][0], pasts[l][1]);
+    const a = attention(g, src, spec, n, norm(g, src, spec, x, n.inputNorm, H), ctx, pasts[l][0], pasts[l][1]);
     g.output(a.presentKey, { name: at(IO.presentKey, l), elemType: 'float32', dims: [1, kvHeads, 'S', headDim] });
     g.output(a.presentValue, { name: at(IO.presentValue, l), elemType: 'float32', dims: [1, kvHeads, 'S', headDim] });
     x = g.op('Add', [x, a.out]);
-    const h = rmsNorm(g, src, x, n.postNorm, H, spec.eps);
+    const h = norm(g, src, spec, x, n.postNorm, H);
     const m = spec.moeLayers.indexOf(l);
     let out: string;
     if (m >= 0) {
@@ -82,7 +82,7 @@ export function buildModel(g: GraphBuilder, src: WeightSource, spec: ModelSpec, 
     x = g.op('Add', [x, out]);
     opts.onLayer?.(l);
   }
-  const final = rmsNorm(g, src, x, FINAL_NORM, H, spec.eps);
+  const final = norm(g, src, spec, x, FINAL_NORM, H);
   const logits2d = spec.tied ? g.op('Gemm', [final, embed], { transB: 1 }) : linear(g, src, final, LM_HEAD, V, H);
   g.output(g.op('Reshape', [logits2d, g.constI([1, -1, V])]), { name: IO.logits, elemType: 'float32', dims: [1, 'T', V] });
 

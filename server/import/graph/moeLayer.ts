@@ -26,7 +26,7 @@
 // always is and keeps the weight its raw logit earns; bias 0 adds exact zeros, so selection is bit-identical.
 import type { ModelSpec } from '../config';
 import type { LayerNames } from '../tensorNames';
-import type { GraphBuilder } from './builder';
+import type { AttrValue, GraphBuilder } from './builder';
 import { linear, swigluMlp } from './layers';
 import type { WeightSource } from './weights';
 
@@ -54,14 +54,13 @@ export function moeBlock(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n:
   // Router input for the op: raw logits at the selected experts, -1e9 elsewhere.
   const floor = g.op('ConstantOfShape', [g.op('Shape', [raw])], {});
   const masked = g.op('ScatterElements', [g.op('Add', [floor, g.constF([-1e9], [])]), sel, g.op('GatherElements', [raw, sel], { axis: 1 })], { axis: 1 });
-  const fc1 = g.streamedWeight(`${n.router}.fc1_interleaved`, [E, 2 * I, H], expertPieces(src, n, E, I, H, 'fc1'));
+  const gelu = spec.expertActivation === 'gelu';
+  const fc1 = g.streamedWeight(`${n.router}.fc1${gelu ? '' : '_interleaved'}`, [E, (gelu ? 1 : 2) * I, H], expertPieces(src, n, E, I, H, gelu ? 'fc1-gate-only' : 'fc1'));
   const fc2 = g.streamedWeight(`${n.router}.fc2`, [E, H, I], expertPieces(src, n, E, I, H, 'fc2'));
-  let out = g.op(
-    'MoE',
-    [x, masked, fc1, '', fc2],
-    { k: K, activation_type: 'swiglu', swiglu_fusion: 1, activation_alpha: { float: 1 }, activation_beta: { float: 0 }, swiglu_limit: { float: 3.4028234663852886e38 }, normalize_routing_weights: 1 },
-    'com.microsoft',
-  );
+  const activation: Record<string, AttrValue> = gelu
+    ? { activation_type: 'gelu' } // the op's gelu is the tanh approximation (moe_utils.cc), not torch's default erf
+    : { activation_type: 'swiglu', swiglu_fusion: 1, activation_alpha: { float: 1 }, activation_beta: { float: 0 }, swiglu_limit: { float: 3.4028234663852886e38 } };
+  let out = g.op('MoE', [x, masked, fc1, '', fc2], { k: K, ...activation, normalize_routing_weights: 1 }, 'com.microsoft');
   if (!spec.normTopK) out = g.op('Mul', [out, mass]);
   if (spec.sharedWidth > 0) {
     // Qwen2-MoE: out += sigmoid(shared_expert_gate(x)) · shared_expert(x)
@@ -76,7 +75,11 @@ export function moeBlock(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n:
  * The expert weights one expert at a time, in the op's layout: fc1 [2I, H] with gate and up rows interleaved, fc2
  * [H, I]. Reads the hub's per-expert tensors, or transformers 5's fused ones (one slice of them per expert).
  */
-function* expertPieces(src: WeightSource, n: LayerNames, E: number, I: number, H: number, which: 'fc1' | 'fc2'): Generator<Float32Array> {
+function* expertPieces(src: WeightSource, n: LayerNames, E: number, I: number, H: number, which: 'fc1' | 'fc2' | 'fc1-gate-only'): Generator<Float32Array> {
+  if (which === 'fc1-gate-only') {
+    for (let e = 0; e < E; e++) yield src.read(n.expertGate(e), [I, H]);
+    return;
+  }
   const fused = !src.has(n.expertGate(0)) && src.has(n.fusedGateUp);
   if (fused) {
     if (which === 'fc2') {
