@@ -30,6 +30,8 @@ export interface ForwardResult {
   expertWeights: Float32Array; // [L*T*K]
   /** the keys and values of every token so far (past + these): pass as `past` to continue */
   present: KvCache;
+  /** tokenLogprobs[0] is a real log-probability (a BOS token the caller does not see came before it), not 0 */
+  firstScored?: boolean;
   /** the dimensions of each named output (manifest.outputs), as the graph returned them */
   dims: Record<string, readonly number[]>;
 }
@@ -188,6 +190,7 @@ export class ModelSession {
       expertIds,
       expertWeights: dropRows(out[m.outputs.expertWeights].data as Float32Array, m.layers, T + drop, drop),
       present,
+      ...(drop && m.outputs.tokenLogprobs !== undefined ? { firstScored: true } : {}),
     };
   }
 
