@@ -193,6 +193,7 @@ def record(folder, tok_dir, arch, seed):
         },
         "dtype_on_disk": "bfloat16",
         "dtype_run": "float32",
+        "attn_implementation": cfg._attn_implementation,
         "resolved_config": {  # what transformers read from config.json (names differ between 4.x and 5 styles)
             "vocab_size": cfg.vocab_size, "hidden_size": cfg.hidden_size, "num_hidden_layers": cfg.num_hidden_layers,
             "num_attention_heads": cfg.num_attention_heads, "num_key_value_heads": cfg.num_key_value_heads,

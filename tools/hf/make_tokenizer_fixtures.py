@@ -9,6 +9,7 @@ Run from the repository root: .venv/bin/python tools/hf/make_tokenizer_fixtures.
 """
 
 import json
+import random
 import os
 import shutil
 import tempfile
@@ -34,6 +35,16 @@ TEXTS = [
     "a<s>b <|endoftext|>c",
 ]
 
+# plus seeded random mixes of the hard parts: offsets bugs hide in the seams between them
+POOL = list("abcxyz XYZ019_") + [
+    " ", "  ", "\t", "\r\n", "\n", "\r", "e\u0301", "a\u0308\u0316", "x\u0301\u0316", "\u00e9", "\u00f1", "中", "語",
+    "한", "\u1100\u1161", "\U0001F600", "\U0001F44D\U0001F3FD", "\U0001F468\u200D\U0001F469\u200D\U0001F467",
+    "\U0001F1EF\U0001F1F5", "\U0001D518", "\U0001FAE0", "\u00a0", "\ufb01", "½", "—", "“", "'s", "'ll", "<s>", "</s>",
+    "<|endoftext|>", "\u200b", "\ufeff", "\u01c5", "\u212b",
+]
+RANDOM_TEXTS = 24
+RANDOM_SEED = 7
+
 
 def utf16_index(text):
     """Code point index -> UTF-16 index, for every index 0..len(text)."""
@@ -57,7 +68,9 @@ def main():
                 shutil.copy(os.path.join(folder, f), hub)
             auto = AutoTokenizer.from_pretrained(hub)
         cases = []
-        for text in TEXTS:
+        rng = random.Random(RANDOM_SEED)
+        mixes = ["".join(rng.choice(POOL) for _ in range(rng.randint(1, 20))) for _ in range(RANDOM_TEXTS)]
+        for text in TEXTS + mixes:
             enc = raw.encode(text, add_special_tokens=False)
             case = {
                 "text": text,
