@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importCheckpoint } from '../../server/import/importCheckpoint';
+import { ModelSession } from '../../server/model/modelSession';
 import { GraphRunner, golden, HF_ARCHS, hubFolder } from '../support/hfFixtures';
 
 /**
@@ -75,6 +76,38 @@ describe('import: parity with transformers', function () {
         assert.ok(maxWeight < 1e-4, `max |Δweight| ${maxWeight}`);
       } finally {
         await runner.dispose();
+      }
+    });
+
+    it(`${arch}: the server loads it and, from the text, tokenizes and runs it as transformers did (BOS included)`, async () => {
+      const g = golden(arch);
+      const session = await ModelSession.load(join(tmp, arch), 'cpu');
+      try {
+        assert.equal(session.manifest.addBos ?? false, g.tokenizer.bos_added);
+        const bos = g.tokenizer.bos_added ? 1 : 0;
+        const { layers: L, experts: E, vocabSize: V } = session.info;
+        let maxLogit = 0;
+        let maxRouter = 0;
+        for (const text of g.texts) {
+          const ids = session.tokenizer.encode(text.text).ids;
+          assert.deepEqual(ids, text.input_ids.slice(bos), `${text.name}: token ids`);
+          const r = await session.forward(ids, new Float32Array(L * E));
+          const T = ids.length;
+          for (let t = 0; t < T; t++) {
+            g.logit_indices.forEach((v, i) => (maxLogit = Math.max(maxLogit, Math.abs(r.logits[t * V + v] - text.logits_at_indices[t + bos][i]))));
+            for (let l = 0; l < L; l++) for (let e = 0; e < E; e++) maxRouter = Math.max(maxRouter, Math.abs(r.routerLogits[(l * T + t) * E + e] - text.router_logits[l][t + bos][e]));
+          }
+          if (bos) {
+            // after BOS the first token has a real log-probability; where transformers recorded that logit, it is exact
+            assert.ok(r.firstScored && r.tokenLogprobs![0] < 0);
+            const i = g.logit_indices.indexOf(ids[0]);
+            if (i >= 0) assert.ok(Math.abs(r.tokenLogprobs![0] - (text.logits_at_indices[0][i] - text.logsumexp[0])) < 1e-4);
+          }
+        }
+        assert.ok(maxLogit < 1e-4, `max |Δlogit| ${maxLogit}`);
+        assert.ok(maxRouter < 1e-4, `max |Δrouter logit| ${maxRouter}`);
+      } finally {
+        await session.dispose();
       }
     });
   }
