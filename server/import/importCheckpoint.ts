@@ -29,7 +29,8 @@ export interface ImportOptions {
   signal?: AbortSignal;
   /** load the result in onnxruntime and run one token before publishing it (default true) */
   verify?: boolean;
-  /** build the graph without the expert_bias input (tests compare it with the steerable one) */
+  /** build the graph without the expert_bias input: tests only (they compare it with the steerable graph); its
+   *  moe.json lacks inputs.expertBias, so the server refuses it */
   steerable?: boolean;
 }
 
