@@ -8,6 +8,7 @@ import { ansiHeatmap, summaryLine } from './cli/heatmap';
 import { embeddedModelDir } from './model/embeddedModel';
 import { ModelLoadError } from './model/errors';
 import { ModelSession } from './model/modelSession';
+import { runImport } from './import/cli';
 
 const USAGE = `usage: moe-lens route FILE [--json] [--layer L] [--model DIR] [--max-tokens N] [--provider auto|cpu|cuda|webgpu]
 
@@ -20,7 +21,9 @@ const USAGE = `usage: moe-lens route FILE [--json] [--layer L] [--model DIR] [--
   --max-tokens N  analyse at most N tokens (default ${DEFAULT_SETTINGS.maxTokens})
   --provider P    onnxruntime execution provider (default auto: CUDA when installed, else CPU)
 
-  Exit codes: 0 done, 1 unexpected failure, 2 bad arguments, missing file or unusable model.`;
+  Exit codes: 0 done, 1 unexpected failure, 2 bad arguments, missing file or unusable model.
+
+       moe-lens import HF_DIR OUT_DIR [--dtype fp32|fp16]   (moe-lens import --help)`;
 
 const PROVIDERS: readonly ExecutionProviderSetting[] = ['auto', 'cpu', 'cuda', 'webgpu'];
 
@@ -70,6 +73,7 @@ function readInput(file: string): string {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'import') return runImport(argv.slice(1));
   let args: Args;
   try {
     args = parseArgs(argv);

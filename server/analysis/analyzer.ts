@@ -155,11 +155,11 @@ function fillWindow(r: RoutingResult, out: ForwardResult, start: number, L: numb
       for (let k = 0; k < K; k++) r.weights[slotIndex(r.model, t, l, k)] = out.expertWeights[(l * n + j) * K + k];
       r.entropy[layerIndex(r.model, t, l)] = entropyNats(out.routerLogits, (l * n + j) * E, E);
     }
-    r.surprisal[t] = j === 0 ? 0 : tokenSurprisal(out, j, r.ids[t], V);
+    r.surprisal[t] = j === 0 && !out.firstScored ? 0 : tokenSurprisal(out, j, r.ids[t], V);
   }
 }
 
-/** Bits for row j > 0 of a forward pass: from the graph's token log-probabilities, else a log-sum-exp over the logits. */
+/** Bits for row j > 0 of a forward pass (or row 0 when out.firstScored): from the graph's token log-probabilities, else a log-sum-exp over the logits. */
 export function tokenSurprisal(out: ForwardResult, j: number, id: number, V: number): number {
   return out.tokenLogprobs ? -out.tokenLogprobs[j] / Math.LN2 : surprisalBits(out.logits, id, (j - 1) * V, V);
 }

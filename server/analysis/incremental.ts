@@ -165,7 +165,7 @@ function fillRows(r: RoutingResult, out: ForwardResult, start: number, local: nu
       }
       r.entropy[layerIndex(r.model, t, l)] = entropyNats(out.routerLogits, (l * n + j) * E, E);
     }
-    if (local + j === 0) r.surprisal[t] = 0;
+    if (local + j === 0) r.surprisal[t] = out.firstScored ? tokenSurprisal(out, 0, r.ids[t], V) : 0;
     else if (j > 0) r.surprisal[t] = tokenSurprisal(out, j, r.ids[t], V);
   }
 }

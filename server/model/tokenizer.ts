@@ -187,6 +187,13 @@ export class MoeTokenizer {
     return this.texts[id] ?? `<${id}>`;
   }
 
+  /** The id of a token given by its exact text (special tokens such as "<s>"), or undefined. */
+  tokenId(text: string): number | undefined {
+    if (text === '') return undefined;
+    const id = this.texts.indexOf(text);
+    return id >= 0 ? id : undefined;
+  }
+
   tokenBytes(id: number): Uint8Array {
     return this.bytesOf[id] ?? new Uint8Array();
   }
