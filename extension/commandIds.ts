@@ -19,6 +19,8 @@ export const COMMAND_IDS = [
   'moeLens.compareContinuation',
   'moeLens.findContrastiveExperts',
   'moeLens.selectModel',
+  'moeLens.importModel',
+  'moeLens.deleteImportedModel',
   'moeLens.restartServer',
   'moeLens.showOutput',
   'moeLens.openRoutingPanelBeside',

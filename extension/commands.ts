@@ -11,6 +11,8 @@ import { describeRule, ruleFor, toggledDisable } from '../common/steeringRules';
 import { pickExpert, pickLayer } from './steering/expertPicks';
 import { deletePreset, exportSteering, importSteering, loadPreset, savePreset } from './steering/presetCommands';
 import { tokenAt } from '../common/tokens';
+import { importModel } from './models/importModelCommand';
+import { deleteImportedModel, selectModel } from './models/selectModel';
 
 type Command = (ctx: Ctx, ...args: unknown[]) => unknown;
 
@@ -33,6 +35,8 @@ export const commands: Record<CommandId, Command> = {
   'moeLens.compareContinuation': (ctx, ...a) => compareContinuation(ctx, a[0]),
   'moeLens.findContrastiveExperts': (ctx, ...a) => findContrastiveExperts(ctx, a[0]),
   'moeLens.selectModel': selectModel,
+  'moeLens.importModel': (ctx, ...a) => importModel(ctx, a[0]),
+  'moeLens.deleteImportedModel': deleteImportedModel,
   'moeLens.restartServer': (ctx) => ctx.restartServer(),
   'moeLens.showOutput': (ctx) => ctx.output.show(true),
   'moeLens.showRoutingPanel': (ctx) => ctx.showRoutingPanel(false),
@@ -139,19 +143,4 @@ async function toggleExpertAtCursor(ctx: Ctx): Promise<void> {
   const pick = await vscode.window.showQuickPick(items, { title: `MoE Lens: experts of "${ed.document.getText().slice(r.offsets[2 * t], r.offsets[2 * t + 1])}" — pick to disable / re-enable` });
   if (!pick) return;
   await applyRules(ctx, toggledDisable(ctx.steering.rules, L, pick.layer, pick.expert));
-}
-
-async function selectModel(ctx: Ctx): Promise<void> {
-  const choice = await vscode.window.showQuickPick([
-    { label: 'Embedded model', description: 'the small MoE shipped with MoE Lens', path: '' },
-    { label: 'Choose a folder…', description: 'a directory with moe.json, model.onnx and tokenizer.json', path: undefined as string | undefined },
-  ], { title: 'MoE Lens: model' });
-  if (!choice) return;
-  let path = choice.path;
-  if (path === undefined) {
-    const uri = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model' });
-    if (!uri?.length) return;
-    path = uri[0].fsPath;
-  }
-  await ctx.config.setModelPath(path);
 }

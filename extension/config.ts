@@ -54,6 +54,18 @@ export class Config {
     await this.cfg.update('modelPath', path, inWorkspace ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
   }
 
+  /**
+   * A model of this machine (one imported into the extension's global storage, or the embedded one) goes to the user
+   * settings: it is not a property of a project, the path means nothing on another machine, and user values also
+   * apply in Restricted Mode (moeLens.modelPath is machine-overridable and restricted). A trusted workspace that sets
+   * its own value would hide the user's, so that value is replaced too.
+   */
+  async setMachineModelPath(path: string): Promise<void> {
+    await this.cfg.update('modelPath', path, vscode.ConfigurationTarget.Global);
+    const here = this.cfg.inspect<string>('modelPath')?.workspaceValue;
+    if (vscode.workspace.isTrusted && here !== undefined && here !== path) await this.cfg.update('modelPath', path, vscode.ConfigurationTarget.Workspace);
+  }
+
   affectsHeatmap(e: vscode.ConfigurationChangeEvent): boolean {
     return e.affectsConfiguration(`${Config.section}.heatmap`);
   }

@@ -12,6 +12,7 @@ import { DataFile, GraphBuilder, type WeightDtype } from './graph/builder';
 import { buildModel } from './graph/model';
 import type { WeightSource } from './graph/weights';
 import { importedManifest } from './outputManifest';
+import { removeStaleImports, temporaryPrefix } from './staleImports';
 import { readTokenizerConfig } from './tokenizerFiles';
 import { verifyModel } from './verify';
 
@@ -27,6 +28,8 @@ export interface ImportOptions {
   dtype?: WeightDtype;
   onProgress?: (p: ImportProgress) => void;
   signal?: AbortSignal;
+  /** moe.json's name (default: the checkpoint folder's name) */
+  name?: string;
   /** load the result in onnxruntime and run one token before publishing it (default true) */
   verify?: boolean;
   /** build the graph without the expert_bias input: tests only (they compare it with the steerable graph); its
@@ -37,7 +40,10 @@ export interface ImportOptions {
 export interface ImportResult {
   outDir: string;
   architecture: string;
+  /** decoder layers */
   layers: number;
+  /** the layers with a router (moe.json's layers) */
+  routerLayers: number;
   experts: number;
   topK: number;
   bytesRead: number;
@@ -57,7 +63,8 @@ export async function importCheckpoint(hfDir: string, outDir: string, opts: Impo
   const spec = parseConfig(configText);
   const tokens = readTokenizerConfig(src);
   const checkpoint = Checkpoint.open(src);
-  const tmp = join(dirname(out), `.${basename(out)}.importing-${process.pid}-${Date.now().toString(36)}`);
+  removeStaleImports(dirname(out), basename(out));
+  const tmp = join(dirname(out), `${temporaryPrefix(basename(out))}${process.pid}-${Date.now().toString(36)}`);
   const progress: ImportProgress = { phase: 'weights', bytesDone: 0, bytesTotal: checkpoint.totalBytes, tensorsDone: 0, tensorsTotal: checkpoint.files.reduce((n, f) => n + f.tensors.size, 0) };
   const report = () => opts.onProgress?.({ ...progress });
   const check = () => {
@@ -96,7 +103,7 @@ export async function importCheckpoint(hfDir: string, outDir: string, opts: Impo
     const weightsSha = await checkpoint.weightsSha256(opts.signal);
     check();
     const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
-    const manifest = importedManifest(basename(src), spec, tokens, dtype, { config: sha(configText), weights: weightsSha, model: sha(graph), data: dataSha });
+    const manifest = importedManifest(opts.name ?? basename(src), spec, tokens, dtype, { config: sha(configText), weights: weightsSha, model: sha(graph), data: dataSha });
     if (opts.steerable === false) delete (manifest.inputs as Partial<typeof manifest.inputs>).expertBias;
     writeFileSync(join(tmp, 'moe.json'), `${JSON.stringify(manifest, null, 1)}\n`);
     if (opts.verify !== false && opts.steerable !== false) {
@@ -110,7 +117,7 @@ export async function importCheckpoint(hfDir: string, outDir: string, opts: Impo
     progress.phase = 'done';
     report();
     const unused = checkpoint.files.flatMap((f) => [...f.tensors.keys()]).filter((n) => !used.has(n));
-    return { outDir: out, architecture: spec.architecture, layers: spec.layers, experts: spec.experts, topK: spec.topK, bytesRead: progress.bytesDone, tensorsRead: progress.tensorsDone, unused };
+    return { outDir: out, architecture: spec.architecture, layers: spec.layers, routerLayers: spec.moeLayers.length, experts: spec.experts, topK: spec.topK, bytesRead: progress.bytesDone, tensorsRead: progress.tensorsDone, unused };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
