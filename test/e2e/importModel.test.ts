@@ -19,6 +19,7 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
   let userDataDir: string;
   let hf: string;
   let broken: string;
+  let workspace: string;
 
   before(async function () {
     this.timeout(1800000); // a first run installs code-server (minutes)
@@ -45,7 +46,8 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
     cs = await s.startCodeServer({ userDataDir, extensionsDir, log, settings: { 'workbench.secondarySideBar.defaultVisibility': 'hidden' } });
     browser = await launchBrowser();
     wb = new Workbench(await browser.newPage({ viewport: { width: 1400, height: 860 } }), 'import');
-    await wb.open(s.workbenchUrl(cs.url, { folder: copySamples(tmp) }));
+    workspace = copySamples(tmp);
+    await wb.open(s.workbenchUrl(cs.url, { folder: workspace }));
     await until('the embedded model ready in the status bar', async () => /tok/.test(await wb.status()));
   });
 
@@ -64,9 +66,17 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
   async function pickFolder(folder: string): Promise<void> {
     const input = '.quick-input-widget:not([style*="display: none"]) .quick-input-box input';
     await wb.page.waitForSelector(input, { state: 'visible' });
-    await wb.page.fill(input, `${folder}/`);
-    // the picker lists the folder's files once it has moved into it
-    await until(`the picker inside ${folder}`, () => wb.page.evaluate(() => [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row .label-name')].some((e) => e.textContent?.trim() === 'config.json')));
+    // the picker first fills in its starting folder: typing before that would be appended to it
+    await until('the picker\'s starting folder', async () => (await wb.page.inputValue(input)).endsWith('/'));
+    await until(`${folder}/ in the picker`, async () => {
+      if ((await wb.page.inputValue(input)) !== `${folder}/`) await wb.page.fill(input, `${folder}/`);
+      return (await wb.page.inputValue(input)) === `${folder}/`;
+    });
+    // a folder picker lists only folders: inside the checkpoint (no subfolders) it shows ".." alone
+    await until(`the picker inside ${folder}`, () => wb.page.evaluate(() => {
+      const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row .label-name')].map((e) => e.textContent?.trim());
+      return rows.length === 1 && rows[0] === '..';
+    }));
     await wb.page.keyboard.press('Enter');
   }
 
@@ -107,8 +117,17 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
       return t.includes(MODEL) && /tok/.test(t) ? t : undefined;
     });
     log(`status bar: ${status}`);
-    const settings = JSON.parse(readFileSync(join(userDataDir, 'User', 'settings.json'), 'utf8'));
-    assert.match(settings['moeLens.modelPath'], new RegExp(`globalStorage[\\\\/]moe-lens\\.moe-lens[\\\\/]models[\\\\/]${MODEL}$`), 'the user setting');
+    // A machine-overridable setting written at the Global target lands in the user settings of the machine the
+    // extension runs on: in a remote window (code-server) that is Machine/settings.json ("User (Remote)").
+    const settingsOf = (scope: string) => {
+      const f = join(userDataDir, scope, 'settings.json');
+      return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>)['moeLens.modelPath'] : undefined;
+    };
+    const where = ['Machine', 'User'].map((scope) => [scope, settingsOf(scope)] as const).filter(([, v]) => v !== undefined);
+    log(`moeLens.modelPath set in ${where.map(([scope, v]) => `${scope}/settings.json = ${String(v)}`).join('; ')}`);
+    assert.equal(where.length, 1, 'set once, in the user settings');
+    assert.ok(!existsSync(join(workspace, '.vscode', 'settings.json')), 'the workspace settings are left alone');
+    assert.match(String(where[0][1]), new RegExp(`globalStorage[\\\\/]moe-lens\\.moe-lens[\\\\/]models[\\\\/]${MODEL}$`));
     await wb.openFile('fib.py');
     const hover = await wb.hover('def fib', 'fib');
     const rows = hoverRows(hover);
@@ -125,6 +144,7 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
   it('"MoE Lens: Select Model…" lists the imported model beside the embedded one', async () => {
     await wb.runCommand('MoE Lens: Select Model…');
     const labels = await until('the model quick pick', () => wb.page.evaluate(() => {
+      if (document.querySelector('.quick-input-widget .quick-input-title')?.textContent?.trim() !== 'MoE Lens: model') return undefined;
       const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row .label-name')].map((e) => e.textContent?.trim() ?? '');
       return rows.length >= 3 ? rows : undefined;
     }));
