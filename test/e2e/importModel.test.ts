@@ -34,6 +34,9 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
     mkdirSync(hf, { recursive: true });
     for (const f of readdirSync(fixture)) if (f !== 'golden.json') cpSync(join(fixture, f), join(hf, f));
     cpSync(join(repoRoot, golden.tokenizer.npm_folder, 'tokenizer.json'), join(hf, 'tokenizer.json'));
+    // Hub repositories often carry the original-format weights in a subfolder; here it tells the test that the folder
+    // picker has moved into the checkpoint (the workspace folder it starts in has no subfolder).
+    mkdirSync(join(hf, 'original'));
     // The same checkpoint claiming an architecture the importer does not support.
     broken = join(tmp, 'checkpoints', 'deepseek-like');
     cpSync(hf, broken, { recursive: true });
@@ -72,10 +75,10 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
       if ((await wb.page.inputValue(input)) !== `${folder}/`) await wb.page.fill(input, `${folder}/`);
       return (await wb.page.inputValue(input)) === `${folder}/`;
     });
-    // a folder picker lists only folders: inside the checkpoint (no subfolders) it shows ".." alone
+    // a folder picker lists only folders: inside the checkpoint it shows ".." and its one subfolder, original/
     await until(`the picker inside ${folder}`, () => wb.page.evaluate(() => {
       const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row .label-name')].map((e) => e.textContent?.trim());
-      return rows.length === 1 && rows[0] === '..';
+      return rows.join('|') === '..|original';
     }));
     await wb.page.keyboard.press('Enter');
   }
@@ -134,6 +137,7 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
     log(hover.split('\n')[0]);
     // the imported model: 2 router layers (decoder layer 1 is dense), 8 experts, top-2 — the embedded one has 4 × 16
     assert.deepEqual([...rows.keys()], [0, 1], `two router layers:\n${hover}`);
+    assert.ok(hover.includes(`(max ${Math.log(8).toFixed(2)})`), `the entropy scale of 8 experts:\n${hover}`);
     for (const [l, r] of rows) {
       assert.equal(r.experts.length, 2, `layer ${l}: top-2\n${hover}`);
       assert.ok(r.experts.every((e) => Number(e.slice(1)) < 8), `layer ${l}: experts of 8\n${hover}`);
