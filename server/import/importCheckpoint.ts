@@ -1,7 +1,7 @@
 // `moe-lens import HF_DIR OUT_DIR`: a Hugging Face MoE checkpoint → a MoE Lens model directory (moe.json, model.onnx,
 // model.onnx.data, tokenizer.json). Everything is written into a temporary sibling of OUT_DIR and renamed at the end,
-// so OUT_DIR either holds a complete, verified model or does not exist. The extension's import command calls the same
-// function with a progress callback and an AbortSignal.
+// so OUT_DIR either holds a complete, verified model or does not exist. The extension's import command runs the CLI
+// (`--progress json`) in a child process; tests and scripts call this function with a progress callback and a signal.
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
