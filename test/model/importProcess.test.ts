@@ -2,7 +2,7 @@
 // process, its JSON progress lines, the staging folder in "global storage", Cancel, a refused checkpoint, and the CLI
 // itself killed midway (what the next import does with the temporary folder it left).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,9 @@ describe('import in a child process (the extension command\'s runner)', function
   });
 
   it('imports a hub checkpoint into models/<name>, reporting bytes and tensors; the same name again gets "-2"', async () => {
+    // the staging folder of an extension host that died mid-import: removed by the next import
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    mkdirSync(join(models, `.importing-${dead}-abc`, 'model'), { recursive: true });
     const seen: ImportProgressEvent[] = [];
     const r = await importIntoStorage({ cli, hfDir: hf, modelsDir: models, name: 'Qwen3-tiny', onProgress: (p) => seen.push(p) });
     assert.equal(r.kind, 'done', JSON.stringify(r));
@@ -48,6 +51,11 @@ describe('import in a child process (the extension command\'s runner)', function
       ['Qwen3-tiny', 'Qwen3MoeForCausalLM · 2 layers × 8 experts, top-2'],
       ['qwen3-TINY', 'Qwen3MoeForCausalLM · 2 layers × 8 experts, top-2'],
     ]);
+    mkdirSync(join(models, 'damaged'));
+    writeFileSync(join(models, 'damaged', 'moe.json'), '{');
+    const damaged = listImportedModels(models).find((x) => x.folder === 'damaged');
+    assert.match(damaged?.summary ?? '', /^unreadable moe\.json/);
+    rmSync(join(models, 'damaged'), { recursive: true });
   });
 
   it('a refused checkpoint: the importer\'s message naming file and field, nothing added to models/', async () => {
