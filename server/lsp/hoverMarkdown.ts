@@ -1,4 +1,5 @@
 import type { RoutingResult } from '../../common/protocol';
+import { NOT_IN_TRACE, sourceCaption } from '../../common/routingSource';
 
 /** Makes whitespace visible and escapes markdown, so a token like "\n    " reads as "↵····". */
 export function visibleToken(text: string): string {
@@ -8,8 +9,6 @@ export function visibleToken(text: string): string {
 
 const fmt = (w: number) => w.toFixed(2);
 
-/** What a routing source did not record, shown in place of a number (never as 0). */
-export const NOT_IN_TRACE = 'not in the trace';
 
 /**
  * Hover for token t: its text and id, surprisal, then per layer the top-k experts with gate weights and the router
@@ -21,7 +20,7 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
   const lines: string[] = [];
   const surprisal = absent.has('surprisal') ? `surprisal ${NOT_IN_TRACE}` : `surprisal ${r.surprisal[t].toFixed(2)} bits`;
   lines.push(`**MoE Lens** · token ${t + 1}/${r.tokens} **${visibleToken(tokenText)}** (id ${r.ids[t]}) · ${surprisal}`);
-  if (r.source) lines.push(`\n_Routing recorded by ${r.source.engine === 'vllm' ? 'vLLM' : 'SGLang'} (trace ${visibleToken(r.source.file.slice(r.source.file.lastIndexOf('/') + 1))}): expert ids only; gate weights, entropy and surprisal are ${NOT_IN_TRACE}._`);
+  if (r.source) lines.push(`\n_Routing recorded by a serving engine (${visibleToken(sourceCaption(r) ?? '')}): expert ids only; gate weights, entropy and surprisal are ${NOT_IN_TRACE}._`);
   if (r.notRecorded?.includes(t)) {
     lines.push('', `Routing **not recorded** for this token by the engine (a prefix-cached position, or a last generated token, never fed back).`);
     return lines.join('\n');

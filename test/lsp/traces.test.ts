@@ -40,7 +40,7 @@ describe('engine traces and routing statistics over LSP', function () {
     assert.ok(h);
     assert.match(h.contents.value, /surprisal not in the trace/);
     assert.match(h.contents.value, /\| 0 \| E\d+[^|]*, E\d+[^|]* \| not in the trace \|/);
-    assert.match(h.contents.value, /Routing recorded by vLLM/);
+    assert.match(h.contents.value, /Routing recorded by a serving engine \(vLLM trace vllm\\.json\)/);
     assert.doesNotMatch(h.contents.value, /\(0\.00\)|bits/);
   });
 
