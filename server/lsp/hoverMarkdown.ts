@@ -8,6 +8,7 @@ export function visibleToken(text: string): string {
 }
 
 const fmt = (w: number) => w.toFixed(2);
+const escapeMarkdown = (s: string) => s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
 
 
 /**
@@ -20,7 +21,7 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
   const lines: string[] = [];
   const surprisal = absent.has('surprisal') ? `surprisal ${NOT_IN_TRACE}` : `surprisal ${r.surprisal[t].toFixed(2)} bits`;
   lines.push(`**MoE Lens** · token ${t + 1}/${r.tokens} **${visibleToken(tokenText)}** (id ${r.ids[t]}) · ${surprisal}`);
-  if (r.source) lines.push(`\n_Routing recorded by a serving engine (${visibleToken(sourceCaption(r) ?? '')}): expert ids only; gate weights, entropy and surprisal are ${NOT_IN_TRACE}._`);
+  if (r.source) lines.push(`\n_Routing recorded by a serving engine (${escapeMarkdown(sourceCaption(r) ?? '')}): expert ids only; gate weights, entropy and surprisal are ${NOT_IN_TRACE}._`);
   if (r.notRecorded?.includes(t)) {
     lines.push('', `Routing **not recorded** for this token by the engine (a prefix-cached position, or a last generated token, never fed back).`);
     return lines.join('\n');
@@ -45,7 +46,7 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
       lines.push(`| ${l} | ${cells.join(', ')} | ${changed ? '**' : ''}${was.map((e) => `E${e}`).join(', ')}${changed ? '** (changed)' : ''} | ${ent} |`);
     } else lines.push(`| ${l} | ${cells.join(', ')} | ${ent} |`);
   }
-  if (absent.has('weights')) lines.push('', `_experts in the router's order, best first; weights ${NOT_IN_TRACE}_`);
+  if (absent.has('weights')) lines.push('', `_experts in the engine's order (the first is taken as top-1); weights ${NOT_IN_TRACE}_`);
   else lines.push('', `_entropy in nats of the router softmax (max ${Math.log(r.model.experts).toFixed(2)})_`);
   return lines.join('\n');
 }
