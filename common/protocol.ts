@@ -290,13 +290,11 @@ export interface NextTokenChangeResult {
   klNats: number;
   rulesActive: boolean;
 }
-
-// --- Routing statistics and engine traces (issue #14); shapes in statsProtocol.ts ---
+// Routing statistics and engine traces (issue #14); their shapes live in statsProtocol.ts.
 export type { LayerStats, OpenTraceParams, OpenTraceResult, RoutingSource, StatsParams, StatsProgress, StatsResult } from './statsProtocol';
-/** request: cancellable; streams StatsProgress */
 export const StatsRequest = new RequestType<StatsParams, StatsResult, void>('moeLens/stats');
+/** progress of a running moeLens/stats (cancellable with $/cancelRequest) */
 export const StatsProgressNotification = new NotificationType<StatsProgress>('moeLens/statsProgress');
 /** request: the server serves the document's routing from the trace until closeTrace or an edit; bad trace: InvalidParams */
 export const OpenTraceRequest = new RequestType<OpenTraceParams, OpenTraceResult, void>('moeLens/openTrace');
-/** request: { uri } -> boolean (whether a trace was open); routing goes back to the model */
-export const CloseTraceRequest = new RequestType<{ uri: string }, boolean, void>('moeLens/closeTrace');
+export const CloseTraceRequest = new RequestType<{ uri: string }, boolean, void>('moeLens/closeTrace'); // true: one was open
