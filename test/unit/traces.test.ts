@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type { ModelInfo } from '../../common/protocol';
+import { hoverMarkdown } from '../../server/lsp/hoverMarkdown';
 import { TraceError } from '../../server/trace/engineTrace';
 import { parseTrace } from '../../server/trace/readTrace';
 import { decodeInt32Base64, parseSglangTrace } from '../../server/trace/sglang';
@@ -93,5 +94,18 @@ describe('engine traces: vLLM and SGLang parsers, trace -> routing', () => {
       [() => traceRouting(t, enc, { ...model, experts: 3 }, { file: 'f', version: 0 }), /token 0, layer 1: expert id 3, but the model m has 3 experts/],
     ];
     for (const [f, re] of cases) assert.throws(f, (e: unknown) => e instanceof TraceError && re.test(e.message), String(re));
+  });
+
+  it('hover markdown of a trace: "not in the trace" for weights, entropy and surprisal; "not recorded" tokens', () => {
+    const cached = [rows[0].map((c) => c.map(() => -1)), rows[1], rows[2]];
+    const r = traceRouting(parseVllmTrace({ prompt_token_ids: [10, 11, 12], prompt_routed_experts: cached }), enc, model, { file: '/runs/a_b.json', version: 0 });
+    const md = hoverMarkdown(r, 1, 'x');
+    assert.match(md, /surprisal not in the trace/);
+    assert.match(md, /\(vLLM trace a\\_b\\\.json\)/);
+    assert.match(md, /\| 0 \| E1, E2 \| not in the trace \|/);
+    assert.match(md, /\| 1 \| E3, E0 \| not in the trace \|/);
+    assert.doesNotMatch(md, /0\.00|bits/);
+    assert.match(hoverMarkdown(r, 0, 'x'), /Routing \*\*not recorded\*\*/);
+    assert.doesNotMatch(hoverMarkdown(r, 0, 'x'), /\| 0 \|/);
   });
 });
