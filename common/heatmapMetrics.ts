@@ -3,6 +3,7 @@
 // editor decorations (extension/decorations/heatmapBuckets.ts) and the routing panel's metric list and chart
 // (webview/routingViews.ts, webview/charts.ts). Adding a metric is one entry here plus its id in package.json.
 import type { ModelInfo, RoutingResult } from './protocol';
+import type { OptionalArray } from './routingSource';
 import { layerIndex, slotIndex, topKChanged } from './routingLayout';
 
 /**
@@ -35,6 +36,8 @@ export interface HeatmapMetric {
   token?(r: RoutingResult, t: number): number;
   /** the bottom of the range is left undecorated in the editor (routing change: only changed tokens are painted) */
   hideMin?: boolean;
+  /** the array it reads that a source may lack (an engine trace has no weights, entropy or surprisal) */
+  needs?: OptionalArray;
 }
 
 export const HEATMAP_METRICS = {
@@ -59,6 +62,7 @@ export const HEATMAP_METRICS = {
     scale: 'sequential',
     range: (m) => [0, Math.log(m.experts)],
     cell: (r, t, l) => r.entropy[layerIndex(r.model, t, l)],
+    needs: 'entropy',
   },
   gate: {
     label: 'Top-1 gate weight',
@@ -71,6 +75,7 @@ export const HEATMAP_METRICS = {
     // the first of K renormalised weights is at least 1/K (no preference)
     range: (m) => [1 / m.topK, 1],
     cell: (r, t, l) => r.weights[slotIndex(r.model, t, l)],
+    needs: 'weights',
   },
   surprisal: {
     label: 'Surprisal',
@@ -82,6 +87,7 @@ export const HEATMAP_METRICS = {
     scale: 'sequential',
     range: () => [0, 15],
     token: (r, t) => r.surprisal[t],
+    needs: 'surprisal',
   },
   change: {
     label: 'Routing change (steering)',

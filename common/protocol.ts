@@ -6,6 +6,7 @@
 // The objects come from the client's copy of vscode-languageserver-protocol. The server's library pins another copy:
 // server/lsp/protocolTypes.ts lets its connection accept these objects too (it sends and dispatches by method name).
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { RoutingSource } from './statsProtocol';
 
 export const Methods = {
   /** RoutingParams -> RoutingResult, or PackedRoutingResult with `encoding: "packed"` */
@@ -121,6 +122,12 @@ export interface RoutingResult {
    * (its KV cache). Under steering both runs count (steered and unsteered baseline). For tests and the benchmark.
    */
   incremental?: { computed: number; reused: number };
+  /** routing recorded by a serving engine (moeLens/openTrace); absent: the server's model run */
+  source?: RoutingSource;
+  /** arrays the source lacks (zeros here): shown as "not in the trace", never as values (common/routingSource.ts) */
+  absent?: ('weights' | 'entropy' | 'surprisal')[];
+  /** tokens whose routing was not recorded (prefix-cached positions of a trace): their experts are 0 placeholders */
+  notRecorded?: number[];
 }
 
 export type SteeringMode = 'disable' | 'force' | 'bias';
@@ -288,3 +295,5 @@ export interface NextTokenChangeResult {
   klNats: number;
   rulesActive: boolean;
 }
+// Routing statistics and engine traces: shapes and message objects in statsProtocol.ts.
+export * from './statsProtocol';

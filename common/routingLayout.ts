@@ -40,9 +40,11 @@ export function changedLayers(r: RoutingResult, t: number): number {
  */
 export function expertUsage(r: RoutingResult): { active: number[][]; slots: number[][] } {
   const { layers: L, experts: E, topK: K } = r.model;
-  const T = r.tokens;
+  // a trace's prefix-cached tokens carry placeholder experts: they are not counted
+  const skip = new Set(r.notRecorded ?? []);
+  const T = r.tokens - skip.size;
   const counts = Array.from({ length: L }, () => new Array<number>(E).fill(0));
-  for (let t = 0; t < T; t++) for (let l = 0; l < L; l++) for (let k = 0; k < K; k++) counts[l][r.experts[slotIndex(r.model, t, l, k)]]++;
+  for (let t = 0; t < r.tokens; t++) if (!skip.has(t)) for (let l = 0; l < L; l++) for (let k = 0; k < K; k++) counts[l][r.experts[slotIndex(r.model, t, l, k)]]++;
   return {
     active: counts.map((row) => row.map((c) => (T ? c / T : 0))),
     slots: counts.map((row) => row.map((c) => (T ? c / (T * K) : 0))),

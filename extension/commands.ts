@@ -13,6 +13,9 @@ import { deletePreset, exportSteering, importSteering, loadPreset, savePreset } 
 import { tokenAt } from '../common/tokens';
 import { importModel } from './models/importModelCommand';
 import { deleteImportedModel, selectModel } from './models/selectModel';
+import { routingStatistics } from './stats/routingStatistics';
+import { closeRoutingTrace, openRoutingTrace } from './traces/openRoutingTrace';
+import { NOT_IN_TRACE, NOT_RECORDED } from '../common/routingSource';
 
 type Command = (ctx: Ctx, ...args: unknown[]) => unknown;
 
@@ -37,6 +40,9 @@ export const commands: Record<CommandId, Command> = {
   'moeLens.selectModel': selectModel,
   'moeLens.importModel': (ctx, ...a) => importModel(ctx, a[0]),
   'moeLens.deleteImportedModel': deleteImportedModel,
+  'moeLens.routingStatistics': (ctx, ...a) => routingStatistics(ctx, a[0]),
+  'moeLens.openRoutingTrace': (ctx, ...a) => openRoutingTrace(ctx, a[0]),
+  'moeLens.closeRoutingTrace': (ctx, ...a) => closeRoutingTrace(ctx, a[0]),
   'moeLens.restartServer': (ctx) => ctx.restartServer(),
   'moeLens.showOutput': (ctx) => ctx.output.show(true),
   'moeLens.showRoutingPanel': (ctx) => ctx.showRoutingPanel(false),
@@ -131,13 +137,14 @@ async function toggleExpertAtCursor(ctx: Ctx): Promise<void> {
   if (!r || r.version !== ed.document.version) return void vscode.window.showInformationMessage('MoE Lens: no routing for this document yet.');
   const t = tokenAt(r.offsets, ed.document.offsetAt(ed.selection.active));
   if (t < 0) return;
+  if (r.notRecorded?.includes(t)) return void vscode.window.showInformationMessage(`MoE Lens: this token's routing was ${NOT_RECORDED} by the engine.`);
   const { layers: L, topK: K } = r.model;
   const items: (vscode.QuickPickItem & { layer: number; expert: number })[] = [];
   for (let l = 0; l < L; l++) {
     for (let k = 0; k < K; k++) {
       const e = r.experts[slotIndex(r.model, t, l, k)];
       const disabled = ruleFor(ctx.steering.rules, l, e)?.mode === 'disable';
-      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: `weight ${r.weights[slotIndex(r.model, t, l, k)].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e], layer: l, expert: e });
+      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: r.absent?.includes('weights') ? `weight ${NOT_IN_TRACE}` : `weight ${r.weights[slotIndex(r.model, t, l, k)].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e], layer: l, expert: e });
     }
   }
   const pick = await vscode.window.showQuickPick(items, { title: `MoE Lens: experts of "${ed.document.getText().slice(r.offsets[2 * t], r.offsets[2 * t + 1])}" — pick to disable / re-enable` });

@@ -2,7 +2,7 @@
 // heatmap decorations, a status bar item, the Experts tree and the routing panel. Hovers come from the server itself.
 import * as vscode from 'vscode';
 import { State, type LanguageClient, type RequestParam } from 'vscode-languageclient/node';
-import { Methods, SteeringMethods } from '../common/protocol';
+import { Methods, StatsProgressNotification, SteeringMethods } from '../common/protocol';
 import { registerCommands } from './commands';
 import { ContinuationDocuments } from './continuation/continuationDocuments';
 import { Config } from './config';
@@ -18,6 +18,7 @@ import { PresetStore } from './steering/presetStore';
 import { SteeringStore } from './steering/steeringStore';
 import { registerVisibleRanges } from './visibleRanges';
 import { ExpertsTree } from './views/expertsTree';
+import { statsProgress } from './stats/routingStatistics';
 
 let client: LanguageClient | undefined;
 
@@ -89,6 +90,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
     }),
     client.onNotification(SteeringMethods.generateProgress, (p) => continuations.onServerProgress(p)),
     client.onNotification(Methods.routingChanged, ({ uri, partial }) => void routing.refresh(uri, partial)),
+    client.onNotification(StatsProgressNotification, (p) => statsProgress.fire(p)),
     ...registerCommands(ctx),
     new ExpertsTree(ctx),
   );

@@ -1,8 +1,9 @@
 // Pure computations behind the panel's charts: no DOM, no Plotly (unit-tested in test/unit/webviewViews.test.ts).
 import type { ContrastiveRow, RoutingResult } from '../common/protocol';
-import { HEATMAP_METRICS } from '../common/heatmapMetrics';
+import { HEATMAP_METRICS, type HeatmapMetric } from '../common/heatmapMetrics';
 import { slotIndex } from '../common/routingLayout';
 import type { PanelMetric } from '../common/webviewMessages';
+import { has, notRecordedSet } from '../common/routingSource';
 
 /**
  * At most this many token columns at once. Plotly draws a 4k-token document too, but each column would be under a
@@ -26,10 +27,21 @@ export function windowRange(start: number, tokens: number, size = WINDOW): { sta
   return { start: s, n: Math.min(size, tokens - s) };
 }
 
-/** z[layer][column] for the heatmap over tokens [start, start+n). */
-export function heatmapMatrix(r: RoutingResult, metric: PanelMetric, start: number, n: number): number[][] {
+/** Whether the result carries what the metric shows (a trace has no weights or entropy). */
+export function metricAvailable(r: RoutingResult, metric: PanelMetric): boolean {
+  const needs = (HEATMAP_METRICS[metric] as HeatmapMetric).needs;
+  return !needs || has(r, needs);
+}
+
+/**
+ * z[layer][column] for the heatmap over tokens [start, start+n). null (a gap in the chart, never a value) where the
+ * source did not record the token or does not carry the metric.
+ */
+export function heatmapMatrix(r: RoutingResult, metric: PanelMetric, start: number, n: number): (number | null)[][] {
   const cell = HEATMAP_METRICS[metric].cell;
-  return Array.from({ length: r.model.layers }, (_, l) => Array.from({ length: n }, (_, i) => cell(r, start + i, l)));
+  const available = metricAvailable(r, metric);
+  const skip = notRecordedSet(r);
+  return Array.from({ length: r.model.layers }, (_, l) => Array.from({ length: n }, (_, i) => (!available || skip.has(start + i) ? null : cell(r, start + i, l))));
 }
 
 export interface LayerLoad {
@@ -38,11 +50,11 @@ export interface LayerLoad {
   /**
    * p_i ≈ expert i's share of the gate weight mass. The routing result carries only the top-k weights, not the
    * router probabilities of unselected experts, so the Switch Transformer's mean router probability is approximated
-   * by the mean selected gate weight share (sums to 1).
+   * by the mean selected gate weight share (sums to 1). null when the source has no gate weights (a trace).
    */
-  p: number[];
+  p: number[] | null;
   /** LBL = N_E·Σ f_i·p_i (Switch Transformer; "Demons in the Detail"): 1 at perfect balance, N_E when one expert takes all */
-  lbl: number;
+  lbl: number | null;
   /** experts with f_i below DEAD_SHARE */
   dead: number[];
 }
@@ -53,21 +65,24 @@ export const DEAD_SHARE = 0.005;
 export function layerLoads(r: RoutingResult): LayerLoad[] {
   const { layers: L, experts: E, topK: K } = r.model;
   const out: LayerLoad[] = [];
+  const skip = notRecordedSet(r);
+  const weighted = has(r, 'weights');
   for (let l = 0; l < L; l++) {
     const f = new Array<number>(E).fill(0);
     const p = new Array<number>(E).fill(0);
     for (let t = 0; t < r.tokens; t++) {
+      if (skip.has(t)) continue;
       for (let k = 0; k < K; k++) {
         const i = slotIndex(r.model, t, l, k);
         f[r.experts[i]] += 1;
         p[r.experts[i]] += r.weights[i];
       }
     }
-    const slots = r.tokens * K;
+    const slots = (r.tokens - skip.size) * K;
     const mass = p.reduce((a, b) => a + b, 0);
     const fn = f.map((v) => (slots ? v / slots : 0));
-    const pn = p.map((v) => (mass > 0 ? v / mass : 0));
-    out.push({ f: fn, p: pn, lbl: E * fn.reduce((s, v, i) => s + v * pn[i], 0), dead: slots ? fn.flatMap((v, i) => (v < DEAD_SHARE ? [i] : [])) : [] });
+    const pn = weighted ? p.map((v) => (mass > 0 ? v / mass : 0)) : null;
+    out.push({ f: fn, p: pn, lbl: pn && E * fn.reduce((s, v, i) => s + v * pn[i], 0), dead: slots ? fn.flatMap((v, i) => (v < DEAD_SHARE ? [i] : [])) : [] });
   }
   return out;
 }
@@ -77,7 +92,8 @@ export function transitions(r: RoutingResult, l: number): number[][] {
   const { layers: L, experts: E } = r.model;
   const m = Array.from({ length: E }, () => new Array<number>(E).fill(0));
   if (l < 0 || l + 1 >= L) return m;
-  for (let t = 0; t < r.tokens; t++) m[r.experts[slotIndex(r.model, t, l)]][r.experts[slotIndex(r.model, t, l + 1)]]++;
+  const skip = notRecordedSet(r);
+  for (let t = 0; t < r.tokens; t++) if (!skip.has(t)) m[r.experts[slotIndex(r.model, t, l)]][r.experts[slotIndex(r.model, t, l + 1)]]++;
   return m.map((row) => {
     const s = row.reduce((a, b) => a + b, 0);
     return s ? row.map((v) => v / s) : row;

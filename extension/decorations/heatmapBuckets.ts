@@ -1,5 +1,6 @@
-import { HEATMAP_METRICS, tokenValue, type HeatmapLayer } from '../../common/heatmapMetrics';
+import { HEATMAP_METRICS, tokenValue, type HeatmapLayer, type HeatmapMetric } from '../../common/heatmapMetrics';
 import type { RoutingResult } from '../../common/protocol';
+import { has, notRecordedSet } from '../../common/routingSource';
 import type { HeatmapChoice } from '../config';
 
 /** Categorical expert colours (moeLens.expert0..15); experts beyond 16 reuse them modulo 16. */
@@ -18,9 +19,14 @@ const level = (x: number) => Math.max(0, Math.min(HEAT_LEVELS - 1, Math.floor(x 
 export function tokenBuckets(r: RoutingResult, metric: HeatmapChoice, layer: HeatmapLayer): Int16Array {
   const out = new Int16Array(r.tokens).fill(-1);
   if (metric === 'off') return out;
-  const m = HEATMAP_METRICS[metric];
+  const m: HeatmapMetric = HEATMAP_METRICS[metric];
+  // What the source did not record stays undecorated (a trace has no weights, entropy or surprisal): never a colour
+  // that would read as a value.
+  if (m.needs && !has(r, m.needs)) return out;
+  const skip = notRecordedSet(r);
   const [min, max] = m.range(r.model);
   for (let t = 0; t < r.tokens; t++) {
+    if (skip.has(t)) continue;
     const v = tokenValue(m, r, t, layer);
     if (m.scale === 'categorical') out[t] = v % EXPERT_COLOURS;
     else if ('hideMin' in m && m.hideMin) out[t] = v <= min ? -1 : level((v - min) / (max - min) - 1e-9);

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { ContrastiveResult, ContrastiveRow, RoutingResult, SteeringRule } from '../../common/protocol';
+import type { ContrastiveResult, ContrastiveRow, RoutingResult, StatsResult, SteeringRule } from '../../common/protocol';
 import { withoutRule } from '../../common/steeringRules';
 import { parseWebviewMessage, type HostMessage } from '../../common/webviewMessages';
 import { contrastiveCaption } from '../contrastive/contrastiveCaption';
@@ -36,6 +36,7 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
   private readonly disposables: vscode.Disposable[] = [];
   private lastEditor?: vscode.TextEditor;
   private contrastive?: { rows: ContrastiveRow[]; caption?: string };
+  private statistics?: StatsResult;
   private selectionTimer?: ReturnType<typeof setTimeout>;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly model: PanelModel) {
@@ -71,6 +72,13 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
   showContrastive(result: ContrastiveResult): void {
     this.contrastive = { rows: result.rows, caption: contrastiveCaption(result) };
     this.broadcast({ type: 'contrastive', ...this.contrastive });
+    void this.show(false);
+  }
+
+  /** Shows a moeLens/stats result in every open panel's Statistics view (kept for panels opened later) and reveals it. */
+  showStatistics(result: StatsResult): void {
+    this.statistics = result;
+    this.broadcast({ type: 'statistics', result });
     void this.show(false);
   }
 
@@ -116,6 +124,7 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
       case 'ready':
         void webview.postMessage({ type: 'steering', rules: this.model.getSteering() } satisfies HostMessage);
         if (this.contrastive) void webview.postMessage({ type: 'contrastive', ...this.contrastive } satisfies HostMessage);
+        if (this.statistics) void webview.postMessage({ type: 'statistics', result: this.statistics } satisfies HostMessage);
         if (this.lastEditor) await this.sendRouting(this.lastEditor, webview);
         break;
       case 'revealToken':

@@ -1,7 +1,7 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
 import { layerIndex, slotIndex } from '../../common/routingLayout';
 import type { ForwardResult, ModelSession } from '../model/modelSession';
-import { entropyNats, surprisalBits } from '../routing/math';
+import { entropyNats, softmax, surprisalBits } from '../routing/math';
 import { biasFromRules } from '../routing/expertBias';
 
 export interface AnalyzeOptions {
@@ -19,6 +19,11 @@ export interface AnalyzeOptions {
   onWindow?: (result: RoutingResult, from: number, to: number) => void;
   /** a document offset on screen: its window runs first (windows are independent: each starts without history) */
   priorityOffset?: number;
+  /**
+   * when given ([L*E]): the router's probability per expert (softmax of the raw logits) is added here for every token,
+   * for the statistics' p_i (moe-lens stats); the result itself does not carry full router distributions
+   */
+  routerProbSums?: Float64Array;
 }
 
 /** Tokens [from, to) of an analysis in progress, as a result of their own (RoutingResult.partial, firstToken). */
@@ -134,6 +139,7 @@ export async function analyzeText(session: ModelSession, text: string, version: 
     const win = ids.slice(start, start + C);
     const out = await session.forward(win, bias, undefined, { logits: false });
     fillWindow(result, out, start, L, E, K, session.info.vocabSize);
+    if (opts.routerProbSums) addRouterProbs(opts.routerProbSums, out, L, E);
     if (baseline) {
       if (opts.isCancelled?.()) throw new CancelledError();
       const base = await session.forward(win, zero, undefined, { logits: false });
@@ -143,6 +149,16 @@ export async function analyzeText(session: ModelSession, text: string, version: 
   if (baseline) result.baselineExperts = baseline;
   result.elapsedMs = Math.round(performance.now() - started);
   return result;
+}
+
+/** Adds softmax(raw router logits) of every token of a forward pass to sums[l*E + e]. */
+function addRouterProbs(sums: Float64Array, out: ForwardResult, L: number, E: number): void {
+  for (let l = 0; l < L; l++) {
+    for (let j = 0; j < out.tokens; j++) {
+      const p = softmax(out.routerLogits, (l * out.tokens + j) * E, E);
+      for (let e = 0; e < E; e++) sums[l * E + e] += p[e];
+    }
+  }
 }
 
 /** Writes one window's outputs (layer-major from the graph) into the token-major result arrays. */
