@@ -6,6 +6,7 @@ import type { ExecutionProviderSetting } from '../common/protocol';
 import { analyzeText } from './analysis/analyzer';
 import { ansiHeatmap, summaryLine } from './cli/heatmap';
 import { ModelLoadError } from './model/errors';
+import type { ModelBackend } from './model/backend';
 import { ModelSession } from './model/modelSession';
 
 const USAGE = `usage: moe-lens route FILE [--json] [--layer L] [--model DIR] [--max-tokens N] [--provider auto|cpu|cuda|webgpu]
@@ -86,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  let session: ModelSession;
+  let session: ModelBackend;
   try {
     session = await ModelSession.load(args.model, args.provider);
   } catch (e) {

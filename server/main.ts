@@ -23,7 +23,7 @@ import { defaultSettings, ModelHost } from './lsp/modelHost';
 import { RoutingReplies } from './lsp/routingReplies';
 import { registerSteeringRequests } from './lsp/steeringRequests';
 import { expertLabels } from './steering/labels';
-import type { ModelSession } from './model/modelSession';
+import type { ModelBackend } from './model/backend';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -33,7 +33,7 @@ const host = new ModelHost();
 let settings: ServerSettings = { ...defaultSettings };
 let rules: SteeringRule[] = [];
 /** The session once loaded (undefined while loading or after a failure), for the synchronous steering requests. */
-let loaded: ModelSession | undefined;
+let loaded: ModelBackend | undefined;
 let status: ServerStatus = { state: 'starting', activeRules: 0 };
 let canPullConfiguration = false;
 

@@ -4,7 +4,7 @@
 // random ones), so a user can tell a real finding from noise. See shared/RESEARCH.md "Steering".
 import type { ContrastiveRow, SteeringRule } from '../../common/protocol';
 import { analyzeText } from '../analysis/analyzer';
-import type { ModelSession } from '../model/modelSession';
+import type { ModelBackend } from '../model/backend';
 import { mulberry32, sampleDistinct } from './prng';
 
 /** Per (layer, expert): how many tokens had the expert among their top-k at that layer, out of `tokens`. */
@@ -145,7 +145,7 @@ interface SetRouting {
   predicted: number;
 }
 
-async function routeSet(session: ModelSession, texts: readonly string[], rules: readonly SteeringRule[], opts: ContrastiveOptions): Promise<SetRouting> {
+async function routeSet(session: ModelBackend, texts: readonly string[], rules: readonly SteeringRule[], opts: ContrastiveOptions): Promise<SetRouting> {
   const { layers: L, experts: E, topK: K, contextLength: C } = session.info;
   const out: SetRouting = { counts: emptyCounts(L, E), surprisalSum: 0, predicted: 0 };
   for (const text of texts) {
@@ -163,7 +163,7 @@ async function routeSet(session: ModelSession, texts: readonly string[], rules: 
 const measureOf = (a: SetRouting, b: SetRouting): number => a.surprisalSum / Math.max(1, a.predicted) - b.surprisalSum / Math.max(1, b.predicted);
 
 /** ΔP ranking of every expert for sets A and B (unsteered routing), and the target measure under top-n vs random. */
-export async function findContrastiveExperts(session: ModelSession, setA: readonly string[], setB: readonly string[], opts: ContrastiveOptions = {}): Promise<ContrastiveResult> {
+export async function findContrastiveExperts(session: ModelBackend, setA: readonly string[], setB: readonly string[], opts: ContrastiveOptions = {}): Promise<ContrastiveResult> {
   const { layers: L, experts: E, topK: K } = session.info;
   const n = opts.n ?? 8;
   const draws = opts.randomDraws ?? 5;
