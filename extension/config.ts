@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { ExecutionProviderSetting, ServerSettings } from '../common/protocol';
+import type { BackendKind, ExecutionProviderSetting, ServerSettings } from '../common/protocol';
 
 export type HeatmapMetric = 'expert' | 'entropy' | 'gate' | 'surprisal' | 'change' | 'off';
 /** A layer index, or "mean" (entropy averaged over layers; for the other metrics: layer 0). */
@@ -18,7 +18,18 @@ export class Config {
       modelPath: this.cfg.get<string>('modelPath', ''),
       executionProvider: this.cfg.get<ExecutionProviderSetting>('executionProvider', 'auto'),
       maxTokens: this.cfg.get<number>('maxTokens', 4096),
+      backend: this.cfg.get<BackendKind>('backend', 'onnx'),
+      remote: { url: this.remoteUrl, model: this.cfg.get<string>('remote.model', '') },
     };
+  }
+
+  /**
+   * The engine URL: document text goes there, so in an untrusted workspace only the user's own (global) value is
+   * passed, never one the workspace's settings bring (the setting is also restricted in package.json).
+   */
+  private get remoteUrl(): string {
+    if (vscode.workspace.isTrusted) return this.cfg.get<string>('remote.url', '');
+    return this.cfg.inspect<string>('remote.url')?.globalValue ?? '';
   }
 
   /** moeLens.continuation.*: what "Compare Continuation" generates */
@@ -54,7 +65,7 @@ export class Config {
   }
 
   affectsServer(e: vscode.ConfigurationChangeEvent): boolean {
-    return ['modelPath', 'executionProvider', 'maxTokens'].some((k) => e.affectsConfiguration(`${Config.section}.${k}`));
+    return ['modelPath', 'executionProvider', 'maxTokens', 'backend', 'remote'].some((k) => e.affectsConfiguration(`${Config.section}.${k}`));
   }
 
   affectsHeatmap(e: vscode.ConfigurationChangeEvent): boolean {

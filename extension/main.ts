@@ -16,6 +16,7 @@ import { registerNextTokenHover } from './hover/nextTokenHover';
 import { PresetStore } from './steering/presetStore';
 import { SteeringStore } from './steering/steeringStore';
 import { registerVisibleRanges } from './visibleRanges';
+import { setCapabilityContext } from './capabilityContext';
 import { ExpertsTree } from './views/expertsTree';
 
 let client: LanguageClient | undefined;
@@ -88,6 +89,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
       const modelChanged = s.state !== status.state || s.model?.name !== status.model?.name || !!s.model?.labels !== !!status.model?.labels;
       status = s;
       statusBar.show(s);
+      setCapabilityContext(s);
       if (modelChanged) tree?.refresh();
     }),
     client.onNotification(SteeringMethods.generateProgress, (p: GenerateProgress) => continuations.onServerProgress(p)),

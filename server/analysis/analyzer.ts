@@ -1,5 +1,5 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
-import type { ForwardResult, ModelBackend } from '../model/backend';
+import { BackendCancelledError, type ForwardResult, type ModelBackend } from '../model/backend';
 import { entropyNats, surprisalBits } from '../routing/math';
 import { biasFromRules } from '../routing/steering';
 
@@ -121,6 +121,7 @@ export function emptyResult(session: ModelBackend, version: number, enc: { ids: 
  * window starts without history, so its first token has surprisal 0 and little context.
  */
 export async function analyzeText(session: ModelBackend, text: string, version: number, opts: AnalyzeOptions): Promise<RoutingResult> {
+  if (session.routeText) return routeText(session, text, version, opts);
   const started = performance.now();
   const { layers: L, experts: E, topK: K, contextLength: C } = session.info;
   const result = emptyResult(session, version, encodePrefix(session, text, opts.maxTokens), opts.maxTokens, opts.rules.length > 0);
@@ -142,6 +143,18 @@ export async function analyzeText(session: ModelBackend, text: string, version: 
   if (baseline) result.baselineExperts = baseline;
   result.elapsedMs = Math.round(performance.now() - started);
   return result;
+}
+
+/** A routing-only backend (a serving engine) analyses the text itself; its cancellation is this module's. */
+async function routeText(session: ModelBackend, text: string, version: number, opts: AnalyzeOptions): Promise<RoutingResult> {
+  if (opts.rules.length > 0) throw new Error(`steering is not available: ${session.capabilities.steeringUnavailable ?? 'this backend cannot steer'}`);
+  if (opts.isCancelled?.()) throw new CancelledError();
+  try {
+    return await session.routeText!(text, version, { maxTokens: opts.maxTokens, isCancelled: opts.isCancelled });
+  } catch (e) {
+    if (e instanceof BackendCancelledError) throw new CancelledError();
+    throw e;
+  }
 }
 
 /** Writes one window's outputs (layer-major from the graph) into the token-major result arrays. */

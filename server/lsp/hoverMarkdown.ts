@@ -15,7 +15,10 @@ const fmt = (w: number) => w.toFixed(2);
 export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, labels?: string[][]): string {
   const { layers: L, topK: K } = r.model;
   const lines: string[] = [];
-  lines.push(`**MoE Lens** · token ${t + 1}/${r.tokens} **${visibleToken(tokenText)}** (id ${r.ids[t]}) · surprisal ${r.surprisal[t].toFixed(2)} bits`);
+  // Routing from a serving engine has expert ids only: what it lacks is said, never shown as zeros.
+  const absent = new Set(r.absent ?? []);
+  const surprisal = absent.has('surprisal') ? 'surprisal not in the trace' : `surprisal ${r.surprisal[t].toFixed(2)} bits`;
+  lines.push(`**MoE Lens** · token ${t + 1}/${r.tokens} **${visibleToken(tokenText)}** (id ${r.ids[t]}) · ${surprisal}`);
   if (r.windows > 1) lines.push(`\n_Document longer than the ${r.model.contextLength}-token context: analysed in ${r.windows} windows of independent context._`);
   if (r.truncated) lines.push(`\n_Only the first ${r.tokens} tokens were analysed (moeLens.maxTokens)._`);
   const steered = r.steered && r.baselineExperts;
@@ -26,15 +29,17 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
     for (let k = 0; k < K; k++) {
       const e = r.experts[base + k];
       const label = labels?.[l]?.[e];
-      cells.push(`E${e} (${fmt(r.weights[base + k])})${label ? ` ${label}` : ''}`);
+      if (e < 0) cells.push('not recorded');
+      else cells.push(`E${e}${absent.has('weights') ? '' : ` (${fmt(r.weights[base + k])})`}${label ? ` ${label}` : ''}`);
     }
-    const ent = r.entropy[t * L + l].toFixed(2);
+    const ent = absent.has('entropy') ? '—' : r.entropy[t * L + l].toFixed(2);
     if (steered) {
       const was = r.baselineExperts!.slice(base, base + K);
       const changed = was.slice().sort().join() !== r.experts.slice(base, base + K).sort().join();
       lines.push(`| ${l} | ${cells.join(', ')} | ${changed ? '**' : ''}${was.map((e) => `E${e}`).join(', ')}${changed ? '** (changed)' : ''} | ${ent} |`);
     } else lines.push(`| ${l} | ${cells.join(', ')} | ${ent} |`);
   }
-  lines.push('', `_entropy in nats of the router softmax (max ${Math.log(r.model.experts).toFixed(2)})_`);
+  if (absent.size) lines.push('', `_${[...absent].map((a) => (a === 'weights' ? 'gate weights' : a)).join(', ')}: not in the trace (the engine reports expert ids only)_`);
+  else lines.push('', `_entropy in nats of the router softmax (max ${Math.log(r.model.experts).toFixed(2)})_`);
   return lines.join('\n');
 }

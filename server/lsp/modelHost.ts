@@ -1,37 +1,48 @@
 import { join } from 'node:path';
-import type { ExecutionProviderSetting, ServerSettings } from '../../common/protocol';
+import type { ServerSettings } from '../../common/protocol';
+import type { ModelBackend } from '../model/backend';
 import { ModelSession } from '../model/modelSession';
+import { RemoteBackend } from '../model/remote/remoteBackend';
 
 /** The embedded model, next to the bundle: dist/server.js -> media/model. */
 export const embeddedModelDir = (): string => join(__dirname, '..', 'media', 'model');
 
-export const defaultSettings: ServerSettings = { modelPath: '', executionProvider: 'auto', maxTokens: 4096 };
+export const defaultSettings: ServerSettings = { modelPath: '', executionProvider: 'auto', maxTokens: 4096, backend: 'onnx' };
 
-/** Holds the one model session of the current settings; loads it once, reloads only when path or provider change. */
+/** Holds the one model backend of the current settings; loads it once, reloads only when what it depends on changes. */
 export class ModelHost {
-  private current?: { dir: string; provider: ExecutionProviderSetting; session: Promise<ModelSession> };
+  private current?: { key: string; source: string; session: Promise<ModelBackend> };
 
   dirFor(settings: ServerSettings): string {
     return settings.modelPath?.trim() ? settings.modelPath.trim() : embeddedModelDir();
   }
 
-  /** Starts loading when the directory or provider differs from the loaded one; returns whether it changed. */
+  /** Starts loading when the backend, directory, provider or engine differ from the loaded one; returns whether it changed. */
   configure(settings: ServerSettings): boolean {
+    const kind = settings.backend ?? 'onnx';
     const dir = this.dirFor(settings);
-    if (this.current && this.current.dir === dir && this.current.provider === settings.executionProvider) return false;
+    const remote = settings.remote ?? { url: '', model: '' };
+    // A remote engine reads only a local copy of the served model's tokenizer.json / config.json, never the embedded model's.
+    const localDir = settings.modelPath?.trim() ?? '';
+    const key = kind === 'onnx' ? JSON.stringify([kind, dir, settings.executionProvider]) : JSON.stringify([kind, remote.url, remote.model, localDir]);
+    if (this.current && this.current.key === key) return false;
     const old = this.current?.session;
-    this.current = { dir, provider: settings.executionProvider, session: ModelSession.load(dir, settings.executionProvider) };
-    this.current.session.catch(() => undefined); // surfaced through session()
+    const session: Promise<ModelBackend> = kind === 'onnx'
+      ? ModelSession.load(dir, settings.executionProvider)
+      : RemoteBackend.load({ kind, url: remote.url.trim(), model: remote.model.trim(), localDir });
+    this.current = { key, source: kind === 'onnx' ? dir : remote.url.trim(), session };
+    session.catch(() => undefined); // surfaced through session()
     old?.then((s) => s.dispose()).catch(() => undefined);
     return true;
   }
 
-  session(): Promise<ModelSession> {
+  session(): Promise<ModelBackend> {
     if (!this.current) return Promise.reject(new Error('no model configured'));
     return this.current.session;
   }
 
+  /** The model directory, or the engine URL, being loaded or in use. */
   get dir(): string | undefined {
-    return this.current?.dir;
+    return this.current?.source;
   }
 }

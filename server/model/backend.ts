@@ -1,7 +1,7 @@
 // The model-backend seam: everything the analysis, steering and LSP code may know about a model. The ONNX session
 // (modelSession.ts) and the remote serving engines (remote/) implement it; no onnxruntime type crosses it (the KV
 // cache is opaque). The pattern is vscode-eslint's ESLintClass, with its emulator behind one interface.
-import type { BackendKind, ModelCapabilities, ModelInfo } from '../../common/protocol';
+import type { BackendKind, ModelCapabilities, ModelInfo, RoutingResult } from '../../common/protocol';
 import type { MoeManifest } from './manifest';
 
 export type { BackendKind, ModelCapabilities };
@@ -72,6 +72,29 @@ export interface ModelBackend {
   /** Bytes a cache holds (what keeping it for the next edit costs). */
   cacheBytes(cache: BackendCache): number;
   dispose(): Promise<void>;
+  /**
+   * Routing-only backends (a serving engine: expert ids, no logits) analyse a whole text in one call instead of
+   * through forward(); the result names what it lacks in RoutingResult.absent. Rejects with BackendCancelledError
+   * once opts.isCancelled() turns true (the request in flight is aborted).
+   */
+  routeText?(text: string, version: number, opts: RouteTextOptions): Promise<RoutingResult>;
+  /** Run-time health of a backend that can fail after loading (an engine that stops answering): a sentence, or undefined when it works again. */
+  onHealth?(listener: (problem: string | undefined) => void): void;
+}
+
+export interface RouteTextOptions {
+  /** analyse at most this many tokens (moeLens.maxTokens) */
+  maxTokens: number;
+  /** polled while the request runs: true aborts it (a newer document version made it stale) */
+  isCancelled?: () => boolean;
+}
+
+/** A backend call given up because its caller no longer needs it (not a failure). */
+export class BackendCancelledError extends Error {
+  constructor() {
+    super('request cancelled');
+    this.name = 'BackendCancelledError';
+  }
 }
 
 /** Why a backend refuses steering, or undefined when it can steer in every mode. */
