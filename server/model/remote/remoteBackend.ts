@@ -37,6 +37,9 @@ const CANCEL_POLL_MS = 20;
 /** Serving engines take no per-request expert masks or router biases. */
 const steeringUnavailable = (name: string) => `${name} takes no per-request expert masks or router biases, so steering needs the onnx backend (moeLens.backend)`;
 
+/** A failure of the engine, already described ("vLLM at URL: reason"). */
+class EngineError extends Error {}
+
 /** A serving engine reports expert ids per token and layer, nothing else, and cannot be steered per request. */
 export function remoteCapabilities(kind: EngineKind): ModelCapabilities {
   return { forward: false, kvCache: false, tokenLogprobs: false, routerLogits: false, gateWeights: false, steering: [], steeringUnavailable: steeringUnavailable(engines[kind].name) };
@@ -163,7 +166,7 @@ export class RemoteBackend implements ModelBackend {
     } catch (e) {
       if (e instanceof BackendCancelledError || controller.signal.aborted) throw new BackendCancelledError();
       if (e instanceof RemoteError || e instanceof RoutedExpertsFormatError) this.healthy(this.describe(e));
-      throw e instanceof RemoteError || e instanceof RoutedExpertsFormatError ? new Error(this.describe(e)) : e;
+      throw e instanceof RemoteError || e instanceof RoutedExpertsFormatError ? new EngineError(this.describe(e)) : e;
     } finally {
       clearInterval(poll);
       this.inflight.delete(controller);
@@ -206,6 +209,7 @@ export class RemoteBackend implements ModelBackend {
 
   /** "vLLM at URL: no answer within 30 s (3 tries)", with the fix when the engine runs without routed experts. */
   describe(e: unknown): string {
+    if (e instanceof EngineError) return e.message;
     if (e instanceof RemoteError) return `${this.label}: ${e.reason}`;
     if (e instanceof RoutedExpertsFormatError) return `${this.label}: ${e.message}${/no (meta_info\.)?routed.experts|returned no/.test(e.message) ? ` (${this.engine.enableHint})` : ''}`;
     return `${this.label}: ${(e as Error)?.message ?? String(e)}`;
