@@ -1,6 +1,6 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
 import { BackendCancelledError, type ForwardResult, type ModelBackend } from '../model/backend';
-import { entropyNats, surprisalBits } from '../routing/math';
+import { entropyNats, softmax, surprisalBits } from '../routing/math';
 import { biasFromRules } from '../routing/steering';
 
 export interface AnalyzeOptions {
@@ -18,6 +18,11 @@ export interface AnalyzeOptions {
   onWindow?: (result: RoutingResult, from: number, to: number) => void;
   /** a document offset on screen: its window runs first (windows are independent: each starts without history) */
   priorityOffset?: number;
+  /**
+   * when given ([L*E]): the router's probability per expert (softmax of the raw logits) is added here for every token,
+   * for the statistics' p_i (moe-lens stats); the result itself does not carry full router distributions
+   */
+  routerProbSums?: Float64Array;
 }
 
 /** Tokens [from, to) of an analysis in progress, as a result of their own (RoutingResult.partial, firstToken). */
@@ -134,6 +139,7 @@ export async function analyzeText(session: ModelBackend, text: string, version: 
     const win = ids.slice(start, start + C);
     const out = await session.forward(win, bias, undefined, { logits: false });
     fillWindow(result, out, start, L, E, K, session.info.vocabSize);
+    if (opts.routerProbSums) addRouterProbs(opts.routerProbSums, out, L, E);
     if (baseline) {
       if (opts.isCancelled?.()) throw new CancelledError();
       const base = await session.forward(win, zero, undefined, { logits: false });
@@ -154,6 +160,16 @@ async function routeText(session: ModelBackend, text: string, version: number, o
   } catch (e) {
     if (e instanceof BackendCancelledError) throw new CancelledError();
     throw e;
+  }
+}
+
+/** Adds softmax(raw router logits) of every token of a forward pass to sums[l*E + e]. */
+function addRouterProbs(sums: Float64Array, out: ForwardResult, L: number, E: number): void {
+  for (let l = 0; l < L; l++) {
+    for (let j = 0; j < out.tokens; j++) {
+      const p = softmax(out.routerLogits, (l * out.tokens + j) * E, E);
+      for (let e = 0; e < E; e++) sums[l * E + e] += p[e];
+    }
   }
 }
 

@@ -17,6 +17,8 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
   const lines: string[] = [];
   // Routing from a serving engine has expert ids only: what it lacks is said, never shown as zeros.
   const absent = new Set(r.absent ?? []);
+  // a prefix-cached position of an engine trace: its experts are placeholders
+  const unrecorded = r.notRecorded?.includes(t) ?? false;
   const surprisal = absent.has('surprisal') ? 'surprisal not in the trace' : `surprisal ${r.surprisal[t].toFixed(2)} bits`;
   lines.push(`**MoE Lens** · token ${t + 1}/${r.tokens} **${visibleToken(tokenText)}** (id ${r.ids[t]}) · ${surprisal}`);
   if (r.windows > 1) lines.push(`\n_Document longer than the ${r.model.contextLength}-token context: analysed in ${r.windows} windows of independent context._`);
@@ -29,8 +31,11 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
     for (let k = 0; k < K; k++) {
       const e = r.experts[base + k];
       const label = labels?.[l]?.[e];
-      if (e < 0) cells.push('not recorded');
-      else cells.push(`E${e}${absent.has('weights') ? '' : ` (${fmt(r.weights[base + k])})`}${label ? ` ${label}` : ''}`);
+      if (unrecorded) {
+        cells.push('not recorded (prefix-cached by the engine)');
+        break;
+      }
+      cells.push(`E${e}${absent.has('weights') ? '' : ` (${fmt(r.weights[base + k])})`}${label ? ` ${label}` : ''}`);
     }
     const ent = absent.has('entropy') ? '—' : r.entropy[t * L + l].toFixed(2);
     if (steered) {

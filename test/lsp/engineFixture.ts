@@ -19,6 +19,14 @@ export class EngineFixture {
   slowMs = 2000;
   /** vLLM: answer with response-level `prompt_routed_experts` (PR #28284) or choices[0].routed_experts as .npy (vLLM main) */
   vllmShape: 'nested' | 'npy' = 'nested';
+  /**
+   * vLLM's prefix caching: rows of the longest prefix this engine has seen before come back as -1 (not recomputed,
+   * so not recorded; issue 14). The last prompt token is always computed.
+   */
+  prefixCache = false;
+  private readonly seen: number[][] = [];
+  /** prompt rows the last routing answer marked -1 */
+  lastCached = 0;
   /** every request: path and body */
   readonly requests: { path: string; body: Record<string, unknown> }[] = [];
   /** routing requests whose connection the client closed before an answer */
@@ -42,6 +50,11 @@ export class EngineFixture {
   close(): Promise<void> {
     this.server.closeAllConnections();
     return new Promise((r) => this.server.close(() => r()));
+  }
+
+  /** Another client's request: its prefix is in the engine's cache from now on. */
+  remember(ids: number[]): void {
+    this.seen.push(ids);
   }
 
   /** The ids the engine's tokenizer gives for text (what the routing is computed over). */
@@ -80,7 +93,12 @@ export class EngineFixture {
       }
     }
     const { layers: L, topK: K } = FIXTURE;
-    const rows = prompt.map((id) => Array.from({ length: L }, (_, l) => Array.from({ length: K }, (_, k) => fixtureExpert(id, l, k))));
+    let cached = 0;
+    if (this.prefixCache) for (const p of this.seen) cached = Math.max(cached, commonPrefix(p, prompt));
+    cached = Math.min(cached, prompt.length - 1);
+    this.lastCached = cached;
+    this.seen.push(prompt);
+    const rows = prompt.map((id, t) => Array.from({ length: L }, (_, l) => Array.from({ length: K }, (_, k) => (t < cached ? -1 : fixtureExpert(id, l, k)))));
     const next = 42; // the one generated token
     if (this.engine === 'vllm') {
       const choice: Record<string, unknown> = { index: 0, text: ' x', finish_reason: 'length', token_ids: [next], prompt_token_ids: prompt };
@@ -94,6 +112,12 @@ export class EngineFixture {
     rows.flat(2).forEach((e, i) => buf.writeInt32LE(e, 4 * i));
     return send(200, { text: ' x', output_ids: [next], meta_info: { id: 'req-1', finish_reason: { type: 'length', length: 1 }, prompt_tokens: prompt.length, completion_tokens: 1, cached_tokens: 0, routed_experts: buf.toString('base64') } });
   }
+}
+
+function commonPrefix(a: readonly number[], b: readonly number[]): number {
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return n;
 }
 
 /** A .npy (format 1.0) of uint8 values, base64: what numpy2base64 in vLLM main writes for ids below 256. */

@@ -53,10 +53,11 @@ describe('remote engine backend over LSP', function () {
   describe('vLLM (tokenised by its /tokenize)', () => {
     let engine: EngineFixture;
     let s: TestServer;
+    let engineUrl: string;
     const uri = 'file:///remote/a.py';
     before(async () => {
       engine = new EngineFixture('vllm', tokenizerFile);
-      const url = await engine.listen();
+      const url = (engineUrl = await engine.listen());
       s = new TestServer(fastEnv);
       await s.start({ backend: 'vllm', remote: { url, model: 'fixture-moe' } });
       const st = await s.settled();
@@ -75,7 +76,8 @@ describe('remote engine backend over LSP', function () {
       assert.deepEqual(r.offsets, enc.offsets);
       assert.deepEqual(r.experts, expectedExperts(enc.ids));
       assert.deepEqual(r.absent, ['weights', 'entropy', 'surprisal']);
-      assert.deepEqual([r.weights.length, r.entropy.length, r.surprisal.length], [0, 0, 0]);
+      assert.deepEqual(r.source, { kind: 'trace', engine: 'vllm', file: engineUrl });
+      assert.deepEqual(r.notRecorded, []);
       assert.equal(r.model.layers, FIXTURE.layers);
       assert.equal(r.model.topK, FIXTURE.topK);
       assert.equal(r.model.name, 'fixture-moe');
@@ -113,6 +115,38 @@ describe('remote engine backend over LSP', function () {
         assert.deepEqual(r.experts, expectedExperts(local.encode(text).ids));
       } finally {
         engine.vllmShape = 'nested';
+      }
+    });
+
+    it('prefix-cached rows (-1) are filled from the previous answer of the same prefix; others are "not recorded"', async () => {
+      engine.prefixCache = true;
+      try {
+        // an edit: the engine recomputes only the tokens after the cached prefix, the backend has the rest
+        const u = 'file:///remote/cached.py';
+        const first = 'def f(x):\n    return x + 1\n';
+        s.open(u, first, 'python');
+        await routing(s, u);
+        const second = `${first}print(f(2))\n`;
+        const v = s.change(u, second);
+        const r = await until(async () => {
+          const x = await routing(s, u);
+          return x.version === v ? x : undefined;
+        }, 'the edited version');
+        assert.ok(engine.lastCached >= local.encode(first).ids.length - 1, `the engine recomputed all but ${engine.lastCached} tokens`);
+        assert.deepEqual(r.notRecorded, []);
+        assert.deepEqual(r.experts, expectedExperts(local.encode(second).ids));
+        // a prefix another client sent: no earlier answer here has it, so it is shown as not recorded
+        const other = 'import os\nimport sys\n';
+        engine.remember(local.encode(other).ids);
+        const u2 = 'file:///remote/other.py';
+        s.open(u2, `${other}os.exit(0)\n`, 'python');
+        const r2 = await routing(s, u2);
+        const n = local.encode(other).ids.length;
+        assert.deepEqual(r2.notRecorded, Array.from({ length: n }, (_, t) => t));
+        const h = await s.conn.sendRequest<{ contents: { value: string } }>('textDocument/hover', { textDocument: { uri: u2 }, position: { line: 0, character: 2 } });
+        assert.match(h.contents.value, /not recorded \(prefix-cached by the engine\)/);
+      } finally {
+        engine.prefixCache = false;
       }
     });
 

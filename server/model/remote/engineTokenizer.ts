@@ -3,7 +3,7 @@
 import type { BackendTokenizer } from '../backend';
 import type { EngineProtocol } from './engines';
 import { requestJson, type RetryPolicy } from './http';
-import { RoutedExpertsFormatError } from './routedExperts';
+import { TraceError } from '../../trace/engineTrace';
 import { isByteLevelPieces, offsetsFromPieces, pieceText } from './tokenPieces';
 
 export class EngineTokenizer implements BackendTokenizer {
@@ -17,9 +17,9 @@ export class EngineTokenizer implements BackendTokenizer {
     if (text.length === 0) return { ids: [], offsets: [] };
     const answer = await requestJson(this.base + this.engine.tokenizePath, this.engine.tokenizeBody(text, this.model), this.policy, signal);
     const tok = this.engine.parseTokenize(answer);
-    if (!tok.pieces) throw new RoutedExpertsFormatError(`${this.engine.name}'s ${this.engine.tokenizePath} returned no token strings (token_strs): put the served model's tokenizer.json in moeLens.modelPath`);
+    if (!tok.pieces) throw new TraceError(`${this.engine.name}'s ${this.engine.tokenizePath} returned no token strings (token_strs): put the served model's tokenizer.json in moeLens.modelPath`);
     const placed = offsetsFromPieces(text, tok.pieces);
-    if ('error' in placed) throw new RoutedExpertsFormatError(placed.error);
+    if ('error' in placed) throw new TraceError(placed.error);
     const bl = isByteLevelPieces(tok.pieces);
     tok.ids.forEach((id, i) => this.texts.set(id, pieceText(tok.pieces![i], bl)));
     return { ids: tok.ids, offsets: placed.offsets, maxModelLen: tok.maxModelLen };

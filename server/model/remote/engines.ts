@@ -1,7 +1,10 @@
 // What each serving engine is sent and what it answers, for routing one prompt with one new token. Every field is
 // cited; the test server (test/lsp/remoteBackend.test.ts) answers in exactly these formats.
 import type { BackendKind } from '../../../common/protocol';
-import { firstRows, gridFromInt32Base64, gridFromNested, gridFromNpyBase64, RoutedExpertsFormatError, type ExpertGrid } from './routedExperts';
+import { intList, TraceError, type EngineTrace } from '../../trace/engineTrace';
+import { parseSglangTrace } from '../../trace/sglang';
+import { parseVllmTrace } from '../../trace/vllm';
+import { decodeNpyExperts } from './npyExperts';
 
 export type EngineKind = Exclude<BackendKind, 'onnx'>;
 
@@ -19,8 +22,11 @@ export interface EngineProtocol {
   name: string;
   routePath: string;
   routeBody(ids: readonly number[], model: string): unknown;
-  /** the routed experts of the `prompt` tokens; `shape` from the model config where the answer does not carry it */
-  parseRouting(answer: unknown, prompt: number, shape?: { layers: number; topK: number }): ExpertGrid;
+  /**
+   * The answer as an engine trace (server/trace: the same parsers as trace files) over the `prompt` that was sent;
+   * `shape` from the model config where the answer does not carry it.
+   */
+  parseRouting(answer: unknown, prompt: readonly number[], shape?: { layers: number; topK: number }): EngineTrace;
   tokenizePath: string;
   tokenizeBody(text: string, model: string): unknown;
   parseTokenize(answer: unknown): TokenizeAnswer;
@@ -30,15 +36,11 @@ export interface EngineProtocol {
 
 const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
-const ids = (v: unknown, field: string): number[] => {
-  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0)) throw new RoutedExpertsFormatError(`${field} is not a list of token ids`);
-  return v as number[];
-};
-
-/** Checks the routed rows against the prompt and keeps the prompt's rows. */
-function promptRows(g: ExpertGrid, prompt: number, engine: string, field: string): ExpertGrid {
-  if (g.tokens < prompt) throw new RoutedExpertsFormatError(`${engine} returned routing for ${g.tokens} tokens in ${field} but the prompt has ${prompt}`);
-  return g.tokens === prompt ? g : firstRows(g, prompt);
+/** vLLM main's .npy form of choices[0].routed_experts (prompt and generated rows but the last), as a trace. */
+function npyTrace(choice: Record<string, unknown>, prompt: readonly number[]): EngineTrace {
+  const g = decodeNpyExperts(choice.routed_experts as string, 'choices[0].routed_experts');
+  if (g.rows < prompt.length) throw new TraceError(`choices[0].routed_experts has ${g.rows} tokens, the prompt ${prompt.length}`);
+  return { engine: 'vllm', ids: [...prompt], promptTokens: prompt.length, layers: g.layers, topK: g.topK, experts: g.data.slice(0, prompt.length * g.layers * g.topK) };
 }
 
 /**
@@ -64,23 +66,18 @@ export const vllm: EngineProtocol = {
   parseRouting(answer, prompt) {
     const a = obj(answer);
     const choice = obj(Array.isArray(a.choices) ? a.choices[0] : undefined);
-    const echoed = choice.prompt_token_ids ?? a.prompt_token_ids;
-    if (echoed !== undefined && echoed !== null && ids(echoed, 'prompt_token_ids').length !== prompt) {
-      throw new RoutedExpertsFormatError(`vLLM says the prompt had ${(echoed as unknown[]).length} tokens, ${prompt} were sent`);
+    const trace = a.prompt_routed_experts == null && typeof choice.routed_experts === 'string' ? npyTrace(choice, prompt) : parseVllmTrace(answer);
+    const echoed = trace.ids.slice(0, trace.promptTokens);
+    if (trace.promptTokens !== prompt.length || echoed.some((id, i) => id !== prompt[i])) {
+      throw new TraceError(`vLLM echoed ${trace.promptTokens} prompt tokens that differ from the ${prompt.length} sent`);
     }
-    if (a.prompt_routed_experts !== undefined && a.prompt_routed_experts !== null) {
-      return promptRows(gridFromNested(a.prompt_routed_experts, 'prompt_routed_experts'), prompt, 'vLLM', 'prompt_routed_experts');
-    }
-    if (typeof choice.routed_experts === 'string') {
-      return promptRows(gridFromNpyBase64(choice.routed_experts, 'choices[0].routed_experts'), prompt, 'vLLM', 'choices[0].routed_experts');
-    }
-    throw new RoutedExpertsFormatError('vLLM returned no routed experts (neither prompt_routed_experts nor choices[0].routed_experts)');
+    return trace;
   },
   tokenizePath: '/tokenize',
   tokenizeBody: (prompt, model) => ({ ...(model ? { model } : {}), prompt, add_special_tokens: false, return_token_strs: true }),
   parseTokenize(answer) {
     const a = obj(answer);
-    const tokens = ids(a.tokens, 'tokens');
+    const tokens = intList(a.tokens, 'tokens');
     const strs = a.token_strs;
     const pieces = Array.isArray(strs) && strs.length === tokens.length && strs.every((s) => typeof s === 'string') ? (strs as string[]) : undefined;
     const max = Number.isInteger(a.max_model_len) ? (a.max_model_len as number) : undefined;
@@ -106,17 +103,15 @@ export const sglang: EngineProtocol = {
   routePath: '/generate',
   routeBody: (input, model) => ({ ...(model ? { model } : {}), input_ids: input, sampling_params: { max_new_tokens: 1, temperature: 0 }, return_routed_experts: true }),
   parseRouting(answer, prompt, shape) {
-    const meta = obj(obj(answer).meta_info);
-    const b64 = meta.routed_experts;
-    if (typeof b64 !== 'string') throw new RoutedExpertsFormatError('SGLang returned no meta_info.routed_experts');
-    if (!shape) throw new RoutedExpertsFormatError('SGLang returns routed experts without their shape: the served model\'s config.json (num_hidden_layers, num_experts_per_tok) is needed');
-    return promptRows(gridFromInt32Base64(b64, shape.layers, shape.topK, 'meta_info.routed_experts'), prompt, 'SGLang', 'meta_info.routed_experts');
+    if (!shape) throw new TraceError("SGLang returns routed experts without their shape: the served model's config.json (num_hidden_layers, num_experts_per_tok) is needed");
+    // The answer does not repeat the request's input_ids: the trace parser takes them beside the response.
+    return parseSglangTrace({ request: { input_ids: [...prompt] }, response: answer }, shape);
   },
   tokenizePath: '/tokenize',
   tokenizeBody: (prompt, model) => ({ ...(model ? { model } : {}), prompt, add_special_tokens: false }),
   parseTokenize(answer) {
     const a = obj(answer);
-    return { ids: ids(a.tokens, 'tokens'), maxModelLen: Number.isInteger(a.max_model_len) ? (a.max_model_len as number) : undefined };
+    return { ids: intList(a.tokens, 'tokens'), maxModelLen: Number.isInteger(a.max_model_len) ? (a.max_model_len as number) : undefined };
   },
   enableHint: 'start SGLang with --enable-return-routed-experts',
 };

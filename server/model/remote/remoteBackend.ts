@@ -11,9 +11,9 @@ import { MoeTokenizer } from '../tokenizer';
 import { engines, type EngineKind, type EngineProtocol } from './engines';
 import { defaultRetryPolicy, RemoteError, requestJson, type RetryPolicy } from './http';
 import { readServedModelShape, type ServedModelShape } from './modelConfig';
-import { RoutedExpertsFormatError, type ExpertGrid } from './routedExperts';
+import { TraceError, type EngineTrace } from '../../trace/engineTrace';
+import { traceRouting } from '../../trace/traceRouting';
 import { EngineTokenizer } from './engineTokenizer';
-import { routingFromGrid } from './traceResult';
 
 export interface RemoteSettings {
   kind: EngineKind;
@@ -54,7 +54,7 @@ export class RemoteBackend implements ModelBackend {
   private readonly listeners: ((problem: string | undefined) => void)[] = [];
   private problem: string | undefined;
   /** the last answers, newest first (for prefix-cached rows) */
-  private readonly recent: { ids: readonly number[]; grid: ExpertGrid }[] = [];
+  private readonly recent: { ids: readonly number[]; per: number; experts: Int32Array }[] = [];
 
   private constructor(
     private readonly engine: EngineProtocol,
@@ -159,51 +159,54 @@ export class RemoteBackend implements ModelBackend {
       if (enc.maxModelLen) this.info.contextLength = enc.maxModelLen;
       // One new token must fit beside the prompt.
       const T = Math.min(enc.ids.length, opts.maxTokens, this.info.contextLength - 1);
-      const prompt = enc.ids.slice(0, T);
-      const grid = T === 0 ? { tokens: 0, layers: this.info.layers, topK: this.info.topK, data: new Int32Array(0) } : await this.route(prompt, controller.signal);
+      const prompt = { ids: enc.ids.slice(0, T), offsets: enc.offsets.slice(0, 2 * T) };
+      const trace: EngineTrace = T === 0 ? { engine: this.engine.kind, ids: [], promptTokens: 0, layers: this.info.layers, topK: this.info.topK, experts: new Int32Array(0) } : await this.route(prompt.ids, controller.signal);
+      // The same conversion as a trace file's (server/trace): token ids checked one for one, shapes against the model.
+      const result = traceRouting(trace, prompt, this.info, { file: this.source, version });
+      result.truncated = enc.ids.length > T;
+      result.elapsedMs = Math.round(performance.now() - started);
       this.healthy(undefined);
-      return routingFromGrid(this.info, version, enc.ids, enc.offsets, grid, enc.ids.length > T, Math.round(performance.now() - started));
+      return result;
     } catch (e) {
       if (e instanceof BackendCancelledError || controller.signal.aborted) throw new BackendCancelledError();
-      if (e instanceof RemoteError || e instanceof RoutedExpertsFormatError) this.healthy(this.describe(e));
-      throw e instanceof RemoteError || e instanceof RoutedExpertsFormatError ? new EngineError(this.describe(e)) : e;
+      if (e instanceof RemoteError || e instanceof TraceError) this.healthy(this.describe(e));
+      throw e instanceof RemoteError || e instanceof TraceError ? new EngineError(this.describe(e)) : e;
     } finally {
       clearInterval(poll);
       this.inflight.delete(controller);
     }
   }
 
-  private async route(prompt: number[], signal: AbortSignal) {
+  private async route(prompt: number[], signal: AbortSignal): Promise<EngineTrace> {
     const answer = await requestJson(this.source + this.engine.routePath, this.engine.routeBody(prompt, this.settings.model), this.policy, signal);
-    const grid = this.engine.parseRouting(answer, prompt.length, this.shape && { layers: this.shape.layers, topK: this.shape.topK });
+    const trace = this.engine.parseRouting(answer, prompt, this.shape && { layers: this.shape.layers, topK: this.shape.topK });
     const info = this.info;
-    if (info.layers === 0) Object.assign(info, { layers: grid.layers, topK: grid.topK });
-    if (grid.layers !== info.layers || grid.topK !== info.topK) {
-      throw new RoutedExpertsFormatError(`${this.engine.name} returned ${grid.layers} layers × top-${grid.topK} but the model has ${info.layers} × top-${info.topK}`);
-    }
+    if (info.layers === 0) Object.assign(info, { layers: trace.layers, topK: trace.topK });
     let max = -1;
-    for (const e of grid.data) max = Math.max(max, e);
-    if (this.shape?.experts && max >= this.shape.experts) throw new RoutedExpertsFormatError(`${this.engine.name} returned expert ${max} but config.json says ${this.shape.experts} experts`);
+    for (const e of trace.experts) max = Math.max(max, e);
+    if (this.shape?.experts && max >= this.shape.experts) throw new TraceError(`expert id ${max}, but config.json says ${this.shape.experts} experts`);
     // Without config.json the expert count is what has been seen so far (ids are 0-based).
-    if (max + 1 > info.experts) info.experts = max + 1;
-    this.fillFromRecent(prompt, grid);
-    return grid;
+    if (!this.shape?.experts && max + 1 > info.experts) info.experts = max + 1;
+    this.fillFromRecent(prompt, trace);
+    return trace;
   }
 
   /**
    * vLLM marks prefix-cached positions -1: it did not recompute them, so it has no routing for them. Every edit
    * resends the document, so most of it is such a prefix. Routing is causal (token t's experts depend on tokens
-   * ≤ t only), so rows of an earlier answer that shares the ids up to t are exactly the missing rows.
+   * ≤ t only), so rows of an earlier answer that shares the ids up to t are exactly the missing rows; what no
+   * earlier answer has stays "not recorded".
    */
-  private fillFromRecent(prompt: readonly number[], grid: ExpertGrid): void {
-    const per = grid.layers * grid.topK;
+  private fillFromRecent(prompt: readonly number[], trace: EngineTrace): void {
+    const per = trace.layers * trace.topK;
     const missing = (data: Int32Array, t: number) => data.subarray(t * per, (t + 1) * per).some((e) => e < 0);
     for (const r of this.recent) {
+      if (r.per !== per) continue;
       let n = 0;
       while (n < prompt.length && n < r.ids.length && prompt[n] === r.ids[n]) n++;
-      for (let t = 0; t < n; t++) if (missing(grid.data, t) && !missing(r.grid.data, t)) grid.data.set(r.grid.data.subarray(t * per, (t + 1) * per), t * per);
+      for (let t = 0; t < n; t++) if (missing(trace.experts, t) && !missing(r.experts, t)) trace.experts.set(r.experts.subarray(t * per, (t + 1) * per), t * per);
     }
-    this.recent.unshift({ ids: prompt, grid });
+    this.recent.unshift({ ids: prompt, per, experts: trace.experts.slice(0, prompt.length * per) });
     this.recent.length = Math.min(this.recent.length, RECENT_ANSWERS);
   }
 
@@ -211,7 +214,7 @@ export class RemoteBackend implements ModelBackend {
   describe(e: unknown): string {
     if (e instanceof EngineError) return e.message;
     if (e instanceof RemoteError) return `${this.label}: ${e.reason}`;
-    if (e instanceof RoutedExpertsFormatError) return `${this.label}: ${e.message}${/no (meta_info\.)?routed.experts|returned no/.test(e.message) ? ` (${this.engine.enableHint})` : ''}`;
+    if (e instanceof TraceError) return `${this.label}: ${e.message}${/missing|no routed/.test(e.message) && !e.message.includes('--enable-return-routed-experts') ? ` (${this.engine.enableHint})` : ''}`;
     return `${this.label}: ${(e as Error)?.message ?? String(e)}`;
   }
 
