@@ -31,7 +31,13 @@ export function tokenBuckets(r: RoutingResult, metric: HeatmapMetric, layer: Hea
   const { layers: L, topK: K, experts: E } = r.model;
   const l = layer === 'mean' ? 0 : Math.min(Math.max(0, layer), L - 1);
   const out = new Int16Array(r.tokens).fill(-1);
+  // Routing from a serving engine lacks weights, entropy and surprisal (RoutingResult.absent) and some tokens'
+  // experts (notRecorded): those stay undecorated, never painted as zeros.
+  const absent = metric === 'gate' ? 'weights' : metric;
+  if ((r.absent as string[] | undefined)?.includes(absent)) return out;
+  const unrecorded = new Set(r.notRecorded ?? []);
   for (let t = 0; t < r.tokens; t++) {
+    if (unrecorded.has(t)) continue;
     switch (metric) {
       case 'expert':
         out[t] = r.experts[(t * L + l) * K] % EXPERT_COLOURS;
