@@ -181,8 +181,28 @@ connection.onDidChangeConfiguration(async (change) => {
   await loadModel();
 });
 
-documents.onDidOpen((e) => analyses.schedule(e.document.uri));
-documents.onDidChangeContent((e) => analyses.schedule(e.document.uri));
+/**
+ * A serving engine that could not be reached when it was set is tried again when a document opens or changes (at
+ * most every RECONNECT_MS; MOE_LENS_REMOTE_RECONNECT_MS overrides it): starting the engine after the editor must not
+ * need a settings change.
+ */
+const RECONNECT_MS = Number(process.env.MOE_LENS_REMOTE_RECONNECT_MS ?? 5000);
+let lastReconnect = 0;
+function reconnectEngine(): void {
+  if (status.state !== 'error' || loaded || !settings.backend || settings.backend === 'onnx' || Date.now() - lastReconnect < RECONNECT_MS) return;
+  lastReconnect = Date.now();
+  host.forget();
+  void loadModel();
+}
+
+documents.onDidOpen((e) => {
+  reconnectEngine();
+  analyses.schedule(e.document.uri);
+});
+documents.onDidChangeContent((e) => {
+  reconnectEngine();
+  analyses.schedule(e.document.uri);
+});
 connection.onNotification(Methods.visibleRanges, (p: VisibleRangesParams) => {
   const first = p?.ranges?.[0]?.[0];
   if (typeof p?.uri === 'string' && Number.isInteger(first)) visible.set(p.uri, first);

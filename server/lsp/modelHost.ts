@@ -36,6 +36,13 @@ export class ModelHost {
     return true;
   }
 
+  /** Forgets the current backend so that the next configure loads again (an engine that was down may be up now). */
+  forget(): void {
+    const old = this.current?.session;
+    this.current = undefined;
+    old?.then((s) => s.dispose()).catch(() => undefined);
+  }
+
   session(): Promise<ModelBackend> {
     if (!this.current) return Promise.reject(new Error('no model configured'));
     return this.current.session;

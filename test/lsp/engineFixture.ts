@@ -42,8 +42,8 @@ export class EngineFixture {
     this.server = createServer((req, res) => void this.handle(req, res));
   }
 
-  async listen(): Promise<string> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+  async listen(port = 0): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(port, '127.0.0.1', r));
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 

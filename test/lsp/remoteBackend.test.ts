@@ -258,6 +258,25 @@ describe('remote engine backend over LSP', function () {
       }
     });
 
+    it('an engine started after the editor is connected on the next edit', async () => {
+      const port = await closedPort();
+      const s = new TestServer({ ...fastEnv, MOE_LENS_REMOTE_RECONNECT_MS: '0' });
+      const engine = new EngineFixture('vllm', tokenizerFile);
+      try {
+        await s.start({ backend: 'vllm', remote: { url: `http://127.0.0.1:${port}`, model: '' } });
+        assert.equal((await s.settled()).state, 'error');
+        await engine.listen(port);
+        const uri = 'file:///remote/late.py';
+        s.open(uri, 'print(1)\n', 'python');
+        const r = await until(async () => routing(s, uri).catch(() => undefined), 'routing once the engine is up');
+        assert.deepEqual(r.experts, expectedExperts(local.encode('print(1)\n').ids));
+        assert.equal((await status(s)).state, 'ready');
+      } finally {
+        await s.stop();
+        await engine.close();
+      }
+    });
+
     it('a URL that is not one is refused naming the setting', async () => {
       const s = new TestServer(fastEnv);
       try {
