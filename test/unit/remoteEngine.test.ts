@@ -127,3 +127,22 @@ describe('remote engine: requests and answers', () => {
     assert.throws(() => engines.sglang.parseRouting(answer, [5, 6]), /config\.json/);
   });
 });
+
+describe('remote engine: the extension manifest', () => {
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as {
+    capabilities: { untrustedWorkspaces: { restrictedConfigurations: string[] } };
+    contributes: { commands: { command: string; enablement?: string }[]; configuration: { properties: Record<string, { enum?: string[] }> } };
+  };
+
+  it('the engine URL is a restricted setting (document text goes there) and the backend setting lists every engine', () => {
+    assert.ok(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations.includes('moeLens.remote.url'));
+    assert.deepEqual(pkg.contributes.configuration.properties['moeLens.backend'].enum, ['onnx', 'vllm', 'sglang']);
+    assert.ok(pkg.contributes.configuration.properties['moeLens.remote.model']);
+  });
+
+  it('steering and logit-based commands are disabled by the capability context keys', () => {
+    const enablement = new Map(pkg.contributes.commands.map((c) => [c.command, c.enablement]));
+    for (const c of ['moeLens.disableExpert', 'moeLens.forceExpert', 'moeLens.biasExpert', 'moeLens.toggleExpertAtCursor']) assert.equal(enablement.get(c), '!moeLens.cannotSteer', c);
+    for (const c of ['moeLens.compareContinuation', 'moeLens.findContrastiveExperts']) assert.equal(enablement.get(c), '!moeLens.noLogits', c);
+  });
+});
