@@ -37,7 +37,7 @@ function decode(b64: string, kind: Kind, experts: number): number[] {
 
 /** Leading tokens whose every per-token value is the same in both results (0 when their shapes differ). */
 export function unchangedTokens(base: RoutingResult, r: RoutingResult): number {
-  if (base.firstToken || r.firstToken || base.model.name !== r.model.name || base.model.layers !== r.model.layers || base.model.topK !== r.model.topK || !!base.baselineExperts !== !!r.baselineExperts) return 0;
+  if (base.firstToken || r.firstToken || base.source?.file !== r.source?.file || base.model.name !== r.model.name || base.model.layers !== r.model.layers || base.model.topK !== r.model.topK || !!base.baselineExperts !== !!r.baselineExperts) return 0;
   const n = Math.min(base.tokens, r.tokens);
   let keep = 0;
   const arrays = layout(r).filter(([k]) => r[k] !== undefined);

@@ -6,7 +6,10 @@ import { compareContinuation } from './continuation/compareContinuation';
 import { findContrastiveExperts } from './contrastive/findContrastiveExperts';
 import { describeRule, expertUsage, pickExpert, pickLayer } from './steering/expertPicks';
 import { deletePreset, exportSteering, importSteering, loadPreset, savePreset } from './steering/presetCommands';
+import { routingStatistics } from './stats/routingStatistics';
+import { closeRoutingTrace, openRoutingTrace } from './traces/openRoutingTrace';
 import { tokenAt } from '../server/model/offsets';
+import { NOT_IN_TRACE, NOT_RECORDED } from '../common/routingSource';
 
 type Command = (ctx: Ctx, ...args: unknown[]) => unknown;
 
@@ -29,6 +32,9 @@ export const commands: Record<string, Command> = {
   'moeLens.compareContinuation': (ctx, ...a) => compareContinuation(ctx, a[0]),
   'moeLens.findContrastiveExperts': (ctx, ...a) => findContrastiveExperts(ctx, a[0]),
   'moeLens.selectModel': selectModel,
+  'moeLens.routingStatistics': (ctx, ...a) => routingStatistics(ctx, a[0]),
+  'moeLens.openRoutingTrace': (ctx, ...a) => openRoutingTrace(ctx, a[0]),
+  'moeLens.closeRoutingTrace': (ctx, ...a) => closeRoutingTrace(ctx, a[0]),
   'moeLens.restartServer': (ctx) => ctx.restartServer(),
   'moeLens.showOutput': (ctx) => ctx.output.show(true),
   'moeLens.showRoutingPanel': (ctx) => ctx.showRoutingPanel(false),
@@ -127,13 +133,14 @@ async function toggleExpertAtCursor(ctx: Ctx): Promise<void> {
   if (!r || r.version !== ed.document.version) return void vscode.window.showInformationMessage('MoE Lens: no routing for this document yet.');
   const t = tokenAt(r.offsets, ed.document.offsetAt(ed.selection.active));
   if (t < 0) return;
+  if (r.notRecorded?.includes(t)) return void vscode.window.showInformationMessage(`MoE Lens: this token's routing was ${NOT_RECORDED} by the engine.`);
   const { layers: L, topK: K } = r.model;
   const items: (vscode.QuickPickItem & { layer: number; expert: number })[] = [];
   for (let l = 0; l < L; l++) {
     for (let k = 0; k < K; k++) {
       const e = r.experts[(t * L + l) * K + k];
       const disabled = ctx.steering.rules.some((x) => x.expert === e && x.layer === l && x.mode === 'disable');
-      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: `weight ${r.weights[(t * L + l) * K + k].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e], layer: l, expert: e });
+      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: r.absent?.includes('weights') ? `weight ${NOT_IN_TRACE}` : `weight ${r.weights[(t * L + l) * K + k].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e], layer: l, expert: e });
     }
   }
   const pick = await vscode.window.showQuickPick(items, { title: `MoE Lens: experts of "${ed.document.getText().slice(r.offsets[2 * t], r.offsets[2 * t + 1])}" — pick to disable / re-enable` });

@@ -2,7 +2,7 @@
 // heatmap decorations, a status bar item, the Experts tree and the routing panel. Hovers come from the server itself.
 import * as vscode from 'vscode';
 import { State, type LanguageClient } from 'vscode-languageclient/node';
-import { Methods, SteeringMethods, type GenerateProgress, type ModelInfo, type ServerStatus } from '../common/protocol';
+import { Methods, StatsProgressNotification, SteeringMethods, type GenerateProgress, type ModelInfo, type ServerStatus } from '../common/protocol';
 import { registerCommands } from './commands';
 import { ContinuationDocuments } from './continuation/continuationDocuments';
 import { Config } from './config';
@@ -18,6 +18,7 @@ import { SteeringStore } from './steering/steeringStore';
 import { registerVisibleRanges } from './visibleRanges';
 import { setCapabilityContext } from './capabilityContext';
 import { ExpertsTree } from './views/expertsTree';
+import { statsProgress } from './stats/routingStatistics';
 
 let client: LanguageClient | undefined;
 
@@ -93,6 +94,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
       if (modelChanged) tree?.refresh();
     }),
     client.onNotification(SteeringMethods.generateProgress, (p: GenerateProgress) => continuations.onServerProgress(p)),
+    client.onNotification(StatsProgressNotification, (p) => statsProgress.fire(p)),
     client.onNotification(Methods.routingChanged, ({ uri, partial }: { uri: string; partial?: boolean }) => void routing.refresh(uri, partial)),
     ...registerCommands(ctx),
   );

@@ -22,6 +22,8 @@ import { hoverMarkdown } from './lsp/hoverMarkdown';
 import { defaultSettings, ModelHost } from './lsp/modelHost';
 import { RoutingReplies } from './lsp/routingReplies';
 import { registerSteeringRequests } from './lsp/steeringRequests';
+import { registerStatsRequests } from './lsp/statsRequests';
+import { TraceDocuments } from './lsp/traceDocuments';
 import { expertLabels } from './steering/labels';
 import { steeringRefusal, type ModelBackend } from './model/backend';
 import { remoteCapabilities } from './model/remote/remoteBackend';
@@ -43,6 +45,11 @@ const visible = new Map<string, number>();
 
 /** moeLens/routing answers: JSON, or packed with deltas against what each client last received. */
 const replies = new RoutingReplies();
+
+/** Documents whose routing an engine trace supplies (moeLens/openTrace), for the version it was opened on. */
+const traces = new TraceDocuments();
+/** The trace's routing for the document as it is now, if one is open for it. */
+const traced = (uri: string) => traces.get(uri, documents.get(uri)?.version);
 
 const analyses = new DocumentAnalyses({
   session: () => host.session(),
@@ -90,6 +97,7 @@ async function loadModel(): Promise<void> {
   const generation = ++loadGeneration;
   const superseded = () => generation !== loadGeneration;
   analyses.invalidateAll();
+  traces.clear(); // a trace was checked against the old model's tokenizer and shape
   loaded = undefined;
   const engine = settings.backend && settings.backend !== 'onnx' ? settings.backend : undefined;
   setStatus({ state: 'loading', model: undefined, backend: undefined, modelPath: host.dir, message: engine ? `Connecting to ${engine} at ${host.dir}` : `Loading model from ${host.dir}` });
@@ -201,6 +209,7 @@ documents.onDidOpen((e) => {
 });
 documents.onDidChangeContent((e) => {
   reconnectEngine();
+  traces.close(e.document.uri); // a trace describes the text it was recorded on, not an edited one
   analyses.schedule(e.document.uri);
 });
 connection.onNotification(Methods.visibleRanges, (p: VisibleRangesParams) => {
@@ -210,6 +219,7 @@ connection.onNotification(Methods.visibleRanges, (p: VisibleRangesParams) => {
 
 documents.onDidClose((e) => {
   visible.delete(e.document.uri);
+  traces.close(e.document.uri);
   analyses.forget(e.document.uri);
   replies.forget(e.document.uri);
 });
@@ -218,6 +228,8 @@ connection.onRequest(Methods.routing, async (params: RoutingParams): Promise<Rou
   try {
     const uri = params.textDocument.uri;
     const doc = documents.get(uri);
+    const fromTrace = traced(uri);
+    if (fromTrace) return replies.reply(params, fromTrace);
     const partial = params.partial && doc ? analyses.partial(uri, doc.version) : undefined;
     return replies.reply(params, partial ?? (await analyses.get(uri)));
   } catch (e) {
@@ -247,7 +259,7 @@ connection.onHover(async (params): Promise<Hover | null> => {
   if (!doc) return null;
   let r: RoutingResult;
   try {
-    r = await analyses.get(doc.uri);
+    r = traced(doc.uri) ?? (await analyses.get(doc.uri));
   } catch {
     return null; // hover is best effort: errors show in the status bar, not in a popup
   }
@@ -268,8 +280,24 @@ registerSteeringRequests(connection, {
   getRules: () => rules,
   getDocumentText: (uri) => documents.get(uri)?.getText(),
   cacheDir: labelCacheDir,
-  getRouting: (uri) => analyses.get(uri),
+  getRouting: async (uri) => traced(uri) ?? analyses.get(uri),
   maxTokens: () => settings.maxTokens,
+});
+
+// Routing statistics and engine traces (server/lsp/statsRequests.ts).
+registerStatsRequests(connection, {
+  session: () => host.session(),
+  rules: () => rules,
+  maxTokens: () => settings.maxTokens,
+  document: (uri) => {
+    const d = documents.get(uri);
+    return d && { text: d.getText(), version: d.version };
+  },
+  traces,
+  onRoutingSourceChanged: (uri) => {
+    const d = documents.get(uri);
+    if (d) void connection.sendNotification(Methods.routingChanged, { uri, version: d.version });
+  },
 });
 
 documents.listen(connection);

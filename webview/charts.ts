@@ -1,6 +1,7 @@
 // Plotly figures (data + layout) of the panel's three chart views, built from a routing result and a theme.
 // Pure: no DOM; main.ts hands them to Plotly.react.
 import type { RoutingResult, SteeringRule } from '../common/protocol';
+import { has, NOT_IN_TRACE, NOT_RECORDED, notRecordedSet } from '../common/routingSource';
 import type { PanelMetric } from '../common/webviewMessages';
 import { heatmapMatrix, layerLoads, steeringOf, transitions } from './routingViews';
 import { discreteScale, type Theme } from './theme';
@@ -54,14 +55,19 @@ export function heatmapFigure(t: Theme, r: RoutingResult, metric: PanelMetric, s
   const { layers: L, topK: K, experts: E } = r.model;
   const z = heatmapMatrix(r, metric, start, n);
   const x = Array.from({ length: n }, (_, i) => start + i);
+  const skip = notRecordedSet(r);
+  const [weights, entropy] = [has(r, 'weights'), has(r, 'entropy')];
   const hover = z.map((row, l) =>
     row.map((_, i) => {
       const tok = start + i;
       const base = (tok * L + l) * K;
+      const head = `token ${tok} “${tokenLabel(tokenTexts[tok])}” · layer ${l}`;
+      if (skip.has(tok)) return `${head}<br>routing ${NOT_RECORDED} by the engine`;
       const parts: string[] = [];
-      for (let k = 0; k < K; k++) parts.push(`E${r.experts[base + k]}${label(r, l, r.experts[base + k])} ${r.weights[base + k].toFixed(2)}`);
+      for (let k = 0; k < K; k++) parts.push(`E${r.experts[base + k]}${label(r, l, r.experts[base + k])}${weights ? ` ${r.weights[base + k].toFixed(2)}` : ''}`);
       const was = r.baselineExperts && metric === 'change' ? `<br>unsteered: ${r.baselineExperts.slice(base, base + K).map((e) => `E${e}`).join(', ')}` : '';
-      return `token ${tok} “${tokenLabel(tokenTexts[tok])}” · layer ${l}<br>${parts.join('<br>')}<br>entropy ${r.entropy[tok * L + l].toFixed(2)} nats${was}`;
+      const ent = entropy ? `entropy ${r.entropy[tok * L + l].toFixed(2)} nats` : `weights and entropy ${NOT_IN_TRACE}`;
+      return `${head}<br>${parts.join('<br>')}<br>${ent}${was}`;
     }),
   );
   const categorical = metric === 'expert';
@@ -102,7 +108,8 @@ export function loadFigure(t: Theme, r: RoutingResult, rules: readonly SteeringR
   const hover = loads.map((ld, l) =>
     ld.f.map((v, e) => {
       const mode = steeringOf(rules, l, e);
-      return `layer ${l} · E${e}${label(r, l, e)}<br>f = ${(v * 100).toFixed(1)}% of routed slots<br>p ≈ ${(ld.p[e] * 100).toFixed(1)}% of gate weight${ld.dead.includes(e) ? '<br><b>dead: f < 0.5%</b>' : ''}${mode ? `<br>steered: ${mode}` : ''}<br>click: disable / force / reset`;
+      const p = ld.p ? `p ≈ ${(ld.p[e] * 100).toFixed(1)}% of gate weight` : `p: gate weights ${NOT_IN_TRACE}`;
+      return `layer ${l} · E${e}${label(r, l, e)}<br>f = ${(v * 100).toFixed(1)}% of routed slots<br>${p}${ld.dead.includes(e) ? '<br><b>dead: f < 0.5%</b>' : ''}${mode ? `<br>steered: ${mode}` : ''}<br>click: disable / force / reset`;
     }),
   );
   const dead = loads.flatMap((l, li) => l.dead.map((e) => ({ x: e, y: li })));
@@ -129,7 +136,7 @@ export function loadFigure(t: Theme, r: RoutingResult, rules: readonly SteeringR
   const layout = {
     ...baseLayout(t, 'Layer × expert load fᵢ (% of routed slots)'),
     xaxis: axis(t, '', { dtick: 1, tickprefix: 'E', showgrid: false, range: [-0.5, E - 0.5] }),
-    yaxis: axis(t, '', { range: [L - 0.5, -0.5], showgrid: false, tickvals: loads.map((_, i) => i), ticktext: loads.map((l, i) => `L${i} · LBL ${l.lbl.toFixed(2)}`) }),
+    yaxis: axis(t, '', { range: [L - 0.5, -0.5], showgrid: false, tickvals: loads.map((_, i) => i), ticktext: loads.map((l, i) => `L${i} · LBL ${l.lbl === null ? '—' : l.lbl.toFixed(2)}`) }),
     margin: { l: 104, r: 16, t: 36, b: 64 },
     legend: { orientation: 'h', x: 0, y: -0.12, yanchor: 'top', font: { color: t.foreground }, bgcolor: 'rgba(0,0,0,0)' },
   };

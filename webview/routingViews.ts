@@ -1,5 +1,6 @@
 // Pure computations behind the panel's charts: no DOM, no Plotly (unit-tested in test/unit/webviewViews.test.ts).
 import type { RoutingResult, SteeringRule } from '../common/protocol';
+import { has, notRecordedSet } from '../common/routingSource';
 import type { ContrastiveRow, PanelMetric } from '../common/webviewMessages';
 
 /**
@@ -37,15 +38,29 @@ export function routingChanged(r: RoutingResult, t: number, l: number): 0 | 1 {
   return topKSet(r.experts, base, K) === topKSet(r.baselineExperts, base, K) ? 0 : 1;
 }
 
-/** z[layer][column] for the heatmap over tokens [start, start+n). */
-export function heatmapMatrix(r: RoutingResult, metric: PanelMetric, start: number, n: number): number[][] {
+/** The array a heatmap metric reads, when the routing source may lack it. */
+export const METRIC_ARRAY = { entropy: 'entropy', gate: 'weights' } as const;
+
+/** Whether the result carries what the metric shows (a trace has no weights or entropy). */
+export function metricAvailable(r: RoutingResult, metric: PanelMetric): boolean {
+  return !(metric in METRIC_ARRAY) || has(r, METRIC_ARRAY[metric as keyof typeof METRIC_ARRAY]);
+}
+
+/**
+ * z[layer][column] for the heatmap over tokens [start, start+n). null (a gap in the chart, never a value) where the
+ * source did not record the token or does not carry the metric.
+ */
+export function heatmapMatrix(r: RoutingResult, metric: PanelMetric, start: number, n: number): (number | null)[][] {
   const { layers: L, topK: K } = r.model;
-  const z: number[][] = [];
+  const available = metricAvailable(r, metric);
+  const skip = notRecordedSet(r);
+  const z: (number | null)[][] = [];
   for (let l = 0; l < L; l++) {
-    const row: number[] = [];
+    const row: (number | null)[] = [];
     for (let t = start; t < start + n; t++) {
       const base = (t * L + l) * K;
-      if (metric === 'expert') row.push(r.experts[base]);
+      if (!available || skip.has(t)) row.push(null);
+      else if (metric === 'expert') row.push(r.experts[base]);
       else if (metric === 'entropy') row.push(r.entropy[t * L + l]);
       else if (metric === 'gate') row.push(r.weights[base]);
       else row.push(routingChanged(r, t, l));
@@ -61,11 +76,11 @@ export interface LayerLoad {
   /**
    * p_i ≈ expert i's share of the gate weight mass. The routing result carries only the top-k weights, not the
    * router probabilities of unselected experts, so the Switch Transformer's mean router probability is approximated
-   * by the mean selected gate weight share (sums to 1).
+   * by the mean selected gate weight share (sums to 1). null when the source has no gate weights (a trace).
    */
-  p: number[];
+  p: number[] | null;
   /** LBL = N_E·Σ f_i·p_i (Switch Transformer; "Demons in the Detail"): 1 at perfect balance, N_E when one expert takes all */
-  lbl: number;
+  lbl: number | null;
   /** experts with f_i below DEAD_SHARE */
   dead: number[];
 }
@@ -76,21 +91,24 @@ export const DEAD_SHARE = 0.005;
 export function layerLoads(r: RoutingResult): LayerLoad[] {
   const { layers: L, experts: E, topK: K } = r.model;
   const out: LayerLoad[] = [];
+  const skip = notRecordedSet(r);
+  const weighted = has(r, 'weights');
   for (let l = 0; l < L; l++) {
     const f = new Array<number>(E).fill(0);
     const p = new Array<number>(E).fill(0);
     for (let t = 0; t < r.tokens; t++) {
+      if (skip.has(t)) continue;
       for (let k = 0; k < K; k++) {
         const i = (t * L + l) * K + k;
         f[r.experts[i]] += 1;
         p[r.experts[i]] += r.weights[i];
       }
     }
-    const slots = r.tokens * K;
+    const slots = (r.tokens - skip.size) * K;
     const mass = p.reduce((a, b) => a + b, 0);
     const fn = f.map((v) => (slots ? v / slots : 0));
-    const pn = p.map((v) => (mass > 0 ? v / mass : 0));
-    out.push({ f: fn, p: pn, lbl: E * fn.reduce((s, v, i) => s + v * pn[i], 0), dead: slots ? fn.flatMap((v, i) => (v < DEAD_SHARE ? [i] : [])) : [] });
+    const pn = weighted ? p.map((v) => (mass > 0 ? v / mass : 0)) : null;
+    out.push({ f: fn, p: pn, lbl: pn && E * fn.reduce((s, v, i) => s + v * pn[i], 0), dead: slots ? fn.flatMap((v, i) => (v < DEAD_SHARE ? [i] : [])) : [] });
   }
   return out;
 }
@@ -100,7 +118,8 @@ export function transitions(r: RoutingResult, l: number): number[][] {
   const { layers: L, experts: E, topK: K } = r.model;
   const m = Array.from({ length: E }, () => new Array<number>(E).fill(0));
   if (l < 0 || l + 1 >= L) return m;
-  for (let t = 0; t < r.tokens; t++) m[r.experts[(t * L + l) * K]][r.experts[(t * L + l + 1) * K]]++;
+  const skip = notRecordedSet(r);
+  for (let t = 0; t < r.tokens; t++) if (!skip.has(t)) m[r.experts[(t * L + l) * K]][r.experts[(t * L + l + 1) * K]]++;
   return m.map((row) => {
     const s = row.reduce((a, b) => a + b, 0);
     return s ? row.map((v) => v / s) : row;

@@ -1,4 +1,5 @@
 import type { RoutingResult } from '../../common/protocol';
+import { has, notRecordedSet } from '../../common/routingSource';
 import type { HeatmapLayer, HeatmapMetric } from '../config';
 
 /** Categorical expert colours (moeLens.expert0..15); experts beyond 16 reuse them modulo 16. */
@@ -31,13 +32,13 @@ export function tokenBuckets(r: RoutingResult, metric: HeatmapMetric, layer: Hea
   const { layers: L, topK: K, experts: E } = r.model;
   const l = layer === 'mean' ? 0 : Math.min(Math.max(0, layer), L - 1);
   const out = new Int16Array(r.tokens).fill(-1);
-  // Routing from a serving engine lacks weights, entropy and surprisal (RoutingResult.absent) and some tokens'
-  // experts (notRecorded): those stay undecorated, never painted as zeros.
-  const absent = metric === 'gate' ? 'weights' : metric;
-  if ((r.absent as string[] | undefined)?.includes(absent)) return out;
-  const unrecorded = new Set(r.notRecorded ?? []);
+  // What the source did not record stays undecorated (a trace has no weights, entropy or surprisal): never a colour
+  // that would read as a value.
+  const needs = { entropy: 'entropy', gate: 'weights', surprisal: 'surprisal' } as const;
+  if (metric in needs && !has(r, needs[metric as keyof typeof needs])) return out;
+  const skip = notRecordedSet(r);
   for (let t = 0; t < r.tokens; t++) {
-    if (unrecorded.has(t)) continue;
+    if (skip.has(t)) continue;
     switch (metric) {
       case 'expert':
         out[t] = r.experts[(t * L + l) * K] % EXPERT_COLOURS;

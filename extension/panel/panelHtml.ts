@@ -39,6 +39,7 @@ export function panelHtml(p: PanelHtmlParts): string {
       <vscode-option value="load">Layer × expert load</vscode-option>
       <vscode-option value="transitions">Expert co-activation</vscode-option>
       <vscode-option value="contrastive">Contrastive experts (ΔP)</vscode-option>
+      <vscode-option value="statistics">Statistics</vscode-option>
     </vscode-single-select></label>
     <label id="metric-row">Metric <vscode-single-select id="metric" aria-label="Metric">
       <vscode-option value="expert">Top-1 expert</vscode-option>
@@ -67,6 +68,7 @@ export function panelHtml(p: PanelHtmlParts): string {
   <div id="chart"></div>
   <div id="legend" class="legend" hidden aria-label="Experts: click one to steer it"></div>
   <div id="contrastive" class="contrastive" hidden></div>
+  <div id="statistics" class="statistics" hidden></div>
   <p id="empty" class="empty" hidden></p>
 </main>
 <script type="module" nonce="${attr(p.nonce)}" src="${attr(p.scriptUri)}"></script>

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { ContrastiveResult, RoutingResult, SteeringRule } from '../../common/protocol';
+import type { ContrastiveResult, RoutingResult, StatsResult, SteeringRule } from '../../common/protocol';
 import { parseWebviewMessage, type ContrastiveRow, type HostMessage } from '../../common/webviewMessages';
 import type { Ctx } from '../ctx';
 import { panelHtml } from './panelHtml';
@@ -43,6 +43,7 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
   private readonly disposables: vscode.Disposable[] = [];
   private lastEditor?: vscode.TextEditor;
   private contrastive?: { rows: ContrastiveRow[]; caption?: string };
+  private statistics?: StatsResult;
   private selectionTimer?: ReturnType<typeof setTimeout>;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly model: PanelModel) {
@@ -79,6 +80,12 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
     this.contrastive = { rows, caption };
     this.broadcast({ type: 'contrastive', rows, caption });
     this.model.showPanel();
+  }
+
+  /** Shows a moeLens/stats result in every open panel's Statistics view (and keeps it for panels opened later). */
+  showStatistics(result: StatsResult): void {
+    this.statistics = result;
+    this.broadcast({ type: 'statistics', result });
   }
 
   private roots(): vscode.Uri[] {
@@ -123,6 +130,7 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
       case 'ready':
         void webview.postMessage({ type: 'steering', rules: this.model.getSteering() } satisfies HostMessage);
         if (this.contrastive) void webview.postMessage({ type: 'contrastive', ...this.contrastive } satisfies HostMessage);
+        if (this.statistics) void webview.postMessage({ type: 'statistics', result: this.statistics } satisfies HostMessage);
         if (this.lastEditor) await this.sendRouting(this.lastEditor, webview);
         break;
       case 'revealToken':
@@ -202,6 +210,11 @@ let current: RoutingPanelHost | undefined;
 export function showContrastiveInPanel(result: ContrastiveResult): void {
   const { rows, caption } = contrastiveRows(result);
   current?.showContrastive(rows, caption);
+}
+
+/** Shows a moeLens/stats result in the panel (the "Statistics" view). */
+export function showStatisticsInPanel(result: StatsResult): void {
+  current?.showStatistics(result);
 }
 
 /** The panel model over the extension's shared context (routing and steering stores). */

@@ -1,12 +1,15 @@
 import * as vscode from 'vscode';
 import type { ModelInfo, RoutingResult, SteeringRule } from '../../common/protocol';
+import { notRecordedSet } from '../../common/routingSource';
 
-/** Share of tokens of a document whose top-k at layer l contains each expert: usage[l][e] in [0,1]. */
+/** Share of tokens of a document whose top-k at layer l contains each expert: usage[l][e] in [0,1] (recorded tokens). */
 export function expertUsage(r: RoutingResult): number[][] {
   const { layers: L, experts: E, topK: K } = r.model;
   const u = Array.from({ length: L }, () => new Array<number>(E).fill(0));
-  for (let t = 0; t < r.tokens; t++) for (let l = 0; l < L; l++) for (let k = 0; k < K; k++) u[l][r.experts[(t * L + l) * K + k]]++;
-  return u.map((row) => row.map((c) => (r.tokens ? c / r.tokens : 0)));
+  const skip = notRecordedSet(r);
+  for (let t = 0; t < r.tokens; t++) if (!skip.has(t)) for (let l = 0; l < L; l++) for (let k = 0; k < K; k++) u[l][r.experts[(t * L + l) * K + k]]++;
+  const n = r.tokens - skip.size;
+  return u.map((row) => row.map((c) => (n ? c / n : 0)));
 }
 
 export function describeRule(r: SteeringRule): string {

@@ -1,4 +1,5 @@
 import type { RoutingResult } from '../../common/protocol';
+import { NOT_IN_TRACE, sourceCaption } from '../../common/routingSource';
 
 /** Makes whitespace visible and escapes markdown, so a token like "\n    " reads as "↵····". */
 export function visibleToken(text: string): string {
@@ -7,6 +8,8 @@ export function visibleToken(text: string): string {
 }
 
 const fmt = (w: number) => w.toFixed(2);
+const escapeMarkdown = (s: string) => s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
+
 
 /**
  * Hover for token t: its text and id, surprisal, then per layer the top-k experts with gate weights and the router
@@ -14,37 +17,36 @@ const fmt = (w: number) => w.toFixed(2);
  */
 export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, labels?: string[][]): string {
   const { layers: L, topK: K } = r.model;
-  const lines: string[] = [];
-  // Routing from a serving engine has expert ids only: what it lacks is said, never shown as zeros.
   const absent = new Set(r.absent ?? []);
-  // a prefix-cached position of an engine trace: its experts are placeholders
-  const unrecorded = r.notRecorded?.includes(t) ?? false;
-  const surprisal = absent.has('surprisal') ? 'surprisal not in the trace' : `surprisal ${r.surprisal[t].toFixed(2)} bits`;
+  const lines: string[] = [];
+  const surprisal = absent.has('surprisal') ? `surprisal ${NOT_IN_TRACE}` : `surprisal ${r.surprisal[t].toFixed(2)} bits`;
   lines.push(`**MoE Lens** · token ${t + 1}/${r.tokens} **${visibleToken(tokenText)}** (id ${r.ids[t]}) · ${surprisal}`);
+  if (r.source) lines.push(`\n_Routing recorded by a serving engine (${escapeMarkdown(sourceCaption(r) ?? '')}): expert ids only; gate weights, entropy and surprisal are ${NOT_IN_TRACE}._`);
+  if (r.notRecorded?.includes(t)) {
+    lines.push('', `Routing **not recorded** for this token by the engine (a prefix-cached position, or a last generated token, never fed back).`);
+    return lines.join('\n');
+  }
   if (r.windows > 1) lines.push(`\n_Document longer than the ${r.model.contextLength}-token context: analysed in ${r.windows} windows of independent context._`);
   if (r.truncated) lines.push(`\n_Only the first ${r.tokens} tokens were analysed (moeLens.maxTokens)._`);
   const steered = r.steered && r.baselineExperts;
-  lines.push('', steered ? '| layer | experts (weight) | unsteered | entropy |' : '| layer | experts (weight) | entropy |', steered ? '|---:|---|---|---:|' : '|---:|---|---:|');
+  const experts = absent.has('weights') ? 'experts' : 'experts (weight)';
+  lines.push('', steered ? `| layer | ${experts} | unsteered | entropy |` : `| layer | ${experts} | entropy |`, steered ? '|---:|---|---|---:|' : '|---:|---|---:|');
   for (let l = 0; l < L; l++) {
     const base = (t * L + l) * K;
     const cells: string[] = [];
     for (let k = 0; k < K; k++) {
       const e = r.experts[base + k];
       const label = labels?.[l]?.[e];
-      if (unrecorded) {
-        cells.push('not recorded (prefix-cached by the engine)');
-        break;
-      }
       cells.push(`E${e}${absent.has('weights') ? '' : ` (${fmt(r.weights[base + k])})`}${label ? ` ${label}` : ''}`);
     }
-    const ent = absent.has('entropy') ? '—' : r.entropy[t * L + l].toFixed(2);
+    const ent = absent.has('entropy') ? NOT_IN_TRACE : r.entropy[t * L + l].toFixed(2);
     if (steered) {
       const was = r.baselineExperts!.slice(base, base + K);
       const changed = was.slice().sort().join() !== r.experts.slice(base, base + K).sort().join();
       lines.push(`| ${l} | ${cells.join(', ')} | ${changed ? '**' : ''}${was.map((e) => `E${e}`).join(', ')}${changed ? '** (changed)' : ''} | ${ent} |`);
     } else lines.push(`| ${l} | ${cells.join(', ')} | ${ent} |`);
   }
-  if (absent.size) lines.push('', `_${[...absent].map((a) => (a === 'weights' ? 'gate weights' : a)).join(', ')}: not in the trace (the engine reports expert ids only)_`);
+  if (absent.has('weights')) lines.push('', `_experts in the engine's order (the first is taken as top-1); weights ${NOT_IN_TRACE}_`);
   else lines.push('', `_entropy in nats of the router softmax (max ${Math.log(r.model.experts).toFixed(2)})_`);
   return lines.join('\n');
 }

@@ -64,7 +64,8 @@ export async function collectStats(session: ModelBackend, texts: readonly StatsT
     const text = typeof s.text === 'function' ? await s.text() : (s.text ?? '');
     const probSums = new Float64Array(L * E);
     const r = await analyzeText(session, text, 0, { maxTokens: opts.maxTokens, rules: opts.rules, isCancelled: opts.isCancelled, routerProbSums: probSums });
-    acc.add(statsInput(r, probSums));
+    // A serving engine gives no router logits: no router probabilities (never the zeros probSums still holds).
+    acc.add(statsInput(r, session.capabilities.routerLogits ? probSums : undefined));
   }
   opts.onProgress?.(texts.length, texts.length, '');
   return {

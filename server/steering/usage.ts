@@ -1,5 +1,6 @@
 // Per-document expert usage, for the tree view and quick picks: which experts a document relies on at each layer.
 import type { ExpertUsageResult, RoutingResult } from '../../common/protocol';
+import { notRecordedSet } from '../../common/routingSource';
 
 /**
  * active[l][e]: share of tokens whose top-k at layer l contains e (the P(expert active) of SteerMoE's ΔP);
@@ -7,9 +8,12 @@ import type { ExpertUsageResult, RoutingResult } from '../../common/protocol';
  */
 export function expertUsage(result: RoutingResult): Omit<ExpertUsageResult, 'uri'> {
   const { layers: L, experts: E, topK: K } = result.model;
-  const T = result.tokens;
+  // a trace's unrecorded tokens hold placeholder ids: they are not counted
+  const skip = notRecordedSet(result);
+  const T = result.tokens - skip.size;
   const counts = Array.from({ length: L }, () => new Array<number>(E).fill(0));
-  for (let t = 0; t < T; t++) {
+  for (let t = 0; t < result.tokens; t++) {
+    if (skip.has(t)) continue;
     for (let l = 0; l < L; l++) for (let k = 0; k < K; k++) counts[l][result.experts[(t * L + l) * K + k]]++;
   }
   return {

@@ -5,7 +5,7 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Methods, type RoutingResult, type ServerStatus, type SteeringState } from '../../common/protocol';
+import { Methods, StatsRequest, type RoutingResult, type ServerStatus, type SteeringState } from '../../common/protocol';
 import { MoeTokenizer } from '../../server/model/tokenizer';
 import { embeddedModel } from '../support/paths';
 import { TestServer } from './client';
@@ -97,8 +97,22 @@ describe('remote engine backend over LSP', function () {
     it('hover says what the trace lacks instead of showing zeros', async () => {
       const h = await s.conn.sendRequest<{ contents: { value: string } }>('textDocument/hover', { textDocument: { uri }, position: { line: 0, character: 5 } });
       assert.match(h.contents.value, /surprisal not in the trace/);
-      assert.match(h.contents.value, /gate weights, entropy, surprisal: not in the trace/);
+      assert.match(h.contents.value, /gate weights, entropy and surprisal are not in the trace/);
       assert.doesNotMatch(h.contents.value, /\(0\.00\)/);
+    });
+
+    it('routing statistics of an engine-routed document: load from the expert ids, no router probabilities or entropy', async () => {
+      const st = await s.conn.sendRequest(StatsRequest, { uris: [uri] });
+      const ids = local.encode(text).ids;
+      assert.equal(st.tokens, ids.length);
+      const l0 = st.layers[0];
+      assert.equal(l0.meanProb, null);
+      assert.equal(l0.lbl, null);
+      assert.equal(l0.meanEntropy, null);
+      // load: share of layer 0's top-k slots per expert, counted from the fixture's formula
+      const counts = new Array<number>(FIXTURE.experts).fill(0);
+      for (const id of ids) for (let k = 0; k < FIXTURE.topK; k++) counts[fixtureExpert(id, 0, k)]++;
+      assert.deepEqual(l0.load.map((x) => +x.toFixed(12)), counts.map((c) => +(c / (ids.length * FIXTURE.topK)).toFixed(12)));
     });
 
     it('steering is refused with the reason', async () => {
@@ -144,7 +158,7 @@ describe('remote engine backend over LSP', function () {
         const n = local.encode(other).ids.length;
         assert.deepEqual(r2.notRecorded, Array.from({ length: n }, (_, t) => t));
         const h = await s.conn.sendRequest<{ contents: { value: string } }>('textDocument/hover', { textDocument: { uri: u2 }, position: { line: 0, character: 2 } });
-        assert.match(h.contents.value, /not recorded \(prefix-cached by the engine\)/);
+        assert.match(h.contents.value, /Routing \*\*not recorded\*\* for this token by the engine/);
       } finally {
         engine.prefixCache = false;
       }

@@ -37,9 +37,9 @@ describe('webview views: pure computations', () => {
     // layer 0 slots: t0 {0,1}, t1 {0,2}, t2 {1,0} -> expert 0: 3/6, 1: 2/6, 2: 1/6, 3: 0
     assert.deepEqual(l0.f.map((v) => +v.toFixed(6)), [0.5, +(2 / 6).toFixed(6), +(1 / 6).toFixed(6), 0]);
     // gate mass at layer 0: e0 = .6+.5+.2 = 1.3, e1 = .4+.8 = 1.2, e2 = .5; total 3
-    assert.deepEqual(l0.p.map((v) => +v.toFixed(6)), [+(1.3 / 3).toFixed(6), 0.4, +(0.5 / 3).toFixed(6), 0]);
+    assert.deepEqual(l0.p!.map((v) => +v.toFixed(6)), [+(1.3 / 3).toFixed(6), 0.4, +(0.5 / 3).toFixed(6), 0]);
     const lbl = 4 * (0.5 * (1.3 / 3) + (2 / 6) * 0.4 + (1 / 6) * (0.5 / 3));
-    assert.ok(Math.abs(l0.lbl - lbl) < 1e-12);
+    assert.ok(Math.abs(l0.lbl! - lbl) < 1e-12);
     assert.deepEqual(l0.dead, [3]);
     assert.deepEqual(l1.dead, [0, 1]);
     for (const l of layerLoads(tiny())) assert.ok(Math.abs(l.f.reduce((a, b) => a + b) - 1) < 1e-12);
@@ -47,7 +47,7 @@ describe('webview views: pure computations', () => {
 
   it('perfectly even routing has LBL 1', () => {
     const r = { ...tiny(), tokens: 2, offsets: [0, 1, 1, 2], ids: [0, 0], surprisal: [0, 0], entropy: [0, 0, 0, 0], experts: [0, 1, 0, 1, 2, 3, 2, 3], weights: new Array(8).fill(0.5) };
-    for (const l of layerLoads(r)) assert.ok(Math.abs(l.lbl - 1) < 1e-12, String(l.lbl));
+    for (const l of layerLoads(r)) assert.ok(Math.abs(l.lbl! - 1) < 1e-12, String(l.lbl));
   });
 
   it('transitions are row-normalised counts of top-1 at l -> l+1; empty rows stay 0', () => {
@@ -116,11 +116,25 @@ describe('webview views: pure computations', () => {
     assert.equal(loads.length, r.model.layers);
     for (const l of loads) {
       assert.ok(Math.abs(l.f.reduce((a, b) => a + b) - 1) < 1e-9);
-      assert.ok(Math.abs(l.p.reduce((a, b) => a + b) - 1) < 1e-9);
-      assert.ok(l.lbl > 0 && l.lbl <= r.model.experts);
+      assert.ok(Math.abs(l.p!.reduce((a, b) => a + b) - 1) < 1e-9);
+      assert.ok(l.lbl! > 0 && l.lbl! <= r.model.experts);
     }
     const z = heatmapMatrix(r, 'expert', 0, r.tokens);
     assert.equal(z.length, r.model.layers);
-    assert.ok(z.every((row) => row.length === r.tokens && row.every((e) => Number.isInteger(e) && e >= 0 && e < r.model.experts)));
+    assert.ok(z.every((row) => row.length === r.tokens && row.every((e) => Number.isInteger(e) && e! >= 0 && e! < r.model.experts)));
+  });
+
+  it('a trace result: absent metrics and unrecorded tokens are gaps (null), never zeros; loads skip them', () => {
+    const r: RoutingResult = { ...tiny(), absent: ['weights', 'entropy', 'surprisal'], notRecorded: [0] };
+    assert.ok(heatmapMatrix(r, 'gate', 0, 3).every((row) => row.every((v) => v === null)));
+    assert.ok(heatmapMatrix(r, 'entropy', 0, 3).every((row) => row.every((v) => v === null)));
+    const z = heatmapMatrix(r, 'expert', 0, 3);
+    assert.deepEqual(z.map((row) => row[0]), [null, null]);
+    assert.deepEqual(z[0].slice(1), heatmapMatrix(tiny(), 'expert', 1, 2)[0]);
+    const [l0] = layerLoads(r);
+    assert.equal(l0.p, null);
+    assert.equal(l0.lbl, null);
+    // layer 0 without t0: t1 {0,2}, t2 {1,0} -> 2/4, 1/4, 1/4, 0
+    assert.deepEqual(l0.f, [0.5, 0.25, 0.25, 0]);
   });
 });
