@@ -189,18 +189,9 @@ connection.onDidChangeConfiguration(async (change) => {
   await loadModel();
 });
 
-/**
- * A serving engine that could not be reached when it was set is tried again when a document opens or changes (at
- * most every RECONNECT_MS; MOE_LENS_REMOTE_RECONNECT_MS overrides it): starting the engine after the editor must not
- * need a settings change.
- */
-const RECONNECT_MS = Number(process.env.MOE_LENS_REMOTE_RECONNECT_MS ?? 5000);
-let lastReconnect = 0;
+/** A serving engine that was down when it was set is tried again on the next open or edit (modelHost.ts). */
 function reconnectEngine(): void {
-  if (status.state !== 'error' || loaded || !settings.backend || settings.backend === 'onnx' || Date.now() - lastReconnect < RECONNECT_MS) return;
-  lastReconnect = Date.now();
-  host.forget();
-  void loadModel();
+  if (status.state === 'error' && !loaded && host.forgetFailedEngine(settings)) void loadModel();
 }
 
 documents.onDidOpen((e) => {

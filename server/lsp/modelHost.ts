@@ -7,6 +7,9 @@ import { RemoteBackend } from '../model/remote/remoteBackend';
 /** The embedded model, next to the bundle: dist/server.js -> media/model. */
 export const embeddedModelDir = (): string => join(__dirname, '..', 'media', 'model');
 
+/** How often a failed engine is retried; MOE_LENS_REMOTE_RECONNECT_MS overrides it (tests). */
+const RECONNECT_MS = Number(process.env.MOE_LENS_REMOTE_RECONNECT_MS ?? 5000);
+
 export const defaultSettings: ServerSettings = { modelPath: '', executionProvider: 'auto', maxTokens: 4096, backend: 'onnx' };
 
 /** Holds the one model backend of the current settings; loads it once, reloads only when what it depends on changes. */
@@ -36,11 +39,17 @@ export class ModelHost {
     return true;
   }
 
-  /** Forgets the current backend so that the next configure loads again (an engine that was down may be up now). */
-  forget(): void {
-    const old = this.current?.session;
+  private lastRetry = 0;
+
+  /**
+   * For a serving engine whose load failed: forgets it, at most every RECONNECT_MS, so that the next configure loads
+   * it again (starting the engine after the editor must not need a settings change). True when it did.
+   */
+  forgetFailedEngine(settings: ServerSettings): boolean {
+    if (!settings.backend || settings.backend === 'onnx' || Date.now() - this.lastRetry < RECONNECT_MS) return false;
+    this.lastRetry = Date.now();
     this.current = undefined;
-    old?.then((s) => s.dispose()).catch(() => undefined);
+    return true;
   }
 
   session(): Promise<ModelBackend> {
