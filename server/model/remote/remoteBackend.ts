@@ -109,7 +109,9 @@ export class RemoteBackend implements ModelBackend {
     const dir = settings.localDir;
     const shape = dir ? await readServedModelShape(dir) : undefined;
     const tokFile = dir ? join(dir, 'tokenizer.json') : '';
-    const local = tokFile && existsSync(tokFile) ? await MoeTokenizer.fromFile(tokFile, 'tokenizer.json') : undefined;
+    // vLLM's own /tokenize is authoritative and gives token strings (any tokenizer family); SGLang's gives none, so
+    // SGLang needs the served model's tokenizer.json here (byte-level BPE: server/model/tokenizer.ts).
+    const local = engine.kind === 'sglang' && tokFile && existsSync(tokFile) ? await MoeTokenizer.fromFile(tokFile, 'tokenizer.json') : undefined;
     if (engine.kind === 'sglang' && !shape) {
       throw new ModelLoadError(`SGLang returns routed experts without their [layers, topK] shape: set moeLens.modelPath to a folder holding the served model's config.json${dir ? ` (${dir} has none)` : ''}`, 'moeLens.modelPath');
     }
