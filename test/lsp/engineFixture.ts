@@ -11,8 +11,11 @@ export const FIXTURE = { layers: 3, topK: 2, experts: 8, maxModelLen: 2048 };
 
 export const fixtureExpert = (id: number, layer: number, slot: number): number => (31 * id + 7 * layer + 3 * slot) % FIXTURE.experts;
 
-/** normal: answer at once; hang: take requests and never answer; slow: answer routing after `slowMs`. */
-export type FixtureMode = 'normal' | 'hang' | 'slow';
+/**
+ * normal: answer at once; hang: take requests and never answer; slow: answer routing after `slowMs`; fail: HTTP 500
+ * with an OpenAI-style error body; unrouted: answer as an engine started without --enable-return-routed-experts.
+ */
+export type FixtureMode = 'normal' | 'hang' | 'slow' | 'fail' | 'unrouted';
 
 export class EngineFixture {
   mode: FixtureMode = 'normal';
@@ -84,6 +87,7 @@ export class EngineFixture {
     const prompt = (this.engine === 'vllm' ? body.prompt : body.input_ids) as number[];
     if (!Array.isArray(prompt) || prompt.length === 0) return send(400, { error: { message: 'empty prompt' } });
     if (this.mode === 'hang') return; // the socket stays open until the client gives up
+    if (this.mode === 'fail') return send(500, { error: { message: 'CUDA out of memory', type: 'InternalServerError', code: 500 } });
     if (this.mode === 'slow') {
       const closed = new Promise<boolean>((r) => res.on('close', () => r(!res.writableEnded)));
       const waited = await Promise.race([closed, new Promise<boolean>((r) => setTimeout(() => r(false), this.slowMs))]);
@@ -103,7 +107,8 @@ export class EngineFixture {
     if (this.engine === 'vllm') {
       const choice: Record<string, unknown> = { index: 0, text: ' x', finish_reason: 'length', token_ids: [next], prompt_token_ids: prompt };
       const answer: Record<string, unknown> = { id: 'cmpl-1', object: 'text_completion', created: 0, model: body.model ?? 'fixture', choices: [choice], usage: { prompt_tokens: prompt.length, completion_tokens: 1, total_tokens: prompt.length + 1 } };
-      if (this.vllmShape === 'nested') answer.prompt_routed_experts = rows;
+      if (this.mode === 'unrouted') answer.prompt_routed_experts = null; // vLLM's answer without the flag
+      else if (this.vllmShape === 'nested') answer.prompt_routed_experts = rows;
       else choice.routed_experts = npyBase64(rows.flat(2), [prompt.length, L, K]);
       return send(200, answer);
     }

@@ -291,6 +291,29 @@ describe('remote engine backend over LSP', function () {
       }
     });
 
+    it('an engine without routed experts is refused at load with the flag to set; an HTTP error names the engine\'s message', async () => {
+      const engine = new EngineFixture('vllm', tokenizerFile);
+      const url = await engine.listen();
+      engine.mode = 'unrouted';
+      const s = new TestServer({ ...fastEnv, MOE_LENS_REMOTE_RECONNECT_MS: '0' });
+      try {
+        await s.start({ backend: 'vllm', remote: { url, model: '' } });
+        const st = await s.settled();
+        assert.equal(st.state, 'error');
+        assert.match(st.message ?? '', /vLLM at http:\/\/127\.0\.0\.1:\d+: prompt_routed_experts is missing or null: start vLLM with --enable-return-routed-experts/);
+        engine.mode = 'fail';
+        const before = engine.requests.filter((q) => q.path === '/v1/completions').length;
+        const uri = 'file:///remote/fail.py';
+        s.open(uri, 'print(2)\n', 'python'); // reconnects: the engine now fails with HTTP 500, retried
+        await assert.rejects(routing(s, uri), /vLLM at http:\/\/127\.0\.0\.1:\d+: HTTP 500: CUDA out of memory \(2 tries\)/);
+        // a 5xx may pass: tried again after a backoff (MOE_LENS_REMOTE_RETRIES=1 here)
+        assert.ok(engine.requests.filter((q) => q.path === '/v1/completions').length - before >= 2);
+      } finally {
+        await s.stop();
+        await engine.close();
+      }
+    });
+
     it('a URL that is not one is refused naming the setting', async () => {
       const s = new TestServer(fastEnv);
       try {
