@@ -1,6 +1,7 @@
 // The wire contract between the MoE Lens language server, the extension and the CLI. Types and method names only:
 // no logic lives here (see shared docs "Public contract"; changing a name here is a breaking change for users).
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import type { OpenTraceParams, OpenTraceResult, RoutingSource, StatsParams, StatsProgress, StatsResult } from './statsProtocol';
 
 export const Methods = {
   /** request: RoutingParams -> RoutingResult */
@@ -111,11 +112,11 @@ export interface RoutingResult {
    */
   incremental?: { computed: number; reused: number };
   // --- end incremental analysis ---
-  /** routing recorded by a serving engine (moeLens/openTrace, `route --trace`); absent: the server's model run */
+  /** routing recorded by a serving engine (moeLens/openTrace); absent: the server's model run */
   source?: RoutingSource;
-  /** arrays the source does not carry: they hold zeros and must be shown as "not in the trace", never as values */
+  /** arrays the source lacks (zeros here): shown as "not in the trace", never as values (common/routingSource.ts) */
   absent?: ('weights' | 'entropy' | 'surprisal')[];
-  /** token indices whose routing was not recorded (prefix-cached positions of a trace): their experts are 0 placeholders */
+  /** tokens whose routing was not recorded (prefix-cached positions of a trace): their experts are 0 placeholders */
   notRecorded?: number[];
 }
 
@@ -323,73 +324,11 @@ export interface NextTokenChangeResult {
   klNats: number;
   rulesActive: boolean;
 }
-
-// --- Routing statistics and engine traces (issue #14) ---
-
-/** Per-layer statistics (see common/routingStats.ts for the formulas and their papers). */
-export type { LayerStats } from './routingStats';
-
-export interface StatsParams {
-  /** open documents or files (file: uris) to include; an open document whose routing comes from a trace uses it */
-  uris?: string[];
-  /** include the loaded model's profile corpus (moe.json profileCorpus) */
-  profileCorpus?: boolean;
-  /** echoed in StatsProgress notifications */
-  progressId?: string;
-}
-
-export interface StatsResult {
-  model: { name: string; layers: number; experts: number; topK: number };
-  /** tokens counted (recorded ones: a trace's prefix-cached positions are left out) */
-  tokens: number;
-  /** the texts counted: uris, file paths or "profile:<domain>" */
-  files: string[];
-  /** true when the routing was steered (the server's steering rules applied) */
-  steered: boolean;
-  /** texts whose routing came from an engine trace (they carry no router probabilities or entropy) */
-  traced?: string[];
-  layers: import('./routingStats').LayerStats[];
-}
-
-export interface StatsProgress {
-  id: string;
-  done: number;
-  total: number;
-  /** the text being analysed */
-  file: string;
-}
-
-/** request: StatsParams -> StatsResult; cancellable; streams StatsProgress */
+// Routing statistics and engine traces (issue #14); their shapes live in statsProtocol.ts.
+export type { LayerStats, OpenTraceParams, OpenTraceResult, RoutingSource, StatsParams, StatsProgress, StatsResult } from './statsProtocol';
 export const StatsRequest = new RequestType<StatsParams, StatsResult, void>('moeLens/stats');
+/** progress of a running moeLens/stats (cancellable with $/cancelRequest) */
 export const StatsProgressNotification = new NotificationType<StatsProgress>('moeLens/statsProgress');
-
-/** Where a RoutingResult came from when not from the server's own model run. */
-export interface RoutingSource {
-  kind: 'trace';
-  engine: 'vllm' | 'sglang';
-  /** the trace file */
-  file: string;
-}
-
-export interface OpenTraceParams {
-  /** the document the trace was recorded on */
-  uri: string;
-  /** path of the trace file (a vLLM or SGLang response, JSON) */
-  path: string;
-}
-
-export interface OpenTraceResult {
-  engine: 'vllm' | 'sglang';
-  tokens: number;
-  /** tokens whose routing the engine did not record (prefix-cached positions) */
-  notRecorded: number;
-}
-
-/**
- * request: OpenTraceParams -> OpenTraceResult. From then on the server answers moeLens/routing and hover for that
- * document from the trace, until moeLens/closeTrace or the document's text changes. Errors (tokens that differ from
- * the model's tokenizer, shapes the model contradicts) are InvalidParams naming the field.
- */
+/** request: the server serves the document's routing from the trace until closeTrace or an edit; bad trace: InvalidParams */
 export const OpenTraceRequest = new RequestType<OpenTraceParams, OpenTraceResult, void>('moeLens/openTrace');
-/** request: { uri } -> boolean (whether a trace was open); routing goes back to the model */
-export const CloseTraceRequest = new RequestType<{ uri: string }, boolean, void>('moeLens/closeTrace');
+export const CloseTraceRequest = new RequestType<{ uri: string }, boolean, void>('moeLens/closeTrace'); // true: one was open

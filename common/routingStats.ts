@@ -11,6 +11,8 @@
 // - tokenIdConsistency: OpenMoE (Xue et al. 2024) "context-independent specialisation" — routing decided by the token
 //   id; OLMoE (Muennighoff et al. 2024) §5 vocabulary specialisation.
 // - meanEntropy: router entropy −Σ p ln p of the router softmax, nats.
+// p_i and the entropy both read softmax(raw router logits), whatever the manifest's router.function: for a
+// sigmoid router (DeepSeek-V3) that is the softmax of its logits, not its normalised sigmoid affinities.
 
 /** One routed text as the statistics need it. Token-major arrays as in RoutingResult: experts[(t*L + l)*K + k]. */
 export interface StatsInput {
@@ -54,7 +56,8 @@ export interface LayerStats {
 
 /**
  * Index (0..K-1) of the top-1 expert in a token's row at one layer: the highest gate weight; ties go to the earlier
- * position (the router's own order, which lists its top-k best first), and without weights the first position.
+ * position (the router's own order, best first in the embedded model's top-k), and without weights (an engine
+ * trace) the first position.
  */
 export function top1Slot(weights: ArrayLike<number> | null | undefined, base: number, K: number): number {
   if (!weights) return 0;

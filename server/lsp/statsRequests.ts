@@ -55,9 +55,12 @@ function statsText(deps: StatsDeps, uri: string): StatsText {
 }
 
 export function registerStatsRequests(connection: Connection, deps: StatsDeps): void {
-  connection.onRequest(StatsRequest.method, async (p: StatsParams, token: CancellationToken): Promise<StatsResult> => {
+  connection.onRequest(StatsRequest.method, async (...args: unknown[]): Promise<StatsResult> => {
+    // vscode-jsonrpc passes (params, token), or only (token) for a request sent without params
+    const token = args[args.length - 1] as CancellationToken;
+    const p = ((args.length > 1 ? args[0] : undefined) ?? {}) as StatsParams;
     try {
-      if (p?.uris !== undefined && !(Array.isArray(p.uris) && p.uris.every((u) => typeof u === 'string'))) throw invalid('"uris" must be a list of document uris');
+      if (p.uris !== undefined && !(Array.isArray(p.uris) && p.uris.every((u) => typeof u === 'string'))) throw invalid('"uris" must be a list of document uris');
       const session = await deps.session();
       const texts = (p.uris ?? []).map((u) => statsText(deps, u));
       if (p.profileCorpus) {

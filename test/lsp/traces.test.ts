@@ -99,5 +99,7 @@ describe('engine traces and routing statistics over LSP', function () {
     setTimeout(() => cts.cancel(), 200);
     await assert.rejects(pending, (e: Error & { code?: number }) => e.code === -32800);
     await assert.rejects(s.conn.sendRequest(StatsRequest, {}), /nothing to count/);
+    await assert.rejects(s.conn.sendRequest(StatsRequest.method), /nothing to count/); // no params at all
+    await assert.rejects(s.conn.sendRequest(StatsRequest, { uris: ['untitled:nope'] }), /untitled:nope is neither open nor a file: uri/);
   });
 });

@@ -29,9 +29,11 @@ describe('engine traces with the embedded model', function () {
   });
   const open = async (name: string, on = text) => traceRouting(await readTrace(join(fixtures, name), session.info), session.tokenizer.encode(on), session.info, { file: name, version: 3 });
 
-  it('a vLLM and an SGLang trace of the same text give the same routing: the model\'s own', async () => {
+  it('a vLLM (list and .npy forms) and an SGLang trace of the same text give the same routing: the model\'s own', async () => {
     const v = await open('vllm.json');
     const s = await open('sglang.json');
+    const n = await open('vllm-npy.json');
+    assert.deepEqual(n.experts, v.experts);
     const model = await analyzeText(session, text, 3, { maxTokens: 4096, rules: [] });
     assert.equal(v.tokens, model.tokens);
     assert.deepEqual(v.experts, model.experts);

@@ -11,7 +11,7 @@ suite('MoE Lens in the extension host', () => {
 
   test('commands are registered', async () => {
     const all = await vscode.commands.getCommands(true);
-    for (const c of ['moeLens.selectHeatmap', 'moeLens.disableExpert', 'moeLens.forceExpert', 'moeLens.resetExpert', 'moeLens.resetAllExperts', 'moeLens.toggleExpertAtCursor', 'moeLens.showRoutingPanel', 'moeLens.selectModel', 'moeLens.restartServer', 'moeLens.showOutput', 'moeLens._debugDecorationCounts', 'moeLens.savePreset', 'moeLens.loadPreset', 'moeLens.deletePreset', 'moeLens.exportSteering', 'moeLens.importSteering', 'moeLens.compareContinuation', 'moeLens.findContrastiveExperts']) {
+    for (const c of ['moeLens.selectHeatmap', 'moeLens.disableExpert', 'moeLens.forceExpert', 'moeLens.resetExpert', 'moeLens.resetAllExperts', 'moeLens.toggleExpertAtCursor', 'moeLens.showRoutingPanel', 'moeLens.selectModel', 'moeLens.restartServer', 'moeLens.showOutput', 'moeLens._debugDecorationCounts', 'moeLens.savePreset', 'moeLens.loadPreset', 'moeLens.deletePreset', 'moeLens.exportSteering', 'moeLens.importSteering', 'moeLens.compareContinuation', 'moeLens.findContrastiveExperts', 'moeLens.routingStatistics', 'moeLens.openRoutingTrace', 'moeLens.closeRoutingTrace']) {
       assert.ok(all.includes(c), `${c} missing`);
     }
   });

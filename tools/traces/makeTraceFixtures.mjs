@@ -29,6 +29,21 @@ writeFileSync(join(dir, 'vllm.json'), `${JSON.stringify(vllm(rows))}\n`);
 const cached = rows.map((row, t) => (t < 16 ? row.map((cell) => cell.map(() => -1)) : row));
 writeFileSync(join(dir, 'vllm-prefix-cached.json'), `${JSON.stringify(vllm(cached))}\n`);
 
+// Newer vLLM: no prompt_routed_experts; the choice's routed_experts is base64 .npy bytes, shape (num_tokens − 1, L, K)
+// over prompt and generated tokens, uint8 while the experts fit (vllm/entrypoints/openai/completion/protocol.py).
+function npy(values, shape) {
+  let header = `{'descr': '|u1', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n'; // data starts on a 64-byte boundary, as NumPy writes it
+  const head = Buffer.alloc(10);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(Uint8Array.from(values))]);
+}
+const newer = vllm(null);
+delete newer.prompt_routed_experts;
+newer.choices[0].routed_experts = npy(rows.flat(2), [r.tokens, L, K]).toString('base64');
+writeFileSync(join(dir, 'vllm-npy.json'), `${JSON.stringify(newer)}\n`);
+
 const flat = Int32Array.from(rows.flat(2));
 const b64 = Buffer.from(flat.buffer).toString('base64'); // little-endian on every machine Node runs on here
 const sglang = {
