@@ -1,24 +1,14 @@
-// Pure parts of the remote-engine backend: .npy routed experts (vLLM main), token strings → UTF-16 offsets (vLLM's
-// /tokenize), backoff, and each engine's request and answer shapes.
+// Pure parts of the remote-engine backend: token strings → UTF-16 offsets (vLLM's /tokenize), backoff, and each
+// engine's request and answer shapes.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { engines } from '../../server/model/remote/engines';
 import { backoffDelay, networkReason } from '../../server/model/remote/http';
-import { decodeNpyExperts } from '../../server/model/remote/npyExperts';
 import { offsetsFromPieces } from '../../server/model/remote/tokenPieces';
 import { MoeTokenizer } from '../../server/model/tokenizer';
-import { npyBase64 } from '../lsp/engineFixture';
 import { embeddedModel, repoRoot } from '../support/paths';
-
-/** A .npy of little-endian int32 / uint16 values (what numpy.save writes for those dtypes). */
-function npy(descr: string, shape: number[], bytes: Buffer): string {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
-  header += ' '.repeat((64 - ((11 + header.length) % 64)) % 64) + '\n';
-  const pre = Buffer.from([0x93, ...Buffer.from('NUMPY', 'latin1'), 1, 0, header.length & 0xff, header.length >> 8]);
-  return Buffer.concat([pre, Buffer.from(header, 'latin1'), bytes]).toString('base64');
-}
 
 /** Each id's vocabulary string: what vLLM's /tokenize returns as token_strs (convert_ids_to_tokens). */
 function piecesOf(file: string): (ids: number[]) => string[] {
@@ -28,28 +18,6 @@ function piecesOf(file: string): (ids: number[]) => string[] {
   for (const a of json.added_tokens ?? []) byId[a.id] = a.content;
   return (ids) => ids.map((i) => byId[i]);
 }
-
-describe('remote engine: .npy routed experts', () => {
-  it('uint8, uint16 and int32 arrays of shape (tokens, layers, topK)', () => {
-    const values = [0, 1, 2, 3, 4, 5, 6, 7, 1, 0, 3, 2];
-    assert.deepEqual(Array.from(decodeNpyExperts(npyBase64(values, [3, 2, 2]), 'f').data), values);
-    const u16 = Buffer.alloc(values.length * 2);
-    values.forEach((v, i) => u16.writeUInt16LE(v + 300, 2 * i));
-    const g = decodeNpyExperts(npy('<u2', [2, 3, 2], u16), 'f');
-    assert.deepEqual([g.rows, g.layers, g.topK], [2, 3, 2]);
-    assert.deepEqual(Array.from(g.data), values.map((v) => v + 300));
-    const i32 = Buffer.alloc(values.length * 4);
-    values.forEach((v, i) => i32.writeInt32LE(i === 0 ? -1 : v, 4 * i));
-    assert.equal(decodeNpyExperts(npy('<i4', [1, 6, 2], i32), 'f').data[0], -1);
-  });
-
-  it('refuses what is not a rank-3 integer .npy, naming the field', () => {
-    assert.throws(() => decodeNpyExperts(Buffer.from('not npy').toString('base64'), 'choices[0].routed_experts'), /choices\[0\]\.routed_experts is not a \.npy array/);
-    assert.throws(() => decodeNpyExperts(npy('<i4', [4, 2], Buffer.alloc(32)), 'x'), /x has shape \(4, 2\), expected \(tokens, layers, topK\)/);
-    assert.throws(() => decodeNpyExperts(npy('<f4', [1, 1, 2], Buffer.alloc(8)), 'x'), /dtype <f4/);
-    assert.throws(() => decodeNpyExperts(npy('<i4', [2, 2, 2], Buffer.alloc(20)), 'x'), /x is truncated/);
-  });
-});
 
 describe('remote engine: offsets from /tokenize token strings', () => {
   const texts = ['def f(x):\r\n\treturn x  # 😀 naïve 世界\n', 'a b', ' leading and trailing ', 'e\u0301\u0301 combining'];

@@ -4,7 +4,6 @@ import type { BackendKind } from '../../../common/protocol';
 import { intList, TraceError, type EngineTrace } from '../../trace/engineTrace';
 import { parseSglangTrace } from '../../trace/sglang';
 import { parseVllmTrace } from '../../trace/vllm';
-import { decodeNpyExperts } from './npyExperts';
 
 export type EngineKind = Exclude<BackendKind, 'onnx'>;
 
@@ -36,13 +35,6 @@ export interface EngineProtocol {
 
 const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 
-/** vLLM main's .npy form of choices[0].routed_experts (prompt and generated rows but the last), as a trace. */
-function npyTrace(choice: Record<string, unknown>, prompt: readonly number[]): EngineTrace {
-  const g = decodeNpyExperts(choice.routed_experts as string, 'choices[0].routed_experts');
-  if (g.rows < prompt.length) throw new TraceError(`choices[0].routed_experts has ${g.rows} tokens, the prompt ${prompt.length}`);
-  return { engine: 'vllm', ids: [...prompt], promptTokens: prompt.length, layers: g.layers, topK: g.topK, experts: g.data.slice(0, prompt.length * g.layers * g.topK) };
-}
-
 /**
  * vLLM, started with `--enable-return-routed-experts` (PR vllm-project/vllm#28284).
  * - POST /v1/completions, `CompletionRequest` (vllm/entrypoints/openai/completion/protocol.py): `model`, `prompt`
@@ -64,9 +56,8 @@ export const vllm: EngineProtocol = {
   routePath: '/v1/completions',
   routeBody: (prompt, model) => ({ ...(model ? { model } : {}), prompt, max_tokens: 1, temperature: 0, return_token_ids: true }),
   parseRouting(answer, prompt) {
-    const a = obj(answer);
-    const choice = obj(Array.isArray(a.choices) ? a.choices[0] : undefined);
-    const trace = a.prompt_routed_experts == null && typeof choice.routed_experts === 'string' ? npyTrace(choice, prompt) : parseVllmTrace(answer);
+    // Both forms (the list and vLLM main's base64 .npy) are read by the trace-file parser.
+    const trace = parseVllmTrace(answer);
     const echoed = trace.ids.slice(0, trace.promptTokens);
     if (trace.promptTokens !== prompt.length || echoed.some((id, i) => id !== prompt[i])) {
       throw new TraceError(`vLLM echoed ${trace.promptTokens} prompt tokens that differ from the ${prompt.length} sent`);
