@@ -2,8 +2,8 @@
 // settings before the client sends any, the CLI and the steering features' fallbacks.
 import type { ServerSettings } from './protocol';
 
-/** moeLens.modelPath ("" = the embedded model), moeLens.executionProvider, moeLens.maxTokens */
-export const DEFAULT_SETTINGS: Readonly<ServerSettings> = { modelPath: '', executionProvider: 'auto', maxTokens: 4096 };
+/** moeLens.modelPath ("" = the embedded model), moeLens.executionProvider, moeLens.maxTokens, moeLens.backend */
+export const DEFAULT_SETTINGS = { modelPath: '', executionProvider: 'auto', maxTokens: 4096, backend: 'onnx' } as const satisfies ServerSettings;
 
 /** moeLens.continuation.*: what Compare Continuation generates when nothing is set */
 export const DEFAULT_CONTINUATION = { maxNewTokens: 64, temperature: 0, seed: 0 } as const;

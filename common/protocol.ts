@@ -160,6 +160,8 @@ export interface ServerStatus {
   /** last analysis: document uri, token count and milliseconds */
   lastAnalysis?: { uri: string; tokens: number; ms: number; truncated: boolean; windows: number };
   activeRules: number;
+  /** which backend runs the model and what it can do (the extension greys out what it cannot) */
+  backend?: BackendStatus;
 }
 
 /** Settings the client passes at initialize (initializationOptions) and on change (workspace/didChangeConfiguration). */
@@ -167,6 +169,38 @@ export interface ServerSettings {
   modelPath: string;
   executionProvider: ExecutionProviderSetting;
   maxTokens: number;
+  /** moeLens.backend: "onnx" (default, runs moeLens.modelPath here) or a serving engine at remote.url */
+  backend?: BackendKind;
+  /** moeLens.remote.*: the engine (never sent by the extension in an untrusted workspace) */
+  remote?: { url: string; model: string };
+}
+
+// --- Model backends (server/model/backend.ts) ---
+
+export type BackendKind = 'onnx' | 'vllm' | 'sglang';
+
+/** What a backend can do; the extension enables commands from it. */
+export interface ModelCapabilities {
+  /** full forward passes (logits): continuation, next-token change, contrastive search */
+  forward: boolean;
+  /** incremental re-analysis from a kept KV cache */
+  kvCache: boolean;
+  /** per-token log-probabilities (surprisal) */
+  tokenLogprobs: boolean;
+  /** raw router logits (router entropy) */
+  routerLogits: boolean;
+  /** gate weights of the selected experts */
+  gateWeights: boolean;
+  /** steering modes that work; empty: steering is refused with steeringUnavailable */
+  steering: SteeringMode[];
+  steeringUnavailable?: string;
+}
+
+export interface BackendStatus {
+  kind: BackendKind;
+  /** the model directory or the engine URL */
+  source: string;
+  capabilities: ModelCapabilities;
 }
 
 // --- Steering features ---

@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { DEFAULT_CONTINUATION, DEFAULT_SETTINGS } from '../common/defaults';
 import type { HeatmapLayer, HeatmapMetricId } from '../common/heatmapMetrics';
-import type { ExecutionProviderSetting, ServerSettings } from '../common/protocol';
+import type { BackendKind, ExecutionProviderSetting, ServerSettings } from '../common/protocol';
 
 /** moeLens.heatmap.metric: a metric of common/heatmapMetrics.ts, or "off". */
 export type HeatmapChoice = HeatmapMetricId | 'off';
@@ -19,7 +19,18 @@ export class Config {
       modelPath: this.cfg.get<string>('modelPath', DEFAULT_SETTINGS.modelPath),
       executionProvider: this.cfg.get<ExecutionProviderSetting>('executionProvider', DEFAULT_SETTINGS.executionProvider),
       maxTokens: this.cfg.get<number>('maxTokens', DEFAULT_SETTINGS.maxTokens),
+      backend: this.cfg.get<BackendKind>('backend', DEFAULT_SETTINGS.backend),
+      remote: { url: this.remoteUrl, model: this.cfg.get<string>('remote.model', '') },
     };
+  }
+
+  /**
+   * The engine URL: document text goes there, so in an untrusted workspace only the user's own (global) value is
+   * passed, never one the workspace's settings bring (the setting is also restricted in package.json).
+   */
+  private get remoteUrl(): string {
+    if (vscode.workspace.isTrusted) return this.cfg.get<string>('remote.url', '');
+    return this.cfg.inspect<string>('remote.url')?.globalValue ?? '';
   }
 
   /** moeLens.continuation.*: what "Compare Continuation" generates */

@@ -15,6 +15,16 @@ export function createLanguageClient(context: vscode.ExtensionContext, config: C
     // A function, so a restart (moeLens.restartServer, crash recovery) starts with the settings of that moment.
     initializationOptions: () => config.server,
     synchronize: { configurationSection: 'moeLens' },
+    // What the server pulls for "moeLens" is config.server, the one place that decides what it may see: in an
+    // untrusted workspace no engine URL from the workspace's settings (document text would go there).
+    middleware: {
+      workspace: {
+        configuration: async (params, token, next) => {
+          const values = await next(params, token);
+          return Array.isArray(values) ? params.items.map((item, i): unknown => (item.section === 'moeLens' ? config.server : values[i])) : values;
+        },
+      },
+    },
     outputChannel: output,
   };
   return new LanguageClient('moeLens', 'MoE Lens', serverOptions, clientOptions);

@@ -17,6 +17,7 @@ import { registerNextTokenHover } from './hover/nextTokenHover';
 import { PresetStore } from './steering/presetStore';
 import { SteeringStore } from './steering/steeringStore';
 import { registerVisibleRanges } from './visibleRanges';
+import { setCapabilityContext } from './capabilityContext';
 import { ExpertsTree } from './views/expertsTree';
 import { statsProgress } from './stats/routingStatistics';
 
@@ -87,6 +88,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
     client.onNotification(Methods.statusChanged, (s) => {
       status.update(s);
       statusBar.show(s);
+      setCapabilityContext(s);
     }),
     client.onNotification(SteeringMethods.generateProgress, (p) => continuations.onServerProgress(p)),
     client.onNotification(Methods.routingChanged, ({ uri, partial }) => void routing.refresh(uri, partial)),

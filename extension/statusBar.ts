@@ -1,6 +1,12 @@
 import * as vscode from 'vscode';
 import type { ServerStatus } from '../common/protocol';
 
+/** "vLLM" / "SGLang" when a serving engine routes the documents. */
+function engineName(s: ServerStatus): string | undefined {
+  const kind = s.backend?.kind;
+  return kind === 'vllm' ? 'vLLM' : kind === 'sglang' ? 'SGLang' : undefined;
+}
+
 /** One status bar item that tells the truth: loading, ready (model · provider · tokens · ms · rules), or the error. */
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('moeLens.status', vscode.StatusBarAlignment.Right, 100);
@@ -26,17 +32,19 @@ export class StatusBar implements vscode.Disposable {
         const m = s.model!;
         // While the server analyses (its message names the document) the pulse becomes a spinner.
         const icon = s.message ? '$(sync~spin)' : '$(pulse)';
-        this.item.text = `${icon} MoE Lens: ${m.name} · ${m.executionProvider}${a ? ` · ${a.tokens} tok · ${a.ms} ms` : ''}${rules}`;
+        this.item.text = `${icon} MoE Lens: ${m.name} · ${engineName(s) ?? m.executionProvider}${a ? ` · ${a.tokens} tok · ${a.ms} ms` : ''}${rules}`;
         const md = new vscode.MarkdownString(`**MoE Lens** — ${m.name}\n\n${m.layers} layers × ${m.experts} experts, top-${m.topK}, context ${m.contextLength}, on **${m.executionProvider}**`);
         if (a) md.appendMarkdown(`\n\nLast analysis: ${a.tokens} tokens in ${a.ms} ms${a.windows > 1 ? ` (${a.windows} windows)` : ''}${a.truncated ? ' — truncated at moeLens.maxTokens' : ''}`);
         if (s.activeRules) md.appendMarkdown(`\n\n${s.activeRules} steering rule(s) active`);
+        if (s.backend && s.backend.kind !== 'onnx') md.appendMarkdown(`\n\nRouted by ${engineName(s)} at ${s.backend.source}: expert ids only. ${s.backend.capabilities.steeringUnavailable ?? ''}`);
         if (s.message) md.appendMarkdown(`\n\n${s.message}…`);
         md.appendMarkdown('\n\nClick to show the log.');
         this.item.tooltip = md;
         break;
       }
       case 'error':
-        this.item.text = '$(error) MoE Lens';
+        // A remote engine that stopped answering keeps its model: the text names the engine, the tooltip says why.
+        this.item.text = `$(error) MoE Lens${engineName(s) ? `: ${engineName(s)} unavailable` : ''}`;
         this.item.tooltip = `MoE Lens: ${s.message ?? 'error'} — click for the log`;
         this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
         break;

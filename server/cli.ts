@@ -13,6 +13,7 @@ import { TraceError } from './trace/engineTrace';
 import { readTrace } from './trace/readTrace';
 import { traceRouting } from './trace/traceRouting';
 import { ModelLoadError } from './model/errors';
+import type { ModelBackend } from './model/backend';
 import { ModelSession } from './model/modelSession';
 import { runImport } from './import/cli';
 
@@ -114,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  let session: ModelSession;
+  let session: ModelBackend;
   try {
     session = await ModelSession.load(args.model, args.provider);
   } catch (e) {

@@ -26,7 +26,8 @@ import { registerSteeringRequests } from './lsp/steeringRequests';
 import { registerStatsRequests } from './lsp/statsRequests';
 import { TraceDocuments } from './lsp/traceDocuments';
 import { expertLabels } from './steering/labels';
-import type { ModelSession } from './model/modelSession';
+import { steeringRefusal, type ModelBackend } from './model/backend';
+import { remoteCapabilities } from './model/remote/remoteBackend';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -36,7 +37,7 @@ const host = new ModelHost();
 let settings: ServerSettings = { ...DEFAULT_SETTINGS };
 let rules: SteeringRule[] = [];
 /** The session once loaded (undefined while loading or after a failure), for the synchronous steering requests. */
-let loaded: ModelSession | undefined;
+let loaded: ModelBackend | undefined;
 let status: ServerStatus = { state: 'starting', activeRules: 0 };
 let canPullConfiguration = false;
 
@@ -99,15 +100,26 @@ async function loadModel(): Promise<void> {
   analyses.invalidateAll();
   traces.clear(); // a trace was checked against the old model's tokenizer and shape
   loaded = undefined;
-  setStatus({ state: 'loading', model: undefined, modelPath: host.dir, message: `Loading model from ${host.dir}` });
+  const engine = settings.backend && settings.backend !== 'onnx' ? settings.backend : undefined;
+  setStatus({ state: 'loading', model: undefined, backend: undefined, modelPath: host.dir, message: engine ? `Connecting to ${engine} at ${host.dir}` : `Loading model from ${host.dir}` });
   const progress = await connection.window.createWorkDoneProgress().catch(() => undefined);
   progress?.begin('MoE Lens: loading model', undefined, host.dir);
   try {
     const session = await host.session();
     if (superseded()) return;
     loaded = session;
-    connection.console.info(`model ${session.info.name} loaded from ${session.dir} on ${session.info.executionProvider}`);
-    setStatus({ state: 'ready', model: session.info, message: undefined });
+    connection.console.info(`model ${session.info.name} loaded from ${session.source} on ${session.info.executionProvider}`);
+    setStatus({ state: 'ready', model: session.info, message: undefined, backend: { kind: session.kind, source: session.source, capabilities: session.capabilities } });
+    // A serving engine can stop answering after it loaded: the status bar says which engine and why, until it answers.
+    session.onHealth?.((problem) => {
+      if (superseded()) return;
+      if (problem) connection.console.warn(problem);
+      setStatus(problem ? { state: 'error', model: session.info, message: problem } : { state: 'ready', model: session.info, message: undefined });
+    });
+    if (steeringRefusal(session) && rules.length) {
+      notify('warning', `MoE Lens: steering rules were cleared: ${steeringRefusal(session)}`);
+      rules = [];
+    }
     // Validate the steering state against the new model; rules that no longer fit are dropped with a message.
     try {
       rules = validateRules(rules, session.info);
@@ -125,7 +137,8 @@ async function loadModel(): Promise<void> {
     if (superseded()) return;
     const message = (e as Error).message;
     connection.console.error(`model failed to load: ${message}`);
-    setStatus({ state: 'error', model: undefined, message });
+    // A remote engine that cannot be reached still names itself in the status bar.
+    setStatus({ state: 'error', model: undefined, message, backend: engine ? { kind: engine, source: host.dir ?? '', capabilities: remoteCapabilities(engine) } : undefined });
     notify('error', `MoE Lens: the model could not be loaded. ${message}`);
   } finally {
     progress?.done();
@@ -139,6 +152,8 @@ function readSettings(raw: unknown): ServerSettings {
     modelPath: typeof s.modelPath === 'string' ? s.modelPath : '',
     executionProvider: provider === 'cpu' || provider === 'cuda' || provider === 'webgpu' ? provider : 'auto',
     maxTokens: Number.isInteger(s.maxTokens) && (s.maxTokens as number) > 0 ? (s.maxTokens as number) : DEFAULT_SETTINGS.maxTokens,
+    backend: s.backend === 'vllm' || s.backend === 'sglang' ? s.backend : 'onnx',
+    remote: { url: typeof s.remote?.url === 'string' ? s.remote.url : '', model: typeof s.remote?.model === 'string' ? s.remote.model : '' },
   };
 }
 
@@ -175,8 +190,17 @@ connection.onDidChangeConfiguration(async (change) => {
   await loadModel();
 });
 
-documents.onDidOpen((e) => analyses.schedule(e.document.uri));
+/** A serving engine that was down when it was set is tried again on the next open or edit (modelHost.ts). */
+function reconnectEngine(): void {
+  if (status.state === 'error' && !loaded && host.forgetFailedEngine(settings)) void loadModel();
+}
+
+documents.onDidOpen((e) => {
+  reconnectEngine();
+  analyses.schedule(e.document.uri);
+});
 documents.onDidChangeContent((e) => {
+  reconnectEngine();
   traces.close(e.document.uri); // a trace describes the text it was recorded on, not an edited one
   analyses.schedule(e.document.uri);
 });
@@ -210,6 +234,8 @@ connection.onRequest(Methods.getSteering, (): SteeringState => ({ rules }));
 connection.onRequest(Methods.setSteering, async (params: SetSteeringParams): Promise<SteeringState> => {
   try {
     const session = await host.session();
+    const refusal = steeringRefusal(session);
+    if (refusal && Array.isArray(params?.rules) && params.rules.length > 0) throw new ResponseError(ErrorCodes.InvalidRequest, `steering is not available: ${refusal}`);
     rules = validateRules(params?.rules, session.info);
   } catch (e) {
     throw asResponseError(e);

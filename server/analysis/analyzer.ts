@@ -1,6 +1,6 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
 import { layerIndex, slotIndex } from '../../common/routingLayout';
-import type { ForwardResult, ModelSession } from '../model/modelSession';
+import { BackendCancelledError, type ForwardResult, type ModelBackend } from '../model/backend';
 import { entropyNats, softmax, surprisalBits } from '../routing/math';
 import { biasFromRules } from '../routing/expertBias';
 
@@ -82,7 +82,7 @@ export function safeCut(text: string, limit: number): number {
  * its first maxTokens tokens could then differ from the whole text's only if BPE merges at the cut reached back
  * across more than maxTokens tokens of one piece. Exported so that every analysis path tokenises the same way.
  */
-export function encodePrefix(session: ModelSession, text: string, maxTokens: number): { ids: number[]; offsets: number[]; more: boolean } {
+export function encodePrefix(session: ModelBackend, text: string, maxTokens: number): { ids: number[]; offsets: number[]; more: boolean } {
   const limit = (maxTokens + 1) * MAX_CHARS_PER_TOKEN;
   if (text.length > limit) {
     const safe = safeCut(text, limit);
@@ -99,7 +99,7 @@ export function encodePrefix(session: ModelSession, text: string, maxTokens: num
 }
 
 /** A result for the first maxTokens tokens of `enc`, its per-token arrays allocated and still to be filled. */
-export function emptyResult(session: ModelSession, version: number, enc: { ids: number[]; offsets: number[]; more: boolean }, maxTokens: number, steered: boolean): RoutingResult {
+export function emptyResult(session: ModelBackend, version: number, enc: { ids: number[]; offsets: number[]; more: boolean }, maxTokens: number, steered: boolean): RoutingResult {
   const { layers: L, topK: K, contextLength: C } = session.info;
   const T = Math.min(enc.ids.length, maxTokens);
   return {
@@ -126,7 +126,8 @@ export function emptyResult(session: ModelSession, version: number, enc: { ids: 
  * Texts longer than the context are cut into consecutive, non-overlapping windows of contextLength tokens; each
  * window starts without history, so its first token has surprisal 0 and little context.
  */
-export async function analyzeText(session: ModelSession, text: string, version: number, opts: AnalyzeOptions): Promise<RoutingResult> {
+export async function analyzeText(session: ModelBackend, text: string, version: number, opts: AnalyzeOptions): Promise<RoutingResult> {
+  if (session.routeText) return routeText(session, text, version, opts);
   const started = performance.now();
   const { layers: L, experts: E, topK: K, contextLength: C } = session.info;
   const result = emptyResult(session, version, encodePrefix(session, text, opts.maxTokens), opts.maxTokens, opts.rules.length > 0);
@@ -149,6 +150,18 @@ export async function analyzeText(session: ModelSession, text: string, version: 
   if (baseline) result.baselineExperts = baseline;
   result.elapsedMs = Math.round(performance.now() - started);
   return result;
+}
+
+/** A routing-only backend (a serving engine) analyses the text itself; its cancellation is this module's. */
+async function routeText(session: ModelBackend, text: string, version: number, opts: AnalyzeOptions): Promise<RoutingResult> {
+  if (opts.rules.length > 0) throw new Error(`steering is not available: ${session.capabilities.steeringUnavailable ?? 'this backend cannot steer'}`);
+  if (opts.isCancelled?.()) throw new CancelledError();
+  try {
+    return await session.routeText!(text, version, { maxTokens: opts.maxTokens, isCancelled: opts.isCancelled });
+  } catch (e) {
+    if (e instanceof BackendCancelledError) throw new CancelledError();
+    throw e;
+  }
 }
 
 /** Adds softmax(raw router logits) of every token of a forward pass to sums[l*E + e]. */

@@ -6,7 +6,7 @@
 // second, unsteered incremental analysis, so withBaseline — a full pass here — is only for other callers.
 import type { RoutingResult } from '../../common/protocol';
 import { layerIndex, slotIndex } from '../../common/routingLayout';
-import { ModelSession, type ForwardResult, type KvCache } from '../model/modelSession';
+import type { BackendCache, ForwardResult, ModelBackend } from '../model/backend';
 import { tokenAt } from '../../common/tokens';
 import { entropyNats } from '../routing/math';
 import { biasFromRules, steeringKey } from '../routing/expertBias';
@@ -16,17 +16,17 @@ import { analyzeText, CancelledError, emptyResult, encodePrefix, tokenSurprisal,
 export interface IncrementalAnalysis {
   result: RoutingResult;
   /** one cache per window (windows are independent); empty when the model has no KV cache or ran with a baseline */
-  caches: KvCache[];
+  caches: BackendCache[];
+  /** bytes those caches hold (ModelBackend.cacheBytes) */
+  bytes: number;
   key: string;
-  /** ModelSession.modelId (sha256 of the graph): a cache from other weights is never continued, even under the same name */
+  /** ModelBackend.modelId (sha256 of the graph): a cache from other weights is never continued, even under the same name */
   model: string;
 }
 
 /** Bytes held by the KV caches of an analysis (what keeping it for the next edit costs). */
 export function cacheBytes(a: IncrementalAnalysis): number {
-  let n = 0;
-  for (const c of a.caches) for (const t of c.tensors) n += (t.data as Float32Array).byteLength;
-  return n;
+  return a.bytes;
 }
 
 /** What the last run computed: for the benchmark and tests (how many tokens went through the model). */
@@ -63,7 +63,7 @@ export function resumePoint(prefix: number, newLength: number, context: number):
  * or with a steered baseline) this is a full pass that also keeps the caches for next time. `prev` is not modified.
  */
 export async function analyzeIncremental(
-  session: ModelSession,
+  session: ModelBackend,
   text: string,
   version: number,
   opts: AnalyzeOptions,
@@ -74,10 +74,10 @@ export async function analyzeIncremental(
   const { layers: L, experts: E, topK: K, contextLength: C, vocabSize: V } = session.info;
   const key = steeringKey(opts.rules);
   const steered = opts.rules.length > 0;
-  if ((steered && opts.withBaseline) || !session.manifest.kvCache) {
+  if ((steered && opts.withBaseline) || !session.capabilities.kvCache) {
     const result = await analyzeText(session, text, version, opts);
     if (stats) Object.assign(stats, { computed: result.tokens * (steered && opts.withBaseline ? 2 : 1), reused: 0 });
-    return { result, caches: [], key, model: session.modelId };
+    return { result, caches: [], bytes: 0, key, model: session.modelId };
   }
   // Tokenised exactly as analyzeText does (same safe cut for huge texts), so both paths agree token for token.
   const result = emptyResult(session, version, encodePrefix(session, text, opts.maxTokens), opts.maxTokens, steered);
@@ -95,7 +95,7 @@ export async function analyzeIncremental(
     copyPrefix(result.surprisal, p.surprisal, keep);
     if (resume.local > 0) result.surprisal[keep] = p.surprisal[keep]; // its logits row is not recomputed
   }
-  const caches: KvCache[] = usable ? prev.caches.slice(0, resume.window) : [];
+  const caches: BackendCache[] = usable ? prev.caches.slice(0, resume.window) : [];
   const bias = biasFromRules(opts.rules, session.info, session.manifest);
   let computed = 0;
   const count = Math.ceil(T / C);
@@ -108,7 +108,7 @@ export async function analyzeIncremental(
     const start = w * C;
     const end = Math.min(T, start + C);
     const local = w === resume.window && usable ? resume.local : 0;
-    const past = local > 0 ? ModelSession.truncateCache(prev!.caches[w], local) : undefined;
+    const past = local > 0 ? session.truncateCache(prev!.caches[w], local) : undefined;
     const out = await session.forward(ids.slice(start + local, end), bias, past, { logits: false });
     fillRows(result, out, start, local, L, E, K, V);
     computed += end - start - local;
@@ -123,7 +123,8 @@ export async function analyzeIncremental(
   // truncates away (it never resumes past the ids both versions share).
   if (stats) Object.assign(stats, { computed, reused: T - computed });
   result.elapsedMs = Math.round(performance.now() - started);
-  return { result, caches, key, model: session.modelId };
+  const bytes = caches.reduce((n, c) => n + session.cacheBytes(c), 0);
+  return { result, caches, bytes, key, model: session.modelId };
 }
 
 /**

@@ -3,6 +3,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { ExecutionProviderSetting, StatsResult } from '../../common/protocol';
 import { ModelLoadError } from '../model/errors';
+import type { ModelBackend } from '../model/backend';
 import { ModelSession } from '../model/modelSession';
 import { collectStats, profileTexts, type StatsText } from '../stats/collectStats';
 import { expandGlobs } from '../stats/expandGlobs';
@@ -65,7 +66,7 @@ export async function runStats(args: StatsArgs, err: (s: string) => void, out: (
     }
     texts.push({ name: f, text });
   }
-  let session: ModelSession;
+  let session: ModelBackend;
   try {
     session = await ModelSession.load(args.model, args.provider);
   } catch (e) {

@@ -1,7 +1,7 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
 import { CancelledError, partialResult } from '../analysis/analyzer';
 import { analyzeIncremental, cacheBytes, type IncrementalAnalysis, type IncrementalStats } from '../analysis/incremental';
-import type { ModelSession } from '../model/modelSession';
+import type { ModelBackend } from '../model/backend';
 import { steeringKey } from '../routing/expertBias';
 
 interface Entry {
@@ -27,7 +27,7 @@ const PARTIAL_AFTER_MS = Number(process.env.MOE_LENS_PARTIAL_AFTER_MS ?? 200);
  */
 interface Continuation {
   /** the session the caches were computed on: a reload (other weights, other provider) starts over */
-  session: ModelSession;
+  session: ModelBackend;
   byKey: Map<string, IncrementalAnalysis>;
 }
 
@@ -39,7 +39,7 @@ interface Continuation {
 const CACHE_BUDGET_BYTES = 64 * 2 ** 20;
 
 export interface AnalysisContext {
-  session(): Promise<ModelSession>;
+  session(): Promise<ModelBackend>;
   rules(): readonly SteeringRule[];
   maxTokens(): number;
   text(uri: string): { text: string; version: number } | undefined;
@@ -137,7 +137,7 @@ export class DocumentAnalyses {
    * Unsteered: one incremental pass. Steered: the steered pass and the unsteered baseline, each continuing its own
    * cache — the baseline is the unsteered analysis itself, so turning steering off again reuses it unchanged.
    */
-  private async analyse(uri: string, session: ModelSession, text: string, version: number, rules: readonly SteeringRule[], isCancelled: () => boolean, onPartial: (p: RoutingResult) => void): Promise<RoutingResult> {
+  private async analyse(uri: string, session: ModelBackend, text: string, version: number, rules: readonly SteeringRule[], isCancelled: () => boolean, onPartial: (p: RoutingResult) => void): Promise<RoutingResult> {
     const started = performance.now();
     // Unsteered only: a steered partial would lack the baseline its views compare against. The window on screen,
     // when it ran ahead of the windows above it, is published at once; after that at most every PARTIAL_AFTER_MS.

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
 import { CloseTraceRequest, OpenTraceRequest, StatsProgressNotification, StatsRequest, type OpenTraceParams, type OpenTraceResult, type RoutingResult, type StatsParams, type StatsProgress, type StatsResult, type SteeringRule } from '../../common/protocol';
 import { CancelledError } from '../analysis/analyzer';
-import type { ModelSession } from '../model/modelSession';
+import type { ModelBackend } from '../model/backend';
 import { collectStats, profileTexts, type StatsText } from '../stats/collectStats';
 import { TraceError } from '../trace/engineTrace';
 import type { TraceDocuments } from './traceDocuments';
@@ -16,7 +16,7 @@ import type { TraceDocuments } from './traceDocuments';
 export const MAX_STATS_TEXTS = 500;
 
 export interface StatsDeps {
-  session(): Promise<ModelSession>;
+  session(): Promise<ModelBackend>;
   rules(): readonly SteeringRule[];
   maxTokens(): number;
   document(uri: string): { text: string; version: number } | undefined;

@@ -23,7 +23,7 @@ import {
 } from '../../common/protocol';
 import { DEFAULT_SETTINGS } from '../../common/defaults';
 import { analyzeText, CancelledError } from '../analysis/analyzer';
-import type { ModelSession } from '../model/modelSession';
+import type { ModelBackend } from '../model/backend';
 import { tokenAt } from '../../common/tokens';
 import { SteeringError } from '../routing/expertBias';
 import { findContrastiveExperts } from '../steering/contrastive';
@@ -33,7 +33,7 @@ import { nextTokenChange } from '../steering/nextToken';
 import { expertUsage } from '../steering/usage';
 
 export interface SteeringDeps {
-  getSession(): ModelSession | undefined;
+  getSession(): ModelBackend | undefined;
   getRules(): SteeringRule[];
   getDocumentText(uri: string): string | undefined;
   /** a writable folder for caches (the extension's globalStorage) */
@@ -54,7 +54,7 @@ function asResponseError(e: unknown): ResponseError<void> {
 
 const invalid = (message: string) => new ResponseError(ErrorCodes.InvalidParams, message);
 
-function requireSession(deps: SteeringDeps): ModelSession {
+function requireSession(deps: SteeringDeps): ModelBackend {
   const s = deps.getSession();
   if (!s) throw new ResponseError(ErrorCodes.ServerNotInitialized, 'the model is not loaded yet (see the MoE Lens status bar item)');
   return s;

@@ -1,7 +1,7 @@
 // Documents whose routing comes from an engine trace (moeLens/openTrace): the trace's RoutingResult for the document
 // version it was opened on. Any other version (the text changed) drops it, and routing goes back to the model.
 import type { OpenTraceResult, RoutingResult } from '../../common/protocol';
-import type { ModelSession } from '../model/modelSession';
+import type { ModelBackend } from '../model/backend';
 import { TraceError } from '../trace/engineTrace';
 import { readTrace } from '../trace/readTrace';
 import { traceRouting } from '../trace/traceRouting';
@@ -10,7 +10,7 @@ export class TraceDocuments {
   private readonly byUri = new Map<string, RoutingResult>();
 
   /** Reads and checks the trace against the document's text (throws TraceError naming file and field). */
-  async open(uri: string, path: string, doc: { text: string; version: number }, session: ModelSession): Promise<OpenTraceResult> {
+  async open(uri: string, path: string, doc: { text: string; version: number }, session: ModelBackend): Promise<OpenTraceResult> {
     const trace = await readTrace(path, session.info);
     let r: RoutingResult;
     try {

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { ExecutionProviderSetting, ModelInfo } from '../../common/protocol';
+import type { ExecutionProviderSetting, ModelCapabilities, ModelInfo } from '../../common/protocol';
+import type { BackendCache, ForwardResult as BackendForwardResult, ModelBackend } from './backend';
 import { ModelLoadError } from './errors';
 import { cudaLibraryInstalled, providerCandidates, providerUnavailableMessage } from './executionProvider';
 import { checkGraphSignature, checkProbeDims } from './graphCheck';
@@ -11,34 +12,23 @@ import { kvLayers, layerName, parseManifest, type MoeManifest } from './manifest
 import { MoeTokenizer } from './tokenizer';
 
 /** Key/value tensors of the tokens seen so far, as the graph returned them; pass back as `past` to continue. */
-export interface KvCache {
+export interface KvCache extends BackendCache {
   readonly tensors: ort.Tensor[]; // [key0, value0, key1, value1, ...], each [1, H, prefix + length, Dh]
   readonly length: number;
   /** positions before the first token that the caller never sees (the BOS token of an addBos model) */
   readonly prefix?: number;
 }
 
-/** One forward pass, layer-major as the graph gives it: routerLogits[(l*T+t)*E+e], expertIds[(l*T+t)*K+k]. */
-export interface ForwardResult {
-  tokens: number;
-  /** [T*V]; empty when the caller asked for token log-probabilities only (forward's `logits: false`) */
-  logits: Float32Array;
-  /** [T]: log p(token t | before it), 0 for the first of the call; when the graph has the output */
-  tokenLogprobs?: Float32Array;
-  routerLogits: Float32Array; // [L*T*E], raw (before expert_bias)
-  expertIds: Int32Array; // [L*T*K]
-  expertWeights: Float32Array; // [L*T*K]
-  /** the keys and values of every token so far (past + these): pass as `past` to continue */
+/** One forward pass (server/model/backend.ts); `present` is this backend's KvCache. */
+export interface ForwardResult extends BackendForwardResult {
   present: KvCache;
-  /** tokenLogprobs[0] is a real log-probability (a BOS token the caller does not see came before it), not 0 */
-  firstScored?: boolean;
-  /** the dimensions of each named output (manifest.outputs), as the graph returned them */
-  dims: Record<string, readonly number[]>;
 }
 
 /** A loaded, validated model directory: manifest, tokenizer and an onnxruntime session. Load once, reuse. */
-export class ModelSession {
+export class ModelSession implements ModelBackend {
+  readonly kind = 'onnx' as const;
   readonly info: ModelInfo;
+  readonly capabilities: ModelCapabilities;
   private readonly sha: string;
   /** the BOS token id put before every sequence when moe.json says addBos (as Hugging Face's tokenizer does) */
   private readonly bos: number | undefined;
@@ -62,6 +52,19 @@ export class ModelSession {
       contextLength: manifest.contextLength,
       vocabSize: manifest.vocabSize,
     };
+    // Everything the graph contract (moe.json) guarantees; token log-probs are an optional output.
+    this.capabilities = {
+      forward: true,
+      kvCache: true,
+      tokenLogprobs: true,
+      routerLogits: true,
+      gateWeights: true,
+      steering: ['disable', 'force', 'bias'],
+    };
+  }
+
+  get source(): string {
+    return this.dir;
   }
 
   /** A stable identity for caches (labels, results): the sha256 of the ONNX file that was loaded (and of its weights file). */
@@ -206,6 +209,16 @@ export class ModelSession {
       return new ort.Tensor('float32', dst, [b, h, keep, d]);
     });
     return { tensors, length, ...(cache.prefix ? { prefix: cache.prefix } : {}) };
+  }
+
+  truncateCache(cache: KvCache, length: number): KvCache {
+    return ModelSession.truncateCache(cache, length);
+  }
+
+  cacheBytes(cache: KvCache): number {
+    let n = 0;
+    for (const t of cache.tensors) n += (t.data as Float32Array).byteLength;
+    return n;
   }
 
   async dispose(): Promise<void> {

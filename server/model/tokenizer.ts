@@ -5,7 +5,7 @@ import { checkNormalizer, normalizeAligned, type NormalizerJson } from './normal
 import { tokenOffsets } from './offsets';
 
 /** GPT-2's byte-level alphabet, reversed: the character a vocabulary string uses for each byte -> that byte. */
-function unicodeToBytes(): Map<string, number> {
+export function unicodeToBytes(): Map<string, number> {
   const bs: number[] = [];
   for (let b = 0x21; b <= 0x7e; b++) bs.push(b);
   for (let b = 0xa1; b <= 0xac; b++) bs.push(b);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { RoutingResult, StatsResult, SteeringRule } from '../../common/protocol';
 import { RoutingStatsAccumulator, type StatsInput } from '../../common/routingStats';
 import { analyzeText, CancelledError } from '../analysis/analyzer';
-import type { ModelSession } from '../model/modelSession';
+import type { ModelBackend } from '../model/backend';
 
 /** A text to count: its name (file, uri or profile:<domain>) and either its text or routing already recorded. */
 export interface StatsText {
@@ -39,7 +39,7 @@ export function statsInput(r: RoutingResult, probSums?: Float64Array): StatsInpu
 }
 
 /** The model's profile corpus (moe.json profileCorpus) as texts named profile:<domain>; [] when it has none. */
-export function profileTexts(session: ModelSession): StatsText[] {
+export function profileTexts(session: ModelBackend): StatsText[] {
   const domains = session.manifest.profileCorpus?.domains ?? {};
   return Object.entries(domains)
     .map(([domain, file]) => ({ domain, path: join(session.dir, file) }))
@@ -48,7 +48,7 @@ export function profileTexts(session: ModelSession): StatsText[] {
 }
 
 /** Routes each text alone (batch of one, as every analysis here) and returns the per-layer statistics of them all. */
-export async function collectStats(session: ModelSession, texts: readonly StatsText[], opts: CollectOptions): Promise<StatsResult> {
+export async function collectStats(session: ModelBackend, texts: readonly StatsText[], opts: CollectOptions): Promise<StatsResult> {
   const { layers: L, experts: E, topK: K, name } = session.info;
   const acc = new RoutingStatsAccumulator(session.info);
   const traced: string[] = [];
@@ -64,7 +64,8 @@ export async function collectStats(session: ModelSession, texts: readonly StatsT
     const text = typeof s.text === 'function' ? await s.text() : (s.text ?? '');
     const probSums = new Float64Array(L * E);
     const r = await analyzeText(session, text, 0, { maxTokens: opts.maxTokens, rules: opts.rules, isCancelled: opts.isCancelled, routerProbSums: probSums });
-    acc.add(statsInput(r, probSums));
+    // A serving engine gives no router logits: no router probabilities (never the zeros probSums still holds).
+    acc.add(statsInput(r, session.capabilities.routerLogits ? probSums : undefined));
   }
   opts.onProgress?.(texts.length, texts.length, '');
   return {

@@ -6,7 +6,7 @@ import type { ContrastiveRow, SteeringRule } from '../../common/protocol';
 import { DEFAULT_SETTINGS } from '../../common/defaults';
 import { slotIndex } from '../../common/routingLayout';
 import { analyzeText } from '../analysis/analyzer';
-import type { ModelSession } from '../model/modelSession';
+import type { ModelBackend } from '../model/backend';
 import { mulberry32, sampleDistinct } from './prng';
 
 /** Per (layer, expert): how many tokens had the expert among their top-k at that layer, out of `tokens`. */
@@ -144,7 +144,7 @@ interface SetRouting {
   predicted: number;
 }
 
-async function routeSet(session: ModelSession, texts: readonly string[], rules: readonly SteeringRule[], opts: ContrastiveOptions): Promise<SetRouting> {
+async function routeSet(session: ModelBackend, texts: readonly string[], rules: readonly SteeringRule[], opts: ContrastiveOptions): Promise<SetRouting> {
   const { layers: L, experts: E, topK: K, contextLength: C } = session.info;
   const out: SetRouting = { counts: emptyCounts(L, E), surprisalSum: 0, predicted: 0 };
   for (const text of texts) {
@@ -162,7 +162,7 @@ async function routeSet(session: ModelSession, texts: readonly string[], rules: 
 const measureOf = (a: SetRouting, b: SetRouting): number => a.surprisalSum / Math.max(1, a.predicted) - b.surprisalSum / Math.max(1, b.predicted);
 
 /** ΔP ranking of every expert for sets A and B (unsteered routing), and the target measure under top-n vs random. */
-export async function findContrastiveExperts(session: ModelSession, setA: readonly string[], setB: readonly string[], opts: ContrastiveOptions = {}): Promise<ContrastiveResult> {
+export async function findContrastiveExperts(session: ModelBackend, setA: readonly string[], setB: readonly string[], opts: ContrastiveOptions = {}): Promise<ContrastiveResult> {
   const { layers: L, experts: E, topK: K } = session.info;
   const n = opts.n ?? 8;
   const draws = opts.randomDraws ?? 5;

@@ -4,7 +4,7 @@
 // changes behaviour) and SCMoE (contrasting routings at decode time) do (README.md, "Steering experts").
 import { DEFAULT_CONTINUATION } from '../../common/defaults';
 import type { SteeringRule } from '../../common/protocol';
-import type { KvCache, ModelSession } from '../model/modelSession';
+import type { BackendCache, ModelBackend } from '../model/backend';
 import { biasFromRules } from '../routing/expertBias';
 import { mulberry32, sampleIndex } from './prng';
 
@@ -37,7 +37,7 @@ export interface Generation {
 }
 
 /** The id of the manifest's end-of-text token, or -1 when the model has none. */
-export function endOfTextId(session: ModelSession): number {
+export function endOfTextId(session: ModelBackend): number {
   const eot = session.manifest.specialTokens?.endOfText;
   if (!eot) return -1;
   for (let id = session.info.vocabSize - 1; id >= 0; id--) if (session.tokenizer.tokenText(id) === eot) return id;
@@ -56,7 +56,7 @@ export function clampNewTokens(maxNewTokens: number | undefined, contextLength: 
  * keeps its last (context - maxNewTokens) tokens and prompt plus continuation never exceed the context.
  * An empty prompt starts from <|endoftext|> (the document separator the model was trained with).
  */
-export async function generate(session: ModelSession, promptIds: readonly number[], opts: GenerateOptions = {}): Promise<Generation> {
+export async function generate(session: ModelBackend, promptIds: readonly number[], opts: GenerateOptions = {}): Promise<Generation> {
   const { layers: L, experts: E, vocabSize: V, contextLength: C } = session.info;
   const maxNew = clampNewTokens(opts.maxNewTokens, C);
   const bias = opts.bias ?? new Float32Array(L * E);
@@ -73,7 +73,7 @@ export async function generate(session: ModelSession, promptIds: readonly number
   const done = (stop: StopReason): Generation => ({ ids, text: session.tokenizer.decode(ids), promptTokens: prompt.length, droppedPromptTokens: dropped, stop });
   if (maxNew === 0) return done('length');
   let input = prompt;
-  let past: KvCache | undefined;
+  let past: BackendCache | undefined;
   for (;;) {
     if (opts.isCancelled?.()) return done('cancelled');
     const out = await session.forward(input, bias, past);
@@ -114,7 +114,7 @@ export function firstDivergence(a: readonly number[], b: readonly number[]): num
  * sampling they draw the same random numbers and differ only where steering changed the distribution.
  */
 export async function compareContinuation(
-  session: ModelSession,
+  session: ModelBackend,
   text: string,
   cursorOffset: number,
   opts: ContinuationOptions,

@@ -7,7 +7,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { slotIndex } from '../../common/routingLayout';
 import { analyzeText } from '../analysis/analyzer';
-import type { ModelSession } from '../model/modelSession';
+import type { ModelBackend } from '../model/backend';
 import { CHAR_CLASSES, CHAR_CLASS_PHRASE, charClass, type CharClass } from './charClass';
 
 export { expertUsage } from './usage';
@@ -182,7 +182,7 @@ const PROFILE_TOKENS = 4096;
 export const labelCacheFile = (cacheDir: string, modelId: string): string => join(cacheDir, `expert-labels-v${LABELS_FORMAT}-${modelId.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
 
 /** Routes the profile corpus of the model directory and labels every expert; null when the model has no corpus. */
-export async function computeExpertLabels(session: ModelSession, isCancelled?: () => boolean): Promise<ExpertLabelSet | null> {
+export async function computeExpertLabels(session: ModelBackend, isCancelled?: () => boolean): Promise<ExpertLabelSet | null> {
   const domains = session.manifest.profileCorpus?.domains;
   if (!domains) return null;
   const routings: ProfileRouting[] = [];
@@ -203,7 +203,7 @@ const memory = new Map<string, Promise<ExpertLabelSet | null>>();
  * Labels for the session's model from `cacheDir` (keyed by the model's sha256), computing and storing them the first
  * time. A cache that cannot be read or written is not an error: the labels are computed again.
  */
-export function expertLabels(session: ModelSession, cacheDir: string): Promise<ExpertLabelSet | null> {
+export function expertLabels(session: ModelBackend, cacheDir: string): Promise<ExpertLabelSet | null> {
   const key = `${cacheDir}\0${session.modelId}`;
   let p = memory.get(key);
   if (!p) {
@@ -214,7 +214,7 @@ export function expertLabels(session: ModelSession, cacheDir: string): Promise<E
   return p;
 }
 
-async function loadOrCompute(session: ModelSession, cacheDir: string): Promise<ExpertLabelSet | null> {
+async function loadOrCompute(session: ModelBackend, cacheDir: string): Promise<ExpertLabelSet | null> {
   const file = labelCacheFile(cacheDir, session.modelId);
   try {
     const cached = JSON.parse(await readFile(file, 'utf8')) as ExpertLabelSet;

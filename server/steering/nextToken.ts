@@ -1,7 +1,7 @@
 // How steering changes the model's next-token prediction at one position (shown in the hover): the top tokens before
 // and after, and KL(baseline || steered) — how much probability mass the steering moved, in nats.
 import type { SteeringRule } from '../../common/protocol';
-import type { ModelSession } from '../model/modelSession';
+import type { ModelBackend } from '../model/backend';
 import { klDivergence, softmax, topK } from '../routing/math';
 import { biasFromRules } from '../routing/expertBias';
 
@@ -34,7 +34,7 @@ export function compareDistributions(baseline: ArrayLike<number>, steered: Array
  * Only the context window ending at `position` is run, as the model would see it.
  */
 export async function nextTokenChange(
-  session: ModelSession,
+  session: ModelBackend,
   ids: readonly number[],
   position: number,
   rules: readonly SteeringRule[],

@@ -41,4 +41,9 @@ describe('heatmap buckets', () => {
     assert.equal(changedLayers(r, 1), 1);
     assert.deepEqual([...tokenBuckets(r, 'change', 0)], [-1, 2]);
   });
+  it('engine routing: absent weights, entropy and surprisal and not-recorded tokens stay undecorated (never zeros)', () => {
+    const r = result({ absent: ['weights', 'entropy', 'surprisal'], weights: new Array(8).fill(0), entropy: new Array(4).fill(0), surprisal: [0, 0], notRecorded: [0] });
+    for (const m of ['gate', 'entropy', 'surprisal'] as const) assert.deepEqual([...tokenBuckets(r, m, 0)], [-1, -1], m);
+    assert.deepEqual([...tokenBuckets(r, 'expert', 0)], [-1, 2]);
+  });
 });
