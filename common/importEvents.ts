@@ -13,10 +13,9 @@ export interface ImportProgressEvent {
   tensorsTotal: number;
 }
 
-export interface ImportDoneEvent {
-  event: 'done';
+/** What an import produced: importCheckpoint's result (server/import) and the CLI's final JSON progress line. */
+export interface ImportSummary {
   outDir: string;
-  name: string;
   architecture: string;
   /** decoder layers */
   layers: number;
@@ -26,8 +25,13 @@ export interface ImportDoneEvent {
   topK: number;
   bytesRead: number;
   tensorsRead: number;
-  /** checkpoint tensors the graph did not use */
+  /** checkpoint tensors the graph did not use (e.g. lm_head.weight of a tied model): worth a look when unexpected */
   unused: string[];
+}
+
+export interface ImportDoneEvent extends ImportSummary {
+  event: 'done';
+  name: string;
 }
 
 /** The checkpoint cannot be imported (exit 2; `file` and `field` say where), or the importer failed (exit 1). */

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import type { ImportSummary } from '../../common/importEvents';
 import { Checkpoint } from './checkpoint';
 import { parseConfig } from './config';
 import { ImportCancelled, ImportError } from './errors';
@@ -37,20 +38,8 @@ export interface ImportOptions {
   steerable?: boolean;
 }
 
-export interface ImportResult {
-  outDir: string;
-  architecture: string;
-  /** decoder layers */
-  layers: number;
-  /** the layers with a router (moe.json's layers) */
-  routerLayers: number;
-  experts: number;
-  topK: number;
-  bytesRead: number;
-  tensorsRead: number;
-  /** checkpoint tensors the graph did not use (e.g. lm_head.weight of a tied model): worth a look when unexpected */
-  unused: string[];
-}
+/** What an import produced (shared with the CLI's JSON progress lines, common/importEvents.ts). */
+export type ImportResult = ImportSummary;
 
 export async function importCheckpoint(hfDir: string, outDir: string, opts: ImportOptions = {}): Promise<ImportResult> {
   const src = resolve(hfDir);
