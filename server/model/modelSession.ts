@@ -1,14 +1,20 @@
-import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderSetting, ModelInfo } from '../../common/protocol';
 import { ModelLoadError } from './errors';
 import { cudaLibraryInstalled, providerCandidates, providerUnavailableMessage } from './executionProvider';
 import { checkGraphSignature, checkProbeDims } from './graphCheck';
 import { layerName, parseManifest, type MoeManifest } from './manifest';
+import { confinedFile, readModelText } from './modelFiles';
+import { checkRoutingOutputs } from './outputCheck';
+import { disableDependencyTelemetry } from './telemetry';
 import { MoeTokenizer } from './tokenizer';
+
+// Before any session exists: onnxruntime reads ORT_DISABLE_TELEMETRY when it creates its environment.
+disableDependencyTelemetry();
 
 /** Key/value tensors of the tokens seen so far, as the graph returned them; pass back as `past` to continue. */
 export interface KvCache {
@@ -73,28 +79,36 @@ export class ModelSession {
    * run reveals), and the file's sha256 against provenance.sha256. Every failure is a ModelLoadError naming the file.
    */
   static async load(dir: string, provider: ExecutionProviderSetting = 'auto'): Promise<ModelSession> {
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelLoadError('model directory does not exist', dir);
-    let text: string;
-    try {
-      text = await readFile(join(dir, 'moe.json'), 'utf8');
-    } catch (e) {
-      throw new ModelLoadError(unreadable(e), 'moe.json');
-    }
-    const manifest = parseManifest(text);
-    const tokenizer = await MoeTokenizer.fromFile(join(dir, manifest.tokenizer), manifest.tokenizer);
+    if (!(await stat(dir).then((st) => st.isDirectory(), () => false))) throw new ModelLoadError('model directory does not exist', dir);
+    // Every file is confined to the directory (realpath inside it, a regular file, a size cap per kind): see modelFiles.ts.
+    const manifest = parseManifest(await readModelText(dir, 'moe.json', 'manifest'));
+    const tok = await confinedFile(dir, manifest.tokenizer, 'tokenizer', '/tokenizer');
+    const tokenizer = await MoeTokenizer.fromFile(tok.path, manifest.tokenizer);
     if (tokenizer.vocabSize !== manifest.vocabSize) {
       throw new ModelLoadError(`tokenizer has ${tokenizer.vocabSize} tokens but moe.json says vocabSize ${manifest.vocabSize}`, manifest.tokenizer, '/model/vocab');
     }
+    // The profile corpus is read later (expert labels); its paths are checked now, so a bad entry fails the load.
+    for (const [domain, file] of Object.entries(manifest.profileCorpus?.domains ?? {})) {
+      await confinedFile(dir, file, 'corpus', `/profileCorpus/domains/${domain}`).catch((e: ModelLoadError) => {
+        if (!/file is missing/.test(e.message)) throw e;
+      });
+    }
     const onnxFile = manifest.model ?? 'model.onnx';
-    // Hashed here, then the bytes are dropped: onnxruntime reads the file itself, so the server does not keep a
-    // second copy of the weights in a JS buffer (about the size of model.onnx in resident memory).
+    const graph = await confinedFile(dir, onnxFile, 'graph', '/model');
+    // Weights stored beside the graph (ONNX external data, "<model>.data") are read by onnxruntime from the graph's
+    // folder: when present, that file too must be a regular file inside the directory.
+    await confinedFile(dirname(graph.path), `${basename(graph.path)}.data`, 'graphData').catch((e: ModelLoadError) => {
+      if (!/file is missing/.test(e.message)) throw e;
+    });
+    // Hashed here as a stream, then the bytes are dropped: onnxruntime reads the file itself, so the server does not
+    // keep a second copy of the weights in a JS buffer (about the size of model.onnx in resident memory).
     let sha: string;
     try {
-      sha = createHash('sha256').update(await readFile(join(dir, onnxFile))).digest('hex');
+      sha = await sha256File(graph.path);
     } catch (e) {
       throw new ModelLoadError(unreadable(e), onnxFile);
     }
-    const { session, used } = await createSession(join(dir, onnxFile), provider, onnxFile);
+    const { session, used } = await createSession(graph.path, provider, onnxFile);
     try {
       checkGraphSignature(session, manifest, onnxFile);
       const declared = manifest.provenance.sha256;
@@ -106,6 +120,7 @@ export class ModelSession {
       try {
         probe = await loaded.forward([0], new Float32Array(manifest.layers * manifest.experts));
       } catch (e) {
+        if (e instanceof ModelLoadError) throw e; // invalid outputs (outputCheck.ts): already names the graph
         throw new ModelLoadError(`a one-token test run failed (${firstLine(e)})`, onnxFile);
       }
       checkProbeDims(probe.dims, manifest, onnxFile);
@@ -148,7 +163,7 @@ export class ModelSession {
     const present: KvCache = { tensors, length: (past?.length ?? 0) + T };
     const dims: Record<string, readonly number[]> = {};
     for (const name of Object.values(m.outputs)) if (out[name]) dims[name] = out[name].dims;
-    return {
+    const result: ForwardResult = {
       tokens: T,
       dims,
       logits: skipLogits ? new Float32Array(0) : (out[m.outputs.logits].data as Float32Array),
@@ -158,6 +173,9 @@ export class ModelSession {
       expertWeights: out[m.outputs.expertWeights].data as Float32Array,
       present,
     };
+    // Every run, not only the load probe: a model may break only on some inputs (ModelLoadError naming the graph).
+    checkRoutingOutputs(result, m.experts, m.outputs, m.model ?? 'model.onnx');
+    return result;
   }
 
   /** The first `length` positions of a cache (to continue after an edit that kept that prefix). */
@@ -222,6 +240,14 @@ async function createSession(path: string, setting: ExecutionProviderSetting, fi
     throw new ModelLoadError(providerUnavailableMessage(setting, failures.join('; ')), file, 'executionProvider');
   }
   throw new ModelLoadError(`onnxruntime cannot load it (${failures.join('; ')})`, file);
+}
+
+/** sha256 of a file, streamed (a graph can be gigabytes). */
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path).on('data', (b) => h.update(b)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
+  });
 }
 
 const unreadable = (e: unknown): string => {
