@@ -1,9 +1,8 @@
 // LSP requests for the steering features: continuation compare, contrastive expert search, expert labels, per-document
 // expert usage and the next-token change at a position. The server's main file calls registerSteeringRequests once;
 // everything here reads the session and the steering state through `deps`, so it holds no state of its own.
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
+import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import {
   SteeringMethods,
   type ContrastiveParams,
@@ -21,9 +20,10 @@ import {
   type TextSource,
 } from '../../common/protocol';
 import { analyzeText, CancelledError } from '../analysis/analyzer';
+import { readCappedText } from '../model/modelFiles';
 import type { ModelSession } from '../model/modelSession';
 import { tokenAt } from '../model/offsets';
-import { SteeringError } from '../routing/steering';
+import { ModelNotLoadedError, ParamsError, toResponseError } from './errors';
 import { findContrastiveExperts } from '../steering/contrastive';
 import { compareContinuation } from '../steering/generate';
 import { expertLabels } from '../steering/labels';
@@ -34,27 +34,22 @@ export interface SteeringDeps {
   getSession(): ModelSession | undefined;
   getRules(): SteeringRule[];
   getDocumentText(uri: string): string | undefined;
-  /** a writable folder for caches (the extension's globalStorage) */
-  cacheDir(): string;
+  /** a folder the client chose for caches (the extension's globalStorage); undefined: no disk cache */
+  cacheDir(): string | undefined;
   /** the document's current routing when the server already has it (saves an analysis for moeLens/expertUsage) */
   getRouting?(uri: string): Promise<RoutingResult>;
   /** moeLens.maxTokens (default 4096) */
   maxTokens?(): number;
 }
 
-/** Turns failures into ResponseErrors with a message a person can act on. */
-function asResponseError(e: unknown): ResponseError<void> {
-  if (e instanceof ResponseError) return e;
-  if (e instanceof CancelledError) return new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
-  if (e instanceof SteeringError || e instanceof RangeError) return new ResponseError(ErrorCodes.InvalidParams, e.message);
-  return new ResponseError(ErrorCodes.InternalError, (e as Error)?.message ?? String(e));
-}
+const invalid = (message: string) => new ParamsError(message);
 
-const invalid = (message: string) => new ResponseError(ErrorCodes.InvalidParams, message);
+/** A file: uri given to moeLens/contrastive is read only when it is a regular file of at most this size. */
+const MAX_SOURCE_FILE_BYTES = 8 * 2 ** 20;
 
 function requireSession(deps: SteeringDeps): ModelSession {
   const s = deps.getSession();
-  if (!s) throw new ResponseError(ErrorCodes.ServerNotInitialized, 'the model is not loaded yet (see the MoE Lens status bar item)');
+  if (!s) throw new ModelNotLoadedError('the model is not loaded yet (see the MoE Lens status bar item)');
   return s;
 }
 
@@ -81,9 +76,10 @@ async function sourceText(deps: SteeringDeps, s: TextSource, where: string): Pro
   if (open !== undefined) return open;
   if (uri.startsWith('file:')) {
     try {
-      return await readFile(fileURLToPath(uri), 'utf8');
+      // a regular file only (not /dev/zero, not a FIFO), of bounded size; the error never quotes its content
+      return await readCappedText(fileURLToPath(uri), MAX_SOURCE_FILE_BYTES, uri);
     } catch (e) {
-      throw invalid(`${where}: cannot read ${uri} (${(e as Error).message})`);
+      throw invalid(`${where}: cannot use ${(e as Error).message}`);
     }
   }
   throw invalid(`${where}: document ${uri} is not open`);
@@ -107,7 +103,7 @@ function handle<P, R>(fn: (params: P, token: CancellationToken) => Promise<R>) {
       if (token.isCancellationRequested) throw new CancelledError();
       return r;
     } catch (e) {
-      throw asResponseError(e);
+      throw toResponseError(e);
     }
   };
 }
