@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { plainLabel } from '../common/labelText';
 import type { ModelInfo, SteeringMode, SteeringRule } from '../common/protocol';
 import type { HeatmapLayer, HeatmapMetric } from './config';
 import type { Ctx } from './ctx';
@@ -133,7 +134,7 @@ async function toggleExpertAtCursor(ctx: Ctx): Promise<void> {
     for (let k = 0; k < K; k++) {
       const e = r.experts[(t * L + l) * K + k];
       const disabled = ctx.steering.rules.some((x) => x.expert === e && x.layer === l && x.mode === 'disable');
-      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: `weight ${r.weights[(t * L + l) * K + k].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e], layer: l, expert: e });
+      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: `weight ${r.weights[(t * L + l) * K + k].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e] !== undefined ? plainLabel(ctx.labels()![l][e]) : undefined, layer: l, expert: e });
     }
   }
   const pick = await vscode.window.showQuickPick(items, { title: `MoE Lens: experts of "${ed.document.getText().slice(r.offsets[2 * t], r.offsets[2 * t + 1])}" — pick to disable / re-enable` });

@@ -13,7 +13,8 @@ export function createLanguageClient(context: vscode.ExtensionContext, config: C
     // Every text document: routing is about any text the model reads, not one language.
     documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
     // A function, so a restart (moeLens.restartServer, crash recovery) starts with the settings of that moment.
-    initializationOptions: () => config.server,
+    // cacheDir: the only folder the server may write (expert labels); never the shared temp folder.
+    initializationOptions: () => ({ ...config.server, cacheDir: context.globalStorageUri.fsPath }),
     synchronize: { configurationSection: 'moeLens' },
     outputChannel: output,
   };

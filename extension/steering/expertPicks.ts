@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { plainLabel } from '../../common/labelText';
 import type { ModelInfo, RoutingResult, SteeringRule } from '../../common/protocol';
 
 /** Share of tokens of a document whose top-k at layer l contains each expert: usage[l][e] in [0,1]. */
@@ -26,7 +27,8 @@ export async function pickExpert(model: ModelInfo, layer: number | '*', usage: n
   for (let e = 0; e < model.experts; e++) {
     const use = usage && layer !== '*' ? `${(usage[layer][e] * 100).toFixed(1)}% of tokens here` : usage ? `${((usage.reduce((s, row) => s + row[e], 0) / usage.length) * 100).toFixed(1)}% of tokens here (mean)` : '';
     const rule = rules.find((r) => r.expert === e && (r.layer === layer || r.layer === '*'));
-    const label = layer !== '*' ? labels?.[layer]?.[e] : undefined;
+    const raw = layer !== '*' ? labels?.[layer]?.[e] : undefined;
+    const label = raw === undefined ? undefined : plainLabel(raw); // from a file: no codicons, no control characters
     items.push({ label: `Expert ${e}`, description: [use, rule ? `(${describeRule(rule)})` : ''].filter(Boolean).join(' '), detail: label, expert: e });
   }
   return (await vscode.window.showQuickPick(items, { title: `MoE Lens: expert (${layer === '*' ? 'all layers' : `layer ${layer}`})`, placeHolder: 'Choose an expert', matchOnDescription: true, matchOnDetail: true }))?.expert;

@@ -1,3 +1,4 @@
+import { escapeMarkdown } from '../../common/labelText';
 import type { RoutingResult } from '../../common/protocol';
 
 /** Makes whitespace visible and escapes markdown, so a token like "\n    " reads as "↵····". */
@@ -26,7 +27,8 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
     for (let k = 0; k < K; k++) {
       const e = r.experts[base + k];
       const label = labels?.[l]?.[e];
-      cells.push(`E${e} (${fmt(r.weights[base + k])})${label ? ` ${label}` : ''}`);
+      // labels come from a file (cache, profile corpus): escaped, so a planted label cannot render a link or image
+      cells.push(`E${e} (${fmt(r.weights[base + k])})${label ? ` ${escapeMarkdown(label)}` : ''}`);
     }
     const ent = r.entropy[t * L + l].toFixed(2);
     if (steered) {
