@@ -6,7 +6,8 @@ import { createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Methods } from '../common/protocol';
 import { DocumentAnalyses } from './lsp/documentAnalyses';
-import { watchStdioFraming } from './lsp/framing';
+import { watchTransport } from './lsp/framing';
+import { Inbox } from './lsp/inbox';
 import { ModelHost } from './lsp/modelHost';
 import { loadModel, onConfigurationChange } from './lsp/modelLoading';
 import { RoutingReplies } from './lsp/routingReplies';
@@ -16,15 +17,26 @@ import { registerSteeringRequests } from './lsp/steeringRequests';
 import { VisibleOffsets } from './lsp/visibleOffsets';
 
 // A framing error on stdio (bad Content-Length) would leave the connection deaf forever: exit so the client restarts.
-watchStdioFraming();
+// The transport also counts arrivals, so an analysis can let every waiting message be handled before a model call.
+const inbox = new Inbox();
+watchTransport(inbox);
 
-const connection = createConnection(ProposedFeatures.all);
+const connection = createConnection(ProposedFeatures.all, {
+  messageStrategy: {
+    handleMessage: (message, next) => {
+      inbox.handle();
+      return next(message);
+    },
+  },
+});
 const documents = new TextDocuments(TextDocument);
 const state = initialState();
 const host = new ModelHost();
 
 const analyses: DocumentAnalyses = new DocumentAnalyses({
   session: () => host.session(),
+  // before each model call: handle every message that arrived (an edit makes the running analysis obsolete)
+  drainMessages: () => inbox.drained(),
   rules: () => state.rules,
   maxTokens: () => state.settings.maxTokens,
   text: (uri) => {

@@ -103,6 +103,7 @@ export async function analyzeIncremental(
   // Windows whose tokens are final: those before the resume point (copied) and those run so far.
   const done = Array.from({ length: count }, (_, w) => w < resume.window);
   for (const [i, w] of order.entries()) {
+    await opts.beforeWindow?.();
     if (opts.isCancelled?.()) throw new CancelledError();
     const start = w * C;
     const end = Math.min(T, start + C);

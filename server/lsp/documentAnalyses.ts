@@ -41,6 +41,8 @@ const CACHE_BUDGET_BYTES = 64 * 2 ** 20;
 
 export interface AnalysisContext {
   session(): Promise<ModelSession>;
+  /** resolves once the messages that arrived so far are handled (edits, closes): awaited before each model call */
+  drainMessages?(): Promise<void>;
   rules(): readonly SteeringRule[];
   maxTokens(): number;
   text(uri: string): { text: string; version: number } | undefined;
@@ -104,6 +106,7 @@ export class DocumentAnalyses {
     const stale = () => this.entries.get(uri) !== entry;
     this.entries.set(uri, entry); // before the job can start (the queue may start it at once)
     entry.promise = this.queue.run(async () => {
+      await this.ctx.drainMessages?.();
       if (stale()) throw new CancelledError();
       const session = await this.ctx.session();
       const latest = this.ctx.text(uri);
@@ -171,7 +174,8 @@ export class DocumentAnalyses {
     let cont = this.continuations.get(uri);
     if (cont && cont.session !== session) cont = undefined;
     const prev = cont?.byKey ?? new Map<string, IncrementalAnalysis>();
-    const opts = { maxTokens: this.ctx.maxTokens(), rules, isCancelled, onWindow, priorityOffset: this.ctx.visibleOffset?.(uri) };
+    const beforeWindow = this.ctx.drainMessages && (() => this.ctx.drainMessages!());
+    const opts = { maxTokens: this.ctx.maxTokens(), rules, isCancelled, beforeWindow, onWindow, priorityOffset: this.ctx.visibleOffset?.(uri) };
     const key = steeringKey(rules);
     const stats: IncrementalStats = { computed: 0, reused: 0 };
     const add = (s: IncrementalStats) => {

@@ -4,6 +4,7 @@
 // and no client restart logic can help. This watcher follows the same framing on stdin, side by side with the
 // reader, and on the first framing error writes the reason to stderr and exits non-zero (the client restarts it).
 // Only for --stdio: IPC carries whole messages, and sockets/pipes are not used by MoE Lens clients.
+import type { Inbox } from './inbox';
 
 /** No message MoE Lens exchanges comes near this (a 4096-token result is ~1 MB as JSON). */
 export const MAX_MESSAGE_BYTES = 256 * 2 ** 20;
@@ -17,6 +18,9 @@ export class FramingWatcher {
   private remaining = -1;
   private failed?: string;
 
+  /** `onFrame`: called for every complete message (the inbox counts arrivals with it) */
+  constructor(private readonly onFrame?: () => void) {}
+
   /** Feeds a chunk; returns the first framing error seen (then and ever after), or undefined. */
   push(chunk: Buffer): string | undefined {
     let data = chunk;
@@ -25,7 +29,10 @@ export class FramingWatcher {
         const n = Math.min(this.remaining, data.length);
         this.remaining -= n;
         data = data.subarray(n);
-        if (this.remaining === 0) this.remaining = -1;
+        if (this.remaining === 0) {
+          this.remaining = -1;
+          this.onFrame?.();
+        }
         continue;
       }
       this.header = Buffer.concat([this.header, data]);
@@ -47,16 +54,24 @@ export class FramingWatcher {
         this.failed = `Content-Length ${lengths[0].slice(0, 40)} is larger than the ${MAX_MESSAGE_BYTES} bytes any message may have`;
       } else {
         this.remaining = Number(lengths[0]) || -1;
+        if (this.remaining === -1) this.onFrame?.();
       }
     }
     return this.failed;
   }
 }
 
-/** With --stdio: exits with status 2 and a line on stderr at the first framing error on stdin. */
-export function watchStdioFraming(argv: readonly string[] = process.argv): void {
+/**
+ * With --stdio: exits with status 2 and a line on stderr at the first framing error on stdin; counts each complete
+ * message as an arrival in `inbox`. With --node-ipc, counts the messages from the parent process instead.
+ */
+export function watchTransport(inbox: Inbox, argv: readonly string[] = process.argv): void {
+  if (argv.includes('--node-ipc')) {
+    process.on('message', () => inbox.arrive());
+    return;
+  }
   if (!argv.includes('--stdio')) return;
-  const watcher = new FramingWatcher();
+  const watcher = new FramingWatcher(() => inbox.arrive());
   process.stdin.on('data', (chunk: Buffer) => {
     const error = watcher.push(chunk);
     if (error) {
