@@ -115,6 +115,9 @@ export async function analyzeIncremental(
     caches[w] = out.present!;
     done[w] = true;
     if (i < order.length - 1 && opts.onWindow) {
+      // messages that arrived during this window first: an edit among them makes this partial result obsolete
+      await opts.beforeWindow?.();
+      if (opts.isCancelled?.()) throw new CancelledError();
       const block = finalBlock(done, priority >= 0 ? priority : 0);
       if (block) opts.onWindow(result, block[0] * C, Math.min(T, block[1] * C));
     }
