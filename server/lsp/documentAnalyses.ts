@@ -199,9 +199,10 @@ export class DocumentAnalyses {
       result = { ...main.result };
     }
     keep.set(key, main);
-    // Re-inserted last: the most recently analysed document is evicted last.
+    // Re-inserted last: the most recently analysed document is evicted last. A document closed while this ran keeps
+    // nothing (forget() already ran: its caches would stay until the budget pushed them out).
     this.continuations.delete(uri);
-    this.continuations.set(uri, { session, byKey: keep });
+    if (this.ctx.text(uri)) this.continuations.set(uri, { session, byKey: keep });
     this.trimCaches(uri);
     result.incremental = stats;
     result.elapsedMs = Math.round(performance.now() - started);

@@ -36,7 +36,9 @@ export function registerRoutingHandlers(s: Server): void {
       if (!doc) throw new DocumentNotOpenError(uri);
       if (params.encoding !== undefined && params.encoding !== 'json' && params.encoding !== 'packed') throw new ParamsError('moeLens/routing: "encoding" must be "json" or "packed"');
       const partial = params.partial ? analyses.partial(uri, doc.version) : undefined;
-      return replies.reply(params, partial ?? (await routingOf(s, uri)));
+      const r = partial ?? (await routingOf(s, uri));
+      // closed while it ran: answer, but remember nothing for a document that is gone
+      return replies.reply(params, r, !!documents.get(uri));
     }),
   );
 
