@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Methods, type RoutingResult } from '../common/protocol';
+import { SERVER_PROCESS_ENV } from '../common/serverEnv';
 import { mulberry32 } from '../server/steering/prng';
 import { TestServer } from '../test/lsp/client';
 import { fuzzDocuments, fuzzEdit } from '../test/support/fuzzText';
@@ -30,7 +31,7 @@ const violations: string[] = [];
 const ratios: { scenario: string; ratio: number; finalMs: number; fullMs: number }[] = [];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-let server = new TestServer();
+let server = new TestServer({ ...SERVER_PROCESS_ENV }); // as the extension starts it
 const rssMb = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${server.proc.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 /** A request with a hang watchdog; a cancellation counts as an answer (the client asks again). */

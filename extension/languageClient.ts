@@ -1,13 +1,15 @@
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { SERVER_PROCESS_ENV } from '../common/serverEnv';
 import type { Config } from './config';
 
 /** The MoE Lens server over IPC; the client restarts it if it dies (up to its default crash limit). */
 export function createLanguageClient(context: vscode.ExtensionContext, config: Config, output: vscode.LogOutputChannel): LanguageClient {
   const module = context.asAbsolutePath('dist/server.js');
+  const env = { ...process.env, ...SERVER_PROCESS_ENV }; // memory returned when documents close (common/serverEnv.ts)
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
+    run: { module, transport: TransportKind.ipc, options: { env } },
+    debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ['--nolazy', '--inspect=6011'] } },
   };
   const clientOptions: LanguageClientOptions = {
     // Every text document: routing is about any text the model reads, not one language.
