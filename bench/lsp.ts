@@ -50,7 +50,7 @@ export async function hoverBench(serverJs: string, text: string, modelPath: stri
   proc.stderr!.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-2000)));
   const exited = new Promise<never>((_, reject) => proc.on('exit', (code, signal) => reject(new Error(`server exited (${code ?? signal}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`))));
   exited.catch(() => undefined); // only raced against the first analysis
-  for (const n of ['window/showMessage', 'window/logMessage', '$/progress', Methods.statusChanged, Methods.routingChanged]) conn.onNotification(n, () => undefined);
+  for (const n of ['window/showMessage', 'window/logMessage', '$/progress', Methods.statusChanged.method, Methods.routingChanged.method]) conn.onNotification(n, () => undefined);
   conn.onRequest('window/workDoneProgress/create', () => null);
   conn.onRequest('window/showMessageRequest', () => null);
   conn.listen();

@@ -39,7 +39,7 @@ async function ask(uri: string): Promise<RoutingResult | undefined> {
   let timer: NodeJS.Timeout | undefined;
   const hang = new Promise<'hang'>((r) => (timer = setTimeout(() => r('hang'), HANG_MS)));
   try {
-    const r = await Promise.race([server.conn.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri } }), hang]);
+    const r = await Promise.race([server.conn.sendRequest(Methods.routing.method, { textDocument: { uri } }) as Promise<RoutingResult>, hang]);
     if (r === 'hang') {
       counts.hangs++;
       return undefined;

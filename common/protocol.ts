@@ -1,25 +1,39 @@
-// The wire contract between the MoE Lens language server, the extension and the CLI. Types and method names only:
-// no logic lives here (see shared docs "Public contract"; changing a name here is a breaking change for users).
+// The wire contract between the MoE Lens language server, the extension and the CLI: every moeLens/* message is
+// declared here once as a typed RequestType / NotificationType (rust-analyzer's lsp_ext.ts, vscode-eslint's
+// customMessages.ts), with its parameter and result shapes, so a changed shape fails to compile on both sides. No
+// logic lives here; changing a method name is a breaking change for users (docs/ARCHITECTURE.md, "Public contract").
+//
+// The objects come from the client's copy of vscode-languageserver-protocol. The server's library pins another copy:
+// server/lsp/protocolTypes.ts lets its connection accept these objects too (it sends and dispatches by method name).
+import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { RoutingSource } from './statsProtocol';
 
 export const Methods = {
-  /** request: RoutingParams -> RoutingResult */
-  routing: 'moeLens/routing',
-  /** request: SetSteeringParams -> SteeringState (replaces the whole state) */
-  setSteering: 'moeLens/setSteering',
-  /** request: void -> SteeringState */
-  getSteering: 'moeLens/getSteering',
-  /** request: void -> ServerStatus */
-  getStatus: 'moeLens/status',
-  /** notification server -> client: ServerStatus, sent whenever the model or analysis state changes */
-  statusChanged: 'moeLens/statusChanged',
-  /**
-   * notification server -> client: { uri, version, partial? } when a new routing result for a document is ready;
-   * `partial: true` when only some of its windows are — those on screen first (ask with RoutingParams.partial)
-   */
-  routingChanged: 'moeLens/routingChanged',
-  /** notification client -> server: VisibleRangesParams, the part of a document on screen (its windows run first) */
-  visibleRanges: 'moeLens/visibleRanges',
+  /** RoutingParams -> RoutingResult, or PackedRoutingResult with `encoding: "packed"` */
+  routing: new RequestType<RoutingParams, RoutingResult | PackedRoutingResult, void>('moeLens/routing'),
+  /** SetSteeringParams -> SteeringState (replaces the whole state) */
+  setSteering: new RequestType<SetSteeringParams, SteeringState, void>('moeLens/setSteering'),
+  getSteering: new RequestType0<SteeringState, void>('moeLens/getSteering'),
+  getStatus: new RequestType0<ServerStatus, void>('moeLens/status'),
+  /** server -> client, whenever the model or analysis state changes */
+  statusChanged: new NotificationType<ServerStatus>('moeLens/statusChanged'),
+  /** server -> client: a new routing result for a document is ready (or, with `partial`, the windows on screen) */
+  routingChanged: new NotificationType<RoutingChangedParams>('moeLens/routingChanged'),
+  /** client -> server: the part of a document on screen (its windows run first) */
+  visibleRanges: new NotificationType<VisibleRangesParams>('moeLens/visibleRanges'),
+  /** string[layer][expert] from the profile corpus, or null when the model has none */
+  expertLabels: new RequestType0<ExpertLabels, void>('moeLens/expertLabels'),
+  expertUsage: new RequestType<ExpertUsageParams, ExpertUsageResult, void>('moeLens/expertUsage'),
 } as const;
+
+/** moeLens/routingChanged */
+export interface RoutingChangedParams {
+  uri: string;
+  /** the document version the new result is for */
+  version: number;
+  /** only some windows are ready (those on screen first): ask with RoutingParams.partial; the complete result follows */
+  partial?: boolean;
+}
 
 export type ExecutionProviderSetting = 'auto' | 'cuda' | 'webgpu' | 'cpu';
 
@@ -68,7 +82,7 @@ export type PackedRoutingResult = Omit<RoutingResult, 'offsets' | 'ids' | 'exper
 
 /**
  * Routing of one document version. T tokens, L layers, K = topK. Arrays are flat and token-major:
- * experts[(t * L + l) * K + k]. offsets are UTF-16 code-unit [start, end) pairs into the document text.
+ * experts[(t * L + l) * K + k] (index with common/routingLayout.ts). offsets are UTF-16 code-unit [start, end) pairs into the document text.
  */
 export interface RoutingResult {
   model: ModelInfo;
@@ -90,7 +104,7 @@ export interface RoutingResult {
   truncated: boolean;
   /** when steered: the unsteered top-k experts, same layout as `experts` */
   baselineExperts?: number[];
-  /** milliseconds the analysis took (0 when served from cache) */
+  /** milliseconds the analysis of this version took (a cached result keeps the time of its analysis) */
   elapsedMs: number;
   /**
    * Only the first `tokens` tokens of the document are analysed so far: a long document's first windows, published
@@ -103,13 +117,17 @@ export interface RoutingResult {
    * offsets.
    */
   firstToken?: number;
-  // --- incremental analysis (issue #8) ---
   /**
    * Server only: tokens run through the model for this result vs tokens reused from the previous version's analysis
    * (its KV cache). Under steering both runs count (steered and unsteered baseline). For tests and the benchmark.
    */
   incremental?: { computed: number; reused: number };
-  // --- end incremental analysis ---
+  /** routing recorded by a serving engine (moeLens/openTrace); absent: the server's model run */
+  source?: RoutingSource;
+  /** arrays the source lacks (zeros here): shown as "not in the trace", never as values (common/routingSource.ts) */
+  absent?: ('weights' | 'entropy' | 'surprisal')[];
+  /** tokens whose routing was not recorded (prefix-cached positions of a trace): their experts are 0 placeholders */
+  notRecorded?: number[];
 }
 
 export type SteeringMode = 'disable' | 'force' | 'bias';
@@ -152,22 +170,17 @@ export interface ServerSettings {
 }
 
 // --- Steering features ---
-// Continuation with and without steering, contrastive expert search (SteerMoE ΔP with a MoTE random baseline),
-// expert labels from the profile corpus, per-document expert usage, next-token change at a position.
+// Continuation with and without steering, contrastive expert search (SteerMoE ΔP with a MoTE random baseline) and the
+// next-token change at a position. (Expert labels and usage describe routing, not steering: they are in Methods.)
 
 export const SteeringMethods = {
-  /** request: GenerateParams -> GenerateResult; streams GenerateProgress notifications; cancellable */
-  generate: 'moeLens/generate',
-  /** notification server -> client: GenerateProgress (partial continuations of a running moeLens/generate) */
-  generateProgress: 'moeLens/generateProgress',
-  /** request: ContrastiveParams -> ContrastiveResult; cancellable */
-  contrastive: 'moeLens/contrastive',
-  /** request: void -> ExpertLabels (string[layer][expert], or null when the model has no profile corpus) */
-  expertLabels: 'moeLens/expertLabels',
-  /** request: ExpertUsageParams -> ExpertUsageResult */
-  expertUsage: 'moeLens/expertUsage',
-  /** request: NextTokenChangeParams -> NextTokenChangeResult */
-  nextTokenChange: 'moeLens/nextTokenChange',
+  /** GenerateParams -> GenerateResult; streams generateProgress; cancellable */
+  generate: new RequestType<GenerateParams, GenerateResult, void>('moeLens/generate'),
+  /** server -> client: partial continuations of a running moeLens/generate */
+  generateProgress: new NotificationType<GenerateProgress>('moeLens/generateProgress'),
+  /** ContrastiveParams -> ContrastiveResult; cancellable */
+  contrastive: new RequestType<ContrastiveParams, ContrastiveResult, void>('moeLens/contrastive'),
+  nextTokenChange: new RequestType<NextTokenChangeParams, NextTokenChangeResult, void>('moeLens/nextTokenChange'),
 } as const;
 
 export interface GenerateParams {
@@ -282,3 +295,5 @@ export interface NextTokenChangeResult {
   klNats: number;
   rulesActive: boolean;
 }
+// Routing statistics and engine traces: shapes and message objects in statsProtocol.ts.
+export * from './statsProtocol';

@@ -24,10 +24,12 @@ function layout(r: { model: { layers: number; topK: number } }): [ArrayKey, numb
 
 function encode(values: readonly number[], kind: Kind, experts: number): string {
   const a = kind === 'f32' ? Float32Array.from(values) : kind === 'u32' || experts > 65536 ? Uint32Array.from(values) : experts > 256 ? Uint16Array.from(values) : Uint8Array.from(values);
+  // eslint-disable-next-line no-restricted-globals -- Node's base64 is the fast one; only Node code imports the codec
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
 }
 
 function decode(b64: string, kind: Kind, experts: number): number[] {
+  // eslint-disable-next-line no-restricted-globals -- as in encode
   const buf = Buffer.from(b64, 'base64');
   const bytes = new Uint8Array(buf.byteLength);
   bytes.set(buf); // aligned copy: a Buffer may start at any offset of its pool
@@ -37,7 +39,7 @@ function decode(b64: string, kind: Kind, experts: number): number[] {
 
 /** Leading tokens whose every per-token value is the same in both results (0 when their shapes differ). */
 export function unchangedTokens(base: RoutingResult, r: RoutingResult): number {
-  if (base.firstToken || r.firstToken || base.model.name !== r.model.name || base.model.layers !== r.model.layers || base.model.topK !== r.model.topK || !!base.baselineExperts !== !!r.baselineExperts) return 0;
+  if (base.firstToken || r.firstToken || base.source?.file !== r.source?.file || base.model.name !== r.model.name || base.model.layers !== r.model.layers || base.model.topK !== r.model.topK || !!base.baselineExperts !== !!r.baselineExperts) return 0;
   const n = Math.min(base.tokens, r.tokens);
   let keep = 0;
   const arrays = layout(r).filter(([k]) => r[k] !== undefined);
@@ -66,10 +68,11 @@ export function packRouting(r: RoutingResult, base?: RoutingResult): PackedRouti
 }
 
 /**
- * Back to a RoutingResult. A delta (keep > 0) needs the base it was made against: the caller passes the result it
- * sent `since` for; a mismatch is an error (the caller asks again without `since`).
+ * Back to a RoutingResult (a JSON answer is one already). A delta (keep > 0) needs the base it was made against: the
+ * caller passes the result it sent `since` for; a mismatch is an error (the caller asks again without `since`).
  */
-export function unpackRouting(p: PackedRoutingResult, base?: RoutingResult): RoutingResult {
+export function unpackRouting(p: PackedRoutingResult | RoutingResult, base?: RoutingResult): RoutingResult {
+  if (!('packed' in p)) return p;
   const { packed, ...header } = p;
   const { keep } = packed;
   if (keep > 0 && (!base || base.version !== packed.baseVersion)) throw new Error(`routing delta against version ${packed.baseVersion}, but the client holds ${base?.version ?? 'none'}`);

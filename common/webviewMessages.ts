@@ -1,26 +1,19 @@
 // Messages between the extension and the routing panel webview, both directions, with hand-written validators:
 // the webview is a separate trust domain, so nothing it sends (or receives) is acted on before it is checked.
-import type { RoutingResult, SteeringRule } from './protocol';
+import { PANEL_METRIC_IDS, type PanelMetricId } from './heatmapMetrics';
+import type { ContrastiveRow, LayerStats, RoutingResult, StatsResult, SteeringRule } from './protocol';
 
-export const PANEL_METRICS = ['expert', 'entropy', 'gate', 'change'] as const;
-export const PANEL_VIEWS = ['heatmap', 'load', 'transitions', 'contrastive'] as const;
-export type PanelMetric = (typeof PANEL_METRICS)[number];
+export const PANEL_VIEWS = ['heatmap', 'load', 'transitions', 'contrastive', 'statistics'] as const;
+/** The panel heatmap's metrics: those of common/heatmapMetrics.ts with a value per (token, layer). */
+export type PanelMetric = PanelMetricId;
 export type PanelView = (typeof PANEL_VIEWS)[number];
-
-export interface ContrastiveRow {
-  layer: number;
-  expert: number;
-  pA: number;
-  pB: number;
-  delta: number;
-  label?: string;
-}
 
 export type HostMessage =
   | { type: 'routing'; uri: string; fileName: string; result: RoutingResult; /** document text of each token */ tokenTexts: string[] }
   | { type: 'selection'; uri: string; start: number; end: number }
   | { type: 'contrastive'; rows: ContrastiveRow[]; caption?: string }
   | { type: 'steering'; rules: SteeringRule[] }
+  | { type: 'statistics'; result: StatsResult }
   | { type: 'clear'; reason: string };
 
 export interface PanelState {
@@ -66,17 +59,33 @@ export function isRoutingResult(x: unknown): x is RoutingResult {
     isNumArray(x.offsets, 2 * T) && isNumArray(x.ids, T) && isNumArray(x.experts, T * L * K) && isNumArray(x.weights, T * L * K) &&
     isNumArray(x.entropy, T * L) && isNumArray(x.surprisal, T) && typeof x.steered === 'boolean' &&
     (x.baselineExperts === undefined || isNumArray(x.baselineExperts, T * L * K)) &&
+    (x.notRecorded === undefined || (Array.isArray(x.notRecorded) && x.notRecorded.every((t) => isInt(t) && t < T))) &&
+    (x.absent === undefined || (Array.isArray(x.absent) && x.absent.every((a) => a === 'weights' || a === 'entropy' || a === 'surprisal'))) &&
     inRange(x.experts as number[]) && (x.baselineExperts === undefined || inRange(x.baselineExperts as number[]))
   );
 }
 
+const isNumOrNull = (x: unknown) => x === null || isNum(x);
+
+function isLayerStats(x: unknown, E: number): x is LayerStats {
+  return isObj(x) && isNumArray(x.load, E) && (x.meanProb === null || isNumArray(x.meanProb, E)) && isNumOrNull(x.lbl) && Array.isArray(x.deadExperts) && x.deadExperts.every((e) => isInt(e) && e < E) &&
+    isNumOrNull(x.top1Repeat) && isNum(x.top1RepeatChance) && isNumOrNull(x.tokenIdConsistency) && isNumOrNull(x.meanEntropy);
+}
+
+/** A moeLens/stats result with one entry per layer, each of the model's expert count. */
+export function isStatsResult(x: unknown): x is StatsResult {
+  if (!isObj(x) || !isObj(x.model) || !isInt(x.model.layers, 1) || !isInt(x.model.experts, 1) || !isStr(x.model.name)) return false;
+  const E = x.model.experts as number;
+  return isInt(x.tokens) && Array.isArray(x.files) && x.files.every(isStr) && Array.isArray(x.layers) && x.layers.length === x.model.layers && x.layers.every((l) => isLayerStats(l, E));
+}
+
 function isContrastiveRow(r: unknown): r is ContrastiveRow {
-  return isObj(r) && isInt(r.layer) && isInt(r.expert) && isNum(r.pA) && isNum(r.pB) && isNum(r.delta) && (r.label === undefined || isStr(r.label));
+  return isObj(r) && isInt(r.layer) && isInt(r.expert) && isNum(r.pA) && isNum(r.pB) && isNum(r.deltaP) && (r.label === undefined || isStr(r.label));
 }
 
 /** Also used by the webview for what vscode.getState() returns (it may come from an older version of the panel). */
 export function isPanelState(s: unknown): s is PanelState {
-  return isObj(s) && PANEL_VIEWS.includes(s.view as PanelView) && PANEL_METRICS.includes(s.metric as PanelMetric) && isInt(s.layer) && isInt(s.windowStart);
+  return isObj(s) && PANEL_VIEWS.includes(s.view as PanelView) && PANEL_METRIC_IDS.includes(s.metric as PanelMetric) && isInt(s.layer) && isInt(s.windowStart);
 }
 
 /** Host -> webview. Returns undefined (and the caller logs) for anything malformed or unknown. */
@@ -91,6 +100,8 @@ export function parseHostMessage(x: unknown): HostMessage | undefined {
       return Array.isArray(x.rows) && x.rows.every(isContrastiveRow) && (x.caption === undefined || isStr(x.caption)) ? (x as HostMessage) : undefined;
     case 'steering':
       return Array.isArray(x.rules) && x.rules.every(isRule) ? (x as HostMessage) : undefined;
+    case 'statistics':
+      return isStatsResult(x.result) ? (x as HostMessage) : undefined;
     case 'clear':
       return isStr(x.reason) ? (x as HostMessage) : undefined;
     default:

@@ -1,18 +1,27 @@
 import * as vscode from 'vscode';
 import { plainLabel } from '../common/labelText';
 import type { ModelInfo, SteeringMode, SteeringRule } from '../common/protocol';
-import type { HeatmapLayer, HeatmapMetric } from './config';
+import { HEATMAP_METRIC_IDS, HEATMAP_METRICS, HEATMAP_OFF, type HeatmapLayer } from '../common/heatmapMetrics';
+import type { CommandId } from './commandIds';
+import type { HeatmapChoice } from './config';
 import type { Ctx } from './ctx';
 import { compareContinuation } from './continuation/compareContinuation';
 import { findContrastiveExperts } from './contrastive/findContrastiveExperts';
-import { describeRule, expertUsage, pickExpert, pickLayer } from './steering/expertPicks';
+import { expertUsage, slotIndex } from '../common/routingLayout';
+import { describeRule, ruleFor, toggledDisable } from '../common/steeringRules';
+import { pickExpert, pickLayer } from './steering/expertPicks';
 import { deletePreset, exportSteering, importSteering, loadPreset, savePreset } from './steering/presetCommands';
-import { tokenAt } from '../server/model/offsets';
+import { tokenAt } from '../common/tokens';
+import { importModel } from './models/importModelCommand';
+import { deleteImportedModel, selectModel } from './models/selectModel';
+import { routingStatistics } from './stats/routingStatistics';
+import { closeRoutingTrace, openRoutingTrace } from './traces/openRoutingTrace';
+import { NOT_IN_TRACE, NOT_RECORDED } from '../common/routingSource';
 
 type Command = (ctx: Ctx, ...args: unknown[]) => unknown;
 
-/** Every command of MoE Lens, registered from this one table (rust-analyzer's pattern). */
-export const commands: Record<string, Command> = {
+/** Every command of MoE Lens, registered from this one table (rust-analyzer's pattern); its keys are commandIds.ts. */
+export const commands: Record<CommandId, Command> = {
   'moeLens.selectHeatmap': selectHeatmap,
   'moeLens.disableExpert': (ctx, ...a) => steerExpert(ctx, 'disable', a[0] as Partial<SteeringRule> | undefined),
   'moeLens.forceExpert': (ctx, ...a) => steerExpert(ctx, 'force', a[0] as Partial<SteeringRule> | undefined),
@@ -30,6 +39,11 @@ export const commands: Record<string, Command> = {
   'moeLens.compareContinuation': (ctx, ...a) => compareContinuation(ctx, a[0]),
   'moeLens.findContrastiveExperts': (ctx, ...a) => findContrastiveExperts(ctx, a[0]),
   'moeLens.selectModel': selectModel,
+  'moeLens.importModel': (ctx, ...a) => importModel(ctx, a[0]),
+  'moeLens.deleteImportedModel': deleteImportedModel,
+  'moeLens.routingStatistics': (ctx, ...a) => routingStatistics(ctx, a[0]),
+  'moeLens.openRoutingTrace': (ctx, ...a) => openRoutingTrace(ctx, a[0]),
+  'moeLens.closeRoutingTrace': (ctx, ...a) => closeRoutingTrace(ctx, a[0]),
   'moeLens.restartServer': (ctx) => ctx.restartServer(),
   'moeLens.showOutput': (ctx) => ctx.output.show(true),
   'moeLens.showRoutingPanel': (ctx) => ctx.showRoutingPanel(false),
@@ -38,7 +52,7 @@ export const commands: Record<string, Command> = {
   'moeLens._debugDecorationCounts': (ctx) => Object.fromEntries(ctx.decorations.counts),
   'moeLens._debugUsage': async (ctx, uri) => {
     const r = typeof uri === 'string' ? await ctx.routing.get(uri) : undefined;
-    return r && expertUsage(r);
+    return r && expertUsage(r).active;
   },
   'moeLens._debugState': (ctx) => ({ decorations: Object.fromEntries(ctx.decorations.counts), status: ctx.statusBar.text, rules: ctx.steering.rules, labels: ctx.labels() ?? null }),
 };
@@ -48,22 +62,18 @@ export function registerCommands(ctx: Ctx): vscode.Disposable[] {
 }
 
 async function selectHeatmap(ctx: Ctx): Promise<void> {
-  const metrics: { label: string; description: string; metric: HeatmapMetric }[] = [
-    { label: 'Top-1 expert', description: 'colour = the expert the router trusts most, at a layer', metric: 'expert' },
-    { label: 'Router entropy', description: 'how unsure the router is (at a layer or mean over layers)', metric: 'entropy' },
-    { label: 'Top-1 gate weight', description: 'how much weight the first expert gets', metric: 'gate' },
-    { label: 'Surprisal', description: 'bits: how unexpected each token is to the model', metric: 'surprisal' },
-    { label: 'Routing change', description: 'tokens whose experts changed under steering', metric: 'change' },
-    { label: 'Off', description: 'no heatmap', metric: 'off' },
+  const metrics: { label: string; description: string; metric: HeatmapChoice }[] = [
+    ...HEATMAP_METRIC_IDS.map((id) => ({ label: HEATMAP_METRICS[id].label, description: HEATMAP_METRICS[id].description, metric: id })),
+    { label: HEATMAP_OFF.label, description: HEATMAP_OFF.description, metric: HEATMAP_OFF.id },
   ];
   const m = await vscode.window.showQuickPick(metrics, { title: 'MoE Lens: heatmap metric' });
   if (!m) return;
-  // Surprisal is per token and "change" counts changed layers over all layers: neither needs a layer.
-  if (m.metric === 'off' || m.metric === 'surprisal' || m.metric === 'change') return ctx.config.setHeatmap(m.metric);
+  const uses = m.metric === 'off' ? 'none' : HEATMAP_METRICS[m.metric].layers;
+  if (uses === 'none' || uses === 'allLayers') return ctx.config.setHeatmap(m.metric);
   const model = await ctx.model();
   if (!model) return ctx.config.setHeatmap(m.metric);
   const layers: { label: string; layer: HeatmapLayer }[] = [];
-  if (m.metric === 'entropy') layers.push({ label: 'Mean over layers', layer: 'mean' });
+  if (uses === 'layerOrMean') layers.push({ label: 'Mean over layers', layer: 'mean' });
   for (let l = 0; l < model.layers; l++) layers.push({ label: `Layer ${l}`, layer: l });
   const l = await vscode.window.showQuickPick(layers, { title: 'MoE Lens: heatmap layer' });
   if (l) await ctx.config.setHeatmap(m.metric, l.layer);
@@ -75,7 +85,7 @@ const applyRules = (ctx: Ctx, rules: SteeringRule[]): Promise<boolean> => ctx.st
 async function usageOfActive(ctx: Ctx): Promise<number[][] | undefined> {
   const ed = vscode.window.activeTextEditor;
   const r = ed && (await ctx.routing.get(ed.document.uri.toString()));
-  return r && expertUsage(r);
+  return r && expertUsage(r).active;
 }
 
 async function requireModel(ctx: Ctx): Promise<ModelInfo | undefined> {
@@ -128,33 +138,17 @@ async function toggleExpertAtCursor(ctx: Ctx): Promise<void> {
   if (!r || r.version !== ed.document.version) return void vscode.window.showInformationMessage('MoE Lens: no routing for this document yet.');
   const t = tokenAt(r.offsets, ed.document.offsetAt(ed.selection.active));
   if (t < 0) return;
+  if (r.notRecorded?.includes(t)) return void vscode.window.showInformationMessage(`MoE Lens: this token's routing was ${NOT_RECORDED} by the engine.`);
   const { layers: L, topK: K } = r.model;
   const items: (vscode.QuickPickItem & { layer: number; expert: number })[] = [];
   for (let l = 0; l < L; l++) {
     for (let k = 0; k < K; k++) {
-      const e = r.experts[(t * L + l) * K + k];
-      const disabled = ctx.steering.rules.some((x) => x.expert === e && x.layer === l && x.mode === 'disable');
-      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: `weight ${r.weights[(t * L + l) * K + k].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e] !== undefined ? plainLabel(ctx.labels()![l][e]) : undefined, layer: l, expert: e });
+      const e = r.experts[slotIndex(r.model, t, l, k)];
+      const disabled = ruleFor(ctx.steering.rules, l, e)?.mode === 'disable';
+      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: r.absent?.includes('weights') ? `weight ${NOT_IN_TRACE}` : `weight ${r.weights[slotIndex(r.model, t, l, k)].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e] !== undefined ? plainLabel(ctx.labels()![l][e]) : undefined, layer: l, expert: e });
     }
   }
   const pick = await vscode.window.showQuickPick(items, { title: `MoE Lens: experts of "${ed.document.getText().slice(r.offsets[2 * t], r.offsets[2 * t + 1])}" — pick to disable / re-enable` });
   if (!pick) return;
-  const disabled = ctx.steering.rules.some((x) => x.expert === pick.expert && x.layer === pick.layer && x.mode === 'disable');
-  const rest = ctx.steering.without(pick.layer, pick.expert);
-  await applyRules(ctx, disabled ? rest : [...rest, { layer: pick.layer, expert: pick.expert, mode: 'disable' }]);
-}
-
-async function selectModel(ctx: Ctx): Promise<void> {
-  const choice = await vscode.window.showQuickPick([
-    { label: 'Embedded model', description: 'the small MoE shipped with MoE Lens', path: '' },
-    { label: 'Choose a folder…', description: 'a directory with moe.json, model.onnx and tokenizer.json', path: undefined as string | undefined },
-  ], { title: 'MoE Lens: model' });
-  if (!choice) return;
-  let path = choice.path;
-  if (path === undefined) {
-    const uri = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Use this model' });
-    if (!uri?.length) return;
-    path = uri[0].fsPath;
-  }
-  await ctx.config.setModelPath(path);
+  await applyRules(ctx, toggledDisable(ctx.steering.rules, L, pick.layer, pick.expert));
 }

@@ -1,9 +1,10 @@
 import * as vscode from 'vscode';
+import { DEFAULT_CONTINUATION, DEFAULT_SETTINGS } from '../common/defaults';
+import type { HeatmapLayer, HeatmapMetricId } from '../common/heatmapMetrics';
 import type { ExecutionProviderSetting, ServerSettings } from '../common/protocol';
 
-export type HeatmapMetric = 'expert' | 'entropy' | 'gate' | 'surprisal' | 'change' | 'off';
-/** A layer index, or "mean" (entropy averaged over layers; for the other metrics: layer 0). */
-export type HeatmapLayer = number | 'mean';
+/** moeLens.heatmap.metric: a metric of common/heatmapMetrics.ts, or "off". */
+export type HeatmapChoice = HeatmapMetricId | 'off';
 
 /** Every setting MoE Lens reads, read in this one place (rust-analyzer's config pattern). */
 export class Config {
@@ -15,23 +16,23 @@ export class Config {
 
   get server(): ServerSettings {
     return {
-      modelPath: this.cfg.get<string>('modelPath', ''),
-      executionProvider: this.cfg.get<ExecutionProviderSetting>('executionProvider', 'auto'),
-      maxTokens: this.cfg.get<number>('maxTokens', 4096),
+      modelPath: this.cfg.get<string>('modelPath', DEFAULT_SETTINGS.modelPath),
+      executionProvider: this.cfg.get<ExecutionProviderSetting>('executionProvider', DEFAULT_SETTINGS.executionProvider),
+      maxTokens: this.cfg.get<number>('maxTokens', DEFAULT_SETTINGS.maxTokens),
     };
   }
 
   /** moeLens.continuation.*: what "Compare Continuation" generates */
   get continuation(): { maxNewTokens: number; temperature: number; seed: number } {
     return {
-      maxNewTokens: this.cfg.get<number>('continuation.maxNewTokens', 64),
-      temperature: this.cfg.get<number>('continuation.temperature', 0),
-      seed: this.cfg.get<number>('continuation.seed', 0),
+      maxNewTokens: this.cfg.get<number>('continuation.maxNewTokens', DEFAULT_CONTINUATION.maxNewTokens),
+      temperature: this.cfg.get<number>('continuation.temperature', DEFAULT_CONTINUATION.temperature),
+      seed: this.cfg.get<number>('continuation.seed', DEFAULT_CONTINUATION.seed),
     };
   }
 
-  get heatmapMetric(): HeatmapMetric {
-    return this.cfg.get<HeatmapMetric>('heatmap.metric', 'expert');
+  get heatmapMetric(): HeatmapChoice {
+    return this.cfg.get<HeatmapChoice>('heatmap.metric', 'expert');
   }
 
   get heatmapLayer(): HeatmapLayer {
@@ -39,7 +40,7 @@ export class Config {
     return v === 'mean' ? 'mean' : Number.isInteger(Number(v)) ? Number(v) : 0;
   }
 
-  async setHeatmap(metric: HeatmapMetric, layer?: HeatmapLayer): Promise<void> {
+  async setHeatmap(metric: HeatmapChoice, layer?: HeatmapLayer): Promise<void> {
     await this.cfg.update('heatmap.metric', metric, vscode.ConfigurationTarget.Global);
     if (layer !== undefined) await this.cfg.update('heatmap.layer', layer, vscode.ConfigurationTarget.Global);
   }
@@ -53,8 +54,16 @@ export class Config {
     await this.cfg.update('modelPath', path, inWorkspace ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global);
   }
 
-  affectsServer(e: vscode.ConfigurationChangeEvent): boolean {
-    return ['modelPath', 'executionProvider', 'maxTokens'].some((k) => e.affectsConfiguration(`${Config.section}.${k}`));
+  /**
+   * A model of this machine (one imported into the extension's global storage, or the embedded one) goes to the user
+   * settings: it is not a property of a project, the path means nothing on another machine, and user values also
+   * apply in Restricted Mode (moeLens.modelPath is machine-overridable and restricted). A trusted workspace that sets
+   * its own value would hide the user's, so that value is replaced too.
+   */
+  async setMachineModelPath(path: string): Promise<void> {
+    await this.cfg.update('modelPath', path, vscode.ConfigurationTarget.Global);
+    const here = this.cfg.inspect<string>('modelPath')?.workspaceValue;
+    if (vscode.workspace.isTrusted && here !== undefined && here !== path) await this.cfg.update('modelPath', path, vscode.ConfigurationTarget.Workspace);
   }
 
   affectsHeatmap(e: vscode.ConfigurationChangeEvent): boolean {

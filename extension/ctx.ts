@@ -1,8 +1,11 @@
 import type * as vscode from 'vscode';
+import type { RequestType } from 'vscode-languageclient/node';
 import type { ModelInfo } from '../common/protocol';
 import type { Config } from './config';
 import type { HeatmapDecorations } from './decorations/heatmapDecorations';
+import type { RoutingPanelHost } from './panel/routingPanel';
 import type { RoutingStore } from './routingStore';
+import type { ServerStatusStore } from './serverStatus';
 import type { StatusBar } from './statusBar';
 import type { ContinuationDocuments } from './continuation/continuationDocuments';
 import type { PresetStore } from './steering/presetStore';
@@ -19,12 +22,16 @@ export interface Ctx {
   readonly continuations: ContinuationDocuments;
   readonly decorations: HeatmapDecorations;
   readonly statusBar: StatusBar;
-  /** the loaded model, or undefined while loading / after an error */
+  /** the server's last reported status */
+  readonly status: ServerStatusStore;
+  /** the routing panel (side bar view, or beside the editor) */
+  readonly panel: RoutingPanelHost;
+  /** the loaded model, or undefined while loading / after an error (status.model()) */
   model(): Promise<ModelInfo | undefined>;
-  /** expert labels [layer][expert] when known */
+  /** expert labels [layer][expert] when known (status.labels()) */
   labels(): string[][] | undefined;
   restartServer(): Promise<void>;
-  /** a request to the language server; rejects with a clear message when it is not running */
-  request<R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R>;
+  /** a typed moeLens/* request (common/protocol.ts); rejects with a clear message when the server is not running */
+  request<P, R>(type: RequestType<P, R, void>, params: P, token?: vscode.CancellationToken): Promise<R>;
   showRoutingPanel(beside: boolean): void;
 }

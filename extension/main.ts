@@ -1,22 +1,24 @@
 // The MoE Lens extension: starts the language server (dist/server.js over IPC) and shows what it computes as
 // heatmap decorations, a status bar item, the Experts tree and the routing panel. Hovers come from the server itself.
 import * as vscode from 'vscode';
-import { State, type LanguageClient } from 'vscode-languageclient/node';
-import { Methods, SteeringMethods, type GenerateProgress, type ModelInfo, type ServerStatus } from '../common/protocol';
+import { State, type LanguageClient, type RequestParam } from 'vscode-languageclient/node';
+import { Methods, StatsProgressNotification, SteeringMethods } from '../common/protocol';
 import { registerCommands } from './commands';
 import { ContinuationDocuments } from './continuation/continuationDocuments';
 import { Config } from './config';
 import type { Ctx } from './ctx';
 import { HeatmapDecorations } from './decorations/heatmapDecorations';
 import { createLanguageClient } from './languageClient';
-import { registerPanel } from './panelHook';
+import { panelModel, RoutingPanelHost } from './panel/routingPanel';
 import { RoutingStore } from './routingStore';
+import { ServerStatusStore } from './serverStatus';
 import { StatusBar } from './statusBar';
 import { registerNextTokenHover } from './hover/nextTokenHover';
 import { PresetStore } from './steering/presetStore';
 import { SteeringStore } from './steering/steeringStore';
 import { registerVisibleRanges } from './visibleRanges';
 import { ExpertsTree } from './views/expertsTree';
+import { statsProgress } from './stats/routingStatistics';
 
 let client: LanguageClient | undefined;
 
@@ -28,9 +30,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
   const steering = new SteeringStore(context.workspaceState, () => client);
   const decorations = new HeatmapDecorations(routing, config);
   const continuations = new ContinuationDocuments();
-  let status: ServerStatus = { state: 'starting', activeRules: 0 };
-  let panel: { show(beside?: boolean): void } | undefined;
-  let tree: ExpertsTree | undefined;
+  const status = new ServerStatusStore(() => client);
+  const panel = new RoutingPanelHost(context.extensionUri, panelModel(routing, steering, output));
 
   const ctx: Ctx = {
     extension: context,
@@ -42,21 +43,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
     continuations,
     decorations,
     statusBar,
-    model: async (): Promise<ModelInfo | undefined> => {
-      if (status.state === 'ready') return status.model;
-      if (!client?.isRunning()) return undefined;
-      status = await client.sendRequest<ServerStatus>(Methods.getStatus);
-      return status.model;
-    },
-    labels: () => (status.state === 'ready' ? status.model?.labels : undefined),
+    status,
+    panel,
+    model: () => status.model(),
+    labels: () => status.labels(),
     restartServer: async () => {
       output.info('restarting the server');
       await client?.restart();
     },
-    showRoutingPanel: (beside) => panel?.show(beside),
-    request: async <R>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<R> => {
+    showRoutingPanel: (beside) => void panel.show(beside),
+    request: async (type, params, token) => {
       if (!client?.isRunning()) throw new Error('the MoE Lens server is not running (see the status bar)');
-      return client.sendRequest<R>(method, params, token);
+      // jsonrpc's RequestParam<P> is a conditional type that stays unresolved for a generic P: the same P, spelled out
+      return client.sendRequest(type, params as RequestParam<typeof params>, token);
     },
   };
 
@@ -69,6 +68,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
     steering,
     decorations,
     continuations,
+    status,
+    panel,
     registerNextTokenHover(ctx),
     visibleRanges,
     client.onDidChangeState((e) => {
@@ -79,24 +80,20 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
         void steering.resend();
         visibleRanges.sendAll();
       } else if (e.newState === State.Stopped) {
-        status = { state: 'starting', activeRules: 0 };
+        status.reset();
         statusBar.showStopped('The MoE Lens server stopped. Run "MoE Lens: Restart Server" if it does not come back.');
       }
     }),
-    client.onNotification(Methods.statusChanged, (s: ServerStatus) => {
-      // labels arrive after the model (the server computes them once per model): they too redraw the tree
-      const modelChanged = s.state !== status.state || s.model?.name !== status.model?.name || !!s.model?.labels !== !!status.model?.labels;
-      status = s;
+    client.onNotification(Methods.statusChanged, (s) => {
+      status.update(s);
       statusBar.show(s);
-      if (modelChanged) tree?.refresh();
     }),
-    client.onNotification(SteeringMethods.generateProgress, (p: GenerateProgress) => continuations.onServerProgress(p)),
-    client.onNotification(Methods.routingChanged, ({ uri, partial }: { uri: string; partial?: boolean }) => routing.refresh(uri, partial)),
+    client.onNotification(SteeringMethods.generateProgress, (p) => continuations.onServerProgress(p)),
+    client.onNotification(Methods.routingChanged, ({ uri, partial }) => routing.refresh(uri, partial)),
+    client.onNotification(StatsProgressNotification, (p) => statsProgress.fire(p)),
     ...registerCommands(ctx),
+    new ExpertsTree(ctx),
   );
-  tree = new ExpertsTree(ctx);
-  context.subscriptions.push(tree);
-  panel = registerPanel(ctx); // the panel module adds its own disposables to context.subscriptions
   try {
     await client.start();
   } catch (e) {

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { Methods, type PackedRoutingResult, type RoutingParams, type RoutingResult } from '../common/protocol';
+import { Methods, type RoutingParams, type RoutingResult } from '../common/protocol';
 import { unpackRouting } from '../common/routingCodec';
 import { RefreshCoalescer } from './refreshCoalescer';
 
@@ -32,14 +32,14 @@ export class RoutingStore implements vscode.Disposable {
       // typing at the end of a long document only the last tokens travel.
       const base = this.results.get(uri);
       const params: RoutingParams = { textDocument: { uri }, encoding: 'packed', since: base?.version, ...(partial ? { partial } : {}) };
-      const p = await c.sendRequest<PackedRoutingResult>(Methods.routing, params);
+      const p = await c.sendRequest(Methods.routing, params);
       let r: RoutingResult;
       try {
         r = unpackRouting(p, base);
       } catch (e) {
         // a delta against a result this store no longer has (another request replaced it meanwhile): ask in full
         this.log(`routing delta for ${uri} could not be applied (${(e as Error).message}); asking for the full result`);
-        r = unpackRouting(await c.sendRequest<PackedRoutingResult>(Methods.routing, { textDocument: { uri }, encoding: 'packed' } satisfies RoutingParams));
+        r = unpackRouting(await c.sendRequest(Methods.routing, { textDocument: { uri }, encoding: 'packed' }));
       }
       this.remember(uri, r);
       return r;

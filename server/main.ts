@@ -11,9 +11,11 @@ import { Inbox } from './lsp/inbox';
 import { ModelHost } from './lsp/modelHost';
 import { loadModel, onConfigurationChange } from './lsp/modelLoading';
 import { RoutingReplies } from './lsp/routingReplies';
-import { registerRoutingHandlers } from './lsp/routingHandlers';
+import { registerRoutingHandlers, tracedRouting } from './lsp/routingHandlers';
 import { initialState, readCacheDir, readSettings, setStatus, type Server } from './lsp/serverState';
+import { registerStatsRequests } from './lsp/statsRequests';
 import { registerSteeringRequests } from './lsp/steeringRequests';
+import { TraceDocuments } from './lsp/traceDocuments';
 import { VisibleOffsets } from './lsp/visibleOffsets';
 
 // A framing error on stdio (bad Content-Length) would leave the connection deaf forever: exit so the client restarts.
@@ -57,7 +59,9 @@ const analyses: DocumentAnalyses = new DocumentAnalyses({
   onError: (uri, e) => connection.console.error(`analysis of ${uri} failed: ${(e as Error)?.stack ?? String(e)}`),
 });
 
-const server: Server = { connection, documents, host, analyses, replies: new RoutingReplies(), visible: new VisibleOffsets((uri) => !!documents.get(uri)), state };
+/** Documents whose routing an engine trace supplies (moeLens/openTrace), for the version it was opened on. */
+const traces = new TraceDocuments();
+const server: Server = { connection, documents, host, analyses, replies: new RoutingReplies(), visible: new VisibleOffsets((uri) => !!documents.get(uri)), traces, state };
 
 // The server outlives any one failure: log it, keep serving (the editor must stay usable).
 process.on('unhandledRejection', (e) => connection.console.error(`unhandled: ${(e as Error)?.stack ?? String(e)}`));
@@ -79,9 +83,13 @@ documents.onDidOpen((e) => {
   analyses.schedule(e.document.uri);
 });
 // Every change (even one that repeats a version number) drops the document's result and stops its running analysis.
-documents.onDidChangeContent((e) => analyses.changed(e.document.uri));
+documents.onDidChangeContent((e) => {
+  traces.close(e.document.uri); // a trace describes the text it was recorded on, not an edited one
+  analyses.changed(e.document.uri);
+});
 documents.onDidClose((e) => {
   server.visible.closed(e.document.uri);
+  traces.close(e.document.uri);
   analyses.forget(e.document.uri);
   server.replies.forget(e.document.uri);
 });
@@ -93,8 +101,24 @@ registerSteeringRequests(connection, {
   getRules: () => state.rules,
   getDocumentText: (uri) => documents.get(uri)?.getText(),
   cacheDir: () => state.cacheDir,
-  getRouting: (uri) => analyses.get(uri),
+  getRouting: async (uri) => tracedRouting(server, uri) ?? analyses.get(uri),
   maxTokens: () => state.settings.maxTokens,
+});
+
+// Routing statistics and engine traces (server/lsp/statsRequests.ts).
+registerStatsRequests(connection, {
+  session: () => host.session(),
+  rules: () => state.rules,
+  maxTokens: () => state.settings.maxTokens,
+  document: (uri) => {
+    const d = documents.get(uri);
+    return d && { text: d.getText(), version: d.version };
+  },
+  traces,
+  onRoutingSourceChanged: (uri) => {
+    const d = documents.get(uri);
+    if (d) void connection.sendNotification(Methods.routingChanged, { uri, version: d.version });
+  },
 });
 
 documents.listen(connection);

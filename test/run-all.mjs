@@ -3,6 +3,8 @@
 // Suites: unit (pure functions), model (ONNX model directory), lsp (server over stdio), reliability (fuzzing,
 // malformed requests, hostile model directories, kill -9 and restart, an edit burst), webview (Chromium),
 // e2e (code-server + Chromium). A suite folder with no compiled tests is skipped.
+// Before the suites: the gates `npm run typecheck` (tsc: esbuild strips types without checking them) and
+// `npm run lint` (ESLint, including the import boundaries between the parts); each failed gate counts as a failure.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,9 +21,21 @@ const suites = [
   { name: 'e2e', timeout: 600000, editor: true },
 ].filter((s) => (only.length ? only.includes(s.name) : !(fast && s.editor)));
 
+/** Runs a gate (a node script with arguments); true when it passed. */
+function gate(name, script, args) {
+  console.log(`\n=== ${name}`);
+  const r = spawnSync(process.execPath, [script, ...args], { stdio: 'inherit' });
+  if (r.status !== 0) console.log(`${name} failed (exit ${r.status}, signal ${r.signal})`);
+  return r.status === 0;
+}
+
+let gateFailures = 0;
+if (!gate('typecheck', 'node_modules/typescript/bin/tsc', ['-p', '.', '--noEmit'])) gateFailures++;
+if (!gate('lint', 'node_modules/eslint/bin/eslint.js', ['--max-warnings', '0', '.'])) gateFailures++;
+
 const build = spawnSync(process.execPath, ['esbuild.mjs'], { stdio: 'inherit' });
 if (build.status !== 0) {
-  console.log('0 passed, 1 failed');
+  console.log(`0 passed, ${gateFailures + 1} failed`);
   process.exit(1);
 }
 
@@ -33,7 +47,7 @@ function files(dir) {
   });
 }
 
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0, failed = gateFailures, skipped = 0;
 const tmp = mkdtempSync(join(tmpdir(), 'moe-lens-test-'));
 for (const s of suites) {
   const specs = files(join('out', 'test', s.name));

@@ -1,21 +1,18 @@
 // Plotly figures (data + layout) of the panel's three chart views, built from a routing result and a theme.
 // Pure: no DOM; main.ts hands them to Plotly.react.
 import type { RoutingResult, SteeringRule } from '../common/protocol';
+import { HEATMAP_METRICS } from '../common/heatmapMetrics';
+import { has, NOT_IN_TRACE, NOT_RECORDED, notRecordedSet } from '../common/routingSource';
 import type { PanelMetric } from '../common/webviewMessages';
-import { heatmapMatrix, layerLoads, steeringOf, transitions } from './routingViews';
+import { layerIndex, slotIndex, topKAt } from '../common/routingLayout';
+import { ruleFor } from '../common/steeringRules';
+import { heatmapMatrix, layerLoads, transitions } from './routingViews';
 import { discreteScale, type Theme } from './theme';
 
 export interface Figure {
   data: Record<string, unknown>[];
   layout: Record<string, unknown>;
 }
-
-export const METRIC_NAMES: Record<PanelMetric, string> = {
-  expert: 'top-1 expert',
-  entropy: 'router entropy (nats)',
-  gate: 'top-1 gate weight',
-  change: 'routing change under steering',
-};
 
 function baseLayout(t: Theme, title: string): Record<string, unknown> {
   return {
@@ -54,17 +51,24 @@ export function heatmapFigure(t: Theme, r: RoutingResult, metric: PanelMetric, s
   const { layers: L, topK: K, experts: E } = r.model;
   const z = heatmapMatrix(r, metric, start, n);
   const x = Array.from({ length: n }, (_, i) => start + i);
+  const skip = notRecordedSet(r);
+  const [weights, entropy] = [has(r, 'weights'), has(r, 'entropy')];
   const hover = z.map((row, l) =>
     row.map((_, i) => {
       const tok = start + i;
-      const base = (tok * L + l) * K;
+      const base = slotIndex(r.model, tok, l);
+      const head = `token ${tok} “${tokenLabel(tokenTexts[tok])}” · layer ${l}`;
+      if (skip.has(tok)) return `${head}<br>routing ${NOT_RECORDED} by the engine`;
       const parts: string[] = [];
-      for (let k = 0; k < K; k++) parts.push(`E${r.experts[base + k]}${label(r, l, r.experts[base + k])} ${r.weights[base + k].toFixed(2)}`);
-      const was = r.baselineExperts && metric === 'change' ? `<br>unsteered: ${r.baselineExperts.slice(base, base + K).map((e) => `E${e}`).join(', ')}` : '';
-      return `token ${tok} “${tokenLabel(tokenTexts[tok])}” · layer ${l}<br>${parts.join('<br>')}<br>entropy ${r.entropy[tok * L + l].toFixed(2)} nats${was}`;
+      for (let k = 0; k < K; k++) parts.push(`E${r.experts[base + k]}${label(r, l, r.experts[base + k])}${weights ? ` ${r.weights[base + k].toFixed(2)}` : ''}`);
+      const was = r.baselineExperts && metric === 'change' ? `<br>unsteered: ${topKAt(r.baselineExperts, r.model, tok, l).map((e) => `E${e}`).join(', ')}` : '';
+      const ent = entropy ? `entropy ${r.entropy[layerIndex(r.model, tok, l)].toFixed(2)} nats` : `weights and entropy ${NOT_IN_TRACE}`;
+      return `${head}<br>${parts.join('<br>')}<br>${ent}${was}`;
     }),
   );
-  const categorical = metric === 'expert';
+  const spec = HEATMAP_METRICS[metric];
+  const categorical = spec.scale === 'categorical';
+  const [min, max] = spec.range(r.model);
   const trace: Record<string, unknown> = {
     type: 'heatmap',
     z,
@@ -76,17 +80,17 @@ export function heatmapFigure(t: Theme, r: RoutingResult, metric: PanelMetric, s
     ygap: 2,
     // The categorical metric has its own clickable HTML legend (ids and labels); the others a colour bar.
     showscale: !categorical,
-    // "change" is binary: unchanged cells in the grid colour keep the rows visible, changed ones stand out.
-    colorscale: categorical ? discreteScale(t.experts.slice(0, E)) : metric === 'change' ? [[0, t.grid], [0.5, t.grid], [0.5, t.hot], [1, t.hot]] : [[0, t.background], [1, t.accent]],
-    zmin: categorical ? -0.5 : 0,
-    zmax: categorical ? E - 0.5 : metric === 'entropy' ? Math.log(E) : 1,
-    colorbar: metric === 'change' ? { ...colorbar(t, ''), tickvals: [0.25, 0.75], ticktext: ['same', 'changed'] } : colorbar(t, { expert: '', entropy: 'nats', gate: 'weight', change: '' }[metric]),
+    // A binary metric: cells at 0 in the grid colour keep the rows visible, those at 1 stand out.
+    colorscale: categorical ? discreteScale(t.experts.slice(0, E)) : spec.scale === 'binary' ? [[0, t.grid], [0.5, t.grid], [0.5, t.hot], [1, t.hot]] : [[0, t.background], [1, t.accent]],
+    zmin: categorical ? -0.5 : min,
+    zmax: categorical ? E - 0.5 : max,
+    colorbar: spec.scale === 'binary' ? { ...colorbar(t, spec.unit), tickvals: [0.25, 0.75], ticktext: ['same', 'changed'] } : colorbar(t, spec.unit),
   };
   const shapes = selection
     ? [{ type: 'rect', xref: 'x', yref: 'paper', x0: selection[0] - 0.5, x1: selection[1] + 0.5, y0: -0.02, y1: 1.02, line: { color: t.foreground, width: 2 }, fillcolor: 'rgba(0,0,0,0)' }]
     : [];
   const layout = {
-    ...baseLayout(t, `Token × layer: ${METRIC_NAMES[metric]}`),
+    ...baseLayout(t, `Token × layer: ${spec.chartTitle}`),
     xaxis: axis(t, 'token index', { showgrid: false, range: [start - 0.5, start + n - 0.5] }),
     yaxis: axis(t, 'layer', { dtick: 1, autorange: 'reversed', showgrid: false }),
     shapes,
@@ -101,14 +105,15 @@ export function loadFigure(t: Theme, r: RoutingResult, rules: readonly SteeringR
   const z = loads.map((l) => l.f.map((v) => v * 100));
   const hover = loads.map((ld, l) =>
     ld.f.map((v, e) => {
-      const mode = steeringOf(rules, l, e);
-      return `layer ${l} · E${e}${label(r, l, e)}<br>f = ${(v * 100).toFixed(1)}% of routed slots<br>p ≈ ${(ld.p[e] * 100).toFixed(1)}% of gate weight${ld.dead.includes(e) ? '<br><b>dead: f < 0.5%</b>' : ''}${mode ? `<br>steered: ${mode}` : ''}<br>click: disable / force / reset`;
+      const mode = ruleFor(rules, l, e)?.mode;
+      const p = ld.p ? `p ≈ ${(ld.p[e] * 100).toFixed(1)}% of gate weight` : `p: gate weights ${NOT_IN_TRACE}`;
+      return `layer ${l} · E${e}${label(r, l, e)}<br>f = ${(v * 100).toFixed(1)}% of routed slots<br>${p}${ld.dead.includes(e) ? '<br><b>dead: f < 0.5%</b>' : ''}${mode ? `<br>steered: ${mode}` : ''}<br>click: disable / force / reset`;
     }),
   );
   const dead = loads.flatMap((l, li) => l.dead.map((e) => ({ x: e, y: li })));
   const steered = (mode: SteeringRule['mode']) => {
     const pts: { x: number; y: number }[] = [];
-    for (let l = 0; l < L; l++) for (let e = 0; e < E; e++) if (steeringOf(rules, l, e) === mode) pts.push({ x: e, y: l });
+    for (let l = 0; l < L; l++) for (let e = 0; e < E; e++) if (ruleFor(rules, l, e)?.mode === mode) pts.push({ x: e, y: l });
     return pts;
   };
   const marks = (pts: { x: number; y: number }[], symbol: string, color: string, name: string) => ({
@@ -129,7 +134,7 @@ export function loadFigure(t: Theme, r: RoutingResult, rules: readonly SteeringR
   const layout = {
     ...baseLayout(t, 'Layer × expert load fᵢ (% of routed slots)'),
     xaxis: axis(t, '', { dtick: 1, tickprefix: 'E', showgrid: false, range: [-0.5, E - 0.5] }),
-    yaxis: axis(t, '', { range: [L - 0.5, -0.5], showgrid: false, tickvals: loads.map((_, i) => i), ticktext: loads.map((l, i) => `L${i} · LBL ${l.lbl.toFixed(2)}`) }),
+    yaxis: axis(t, '', { range: [L - 0.5, -0.5], showgrid: false, tickvals: loads.map((_, i) => i), ticktext: loads.map((l, i) => `L${i} · LBL ${l.lbl === null ? '—' : l.lbl.toFixed(2)}`) }),
     margin: { l: 104, r: 16, t: 36, b: 64 },
     legend: { orientation: 'h', x: 0, y: -0.12, yanchor: 'top', font: { color: t.foreground }, bgcolor: 'rgba(0,0,0,0)' },
   };

@@ -1,6 +1,6 @@
 // The contrastive finder's ranking as two tables: the experts most active on A (disable them to suppress A) and
 // those most active on B (force them to push towards B). A row click offers steering that expert.
-import type { ContrastiveRow } from '../common/webviewMessages';
+import type { ContrastiveRow } from '../common/protocol';
 import { contrastiveSplit } from './routingViews';
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
@@ -17,7 +17,7 @@ function table(caption: string, rows: ContrastiveRow[], side: 'a' | 'b', onPick:
     head.append(th);
   }
   const body = t.createTBody();
-  const maxAbs = Math.max(1e-9, ...rows.map((r) => Math.abs(r.delta)));
+  const maxAbs = Math.max(1e-9, ...rows.map((r) => Math.abs(r.deltaP)));
   rows.forEach((r, i) => {
     const tr = body.insertRow();
     tr.tabIndex = 0;
@@ -29,9 +29,9 @@ function table(caption: string, rows: ContrastiveRow[], side: 'a' | 'b', onPick:
     d.className = 'delta';
     const bar = document.createElement('span');
     bar.className = 'bar';
-    bar.style.width = `${Math.round((Math.abs(r.delta) / maxAbs) * 100)}%`;
+    bar.style.width = `${Math.round((Math.abs(r.deltaP) / maxAbs) * 100)}%`;
     const num = document.createElement('span');
-    num.textContent = `${r.delta >= 0 ? '+' : '−'}${Math.abs(r.delta).toFixed(3)}`;
+    num.textContent = `${r.deltaP >= 0 ? '+' : '−'}${Math.abs(r.deltaP).toFixed(3)}`;
     d.append(bar, num);
     const pick = () => onPick(r.layer, r.expert);
     tr.addEventListener('click', pick);

@@ -4,11 +4,14 @@ import Plotly, { type PlotlyHTMLElement } from 'plotly.js-dist-min';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
-import type { RoutingResult, SteeringRule } from '../common/protocol';
-import { isPanelState, parseHostMessage, type ContrastiveRow, type HostMessage, type PanelMetric, type PanelState, type PanelView, type WebviewMessage } from '../common/webviewMessages';
+import { HEATMAP_METRICS } from '../common/heatmapMetrics';
+import type { ContrastiveRow, RoutingResult, StatsResult, SteeringRule } from '../common/protocol';
+import { sourceCaption } from '../common/routingSource';
+import { isPanelState, parseHostMessage, type HostMessage, type PanelMetric, type PanelState, type PanelView, type WebviewMessage } from '../common/webviewMessages';
 import { heatmapFigure, loadFigure, transitionFigure, type Figure } from './charts';
 import { renderContrastive } from './contrastiveTable';
-import { clampWindow, tokensInRange, WINDOW, windowAround, windowRange } from './routingViews';
+import { clampWindow, metricAvailable, tokensInRange, WINDOW, windowAround, windowRange } from './routingViews';
+import { documentStats, renderStatisticsTable, statisticsFigure } from './statisticsView';
 import { onThemeChange, readTheme, type Theme } from './theme';
 
 declare function acquireVsCodeApi(): { postMessage(m: WebviewMessage): void; getState(): unknown; setState(s: unknown): void };
@@ -19,6 +22,7 @@ const state: PanelState = isPanelState(saved) ? { ...saved } : { view: 'heatmap'
 let doc: { uri: string; fileName: string; result: RoutingResult; tokenTexts: string[] } | undefined;
 let selection: [number, number] | undefined;
 let contrastive: { rows: ContrastiveRow[]; caption?: string } | undefined;
+let statistics: StatsResult | undefined;
 let rules: SteeringRule[] = [];
 let clearReason = 'Open a text document to see how the model routes its tokens.';
 
@@ -51,8 +55,10 @@ function unplot(): void {
   plotted = false;
 }
 
-function show(part: 'chart' | 'contrastive' | 'empty', emptyText = ''): void {
+function show(part: 'chart' | 'contrastive' | 'empty', emptyText = '', table = false): void {
   $('chart').hidden = part !== 'chart';
+  $('statistics').hidden = !table;
+  document.body.classList.toggle('with-table', table);
   $('contrastive').hidden = part !== 'contrastive';
   $('empty').hidden = part !== 'empty';
   $('empty').textContent = emptyText;
@@ -71,6 +77,8 @@ function renderHeatmap(t: Theme, r: RoutingResult): Promise<void> {
     windowed ? 'window: ◀ ▶, the slider or a selection in the editor moves it' : '',
     r.truncated ? 'truncated at moeLens.maxTokens' : '',
     state.metric === 'change' && !r.baselineExperts ? 'nothing is steered: no change to show' : '',
+    sourceCaption(r) ? `routing from the ${sourceCaption(r)}${r.notRecorded?.length ? ` (${r.notRecorded.length} tokens not recorded: gaps)` : ''}` : '',
+    metricAvailable(r, state.metric) ? '' : `${METRIC_NAMES_SHORT[state.metric]} not in the trace: choose Top-1 expert`,
     'click a cell to go to its token',
   ].filter(Boolean);
   $('info').textContent = `${doc?.fileName ?? ''} · ${range} · ${notes.join(' · ')}`;
@@ -81,7 +89,7 @@ function renderHeatmap(t: Theme, r: RoutingResult): Promise<void> {
 /** The experts' colours, ids and labels; a click offers steering that expert at every layer. */
 function renderLegend(t: Theme, r: RoutingResult): void {
   const legend = $('legend');
-  legend.hidden = state.metric !== 'expert';
+  legend.hidden = HEATMAP_METRICS[state.metric].scale !== 'categorical';
   if (legend.hidden) return;
   legend.replaceChildren();
   for (let e = 0; e < r.model.experts; e++) {
@@ -103,6 +111,20 @@ function renderLegend(t: Theme, r: RoutingResult): void {
 function renderLoad(t: Theme, r: RoutingResult): Promise<void> {
   $('info').textContent = `${doc?.fileName ?? ''} · ${r.tokens} tokens · LBL = N·Σ fᵢ·pᵢ per layer (1 = even load; pᵢ approximated by the expert's share of the top-k gate weight, as the raw router probabilities are not in the routing result) · click an expert to steer it`;
   return plot(loadFigure(t, r, rules));
+}
+
+const METRIC_NAMES_SHORT: Record<PanelMetric, string> = { expert: 'top-1 expert', entropy: 'router entropy', gate: 'gate weights', change: 'routing change' };
+
+/** The last Routing Statistics… result, or else the active document's own statistics. */
+function renderStatistics(t: Theme): Promise<void> | void {
+  const s = statistics ?? (doc ? documentStats(doc.result, doc.fileName) : undefined);
+  if (!s) return show('empty', 'No statistics yet. Run “MoE Lens: Routing Statistics…” over open documents, workspace files or the model’s profile corpus, or open a document to see its own.');
+  show('chart', '', true);
+  $('info').textContent = statistics
+    ? `${s.model.name} · ${s.tokens} tokens · ${s.files.length} text${s.files.length === 1 ? '' : 's'}${s.steered ? ' · steered' : ''} (Routing Statistics…)`
+    : `${doc?.fileName ?? ''} · this document only; p and LBL need “MoE Lens: Routing Statistics…”`;
+  renderStatisticsTable($('statistics'), s);
+  return plot(statisticsFigure(t, s));
 }
 
 function renderTransitions(t: Theme, r: RoutingResult): Promise<void> {
@@ -128,6 +150,7 @@ async function render(): Promise<void> {
     renderContrastive($('contrastive'), contrastive.rows, (layer, expert) => showExpertMenu(layer, expert));
     return;
   }
+  if (state.view === 'statistics') return renderStatistics(t);
   if (!doc) {
     $('info').textContent = '';
     return show('empty', clearReason);
@@ -193,6 +216,11 @@ function onHost(m: HostMessage): void {
       break;
     case 'steering':
       rules = m.rules;
+      break;
+    case 'statistics':
+      statistics = m.result;
+      state.view = 'statistics';
+      selectValue('view').value = 'statistics';
       break;
     case 'clear':
       doc = undefined;

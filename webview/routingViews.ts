@@ -1,6 +1,9 @@
 // Pure computations behind the panel's charts: no DOM, no Plotly (unit-tested in test/unit/webviewViews.test.ts).
-import type { RoutingResult, SteeringRule } from '../common/protocol';
-import type { ContrastiveRow, PanelMetric } from '../common/webviewMessages';
+import type { ContrastiveRow, RoutingResult } from '../common/protocol';
+import { HEATMAP_METRICS, type HeatmapMetric } from '../common/heatmapMetrics';
+import { slotIndex } from '../common/routingLayout';
+import type { PanelMetric } from '../common/webviewMessages';
+import { has, notRecordedSet } from '../common/routingSource';
 
 /**
  * At most this many token columns at once. Plotly draws a 4k-token document too, but each column would be under a
@@ -24,35 +27,21 @@ export function windowRange(start: number, tokens: number, size = WINDOW): { sta
   return { start: s, n: Math.min(size, tokens - s) };
 }
 
-/** The top-k set of token t at layer l, sorted, as a key: order inside the top-k does not count as a change. */
-function topKSet(a: readonly number[], base: number, K: number): string {
-  return a.slice(base, base + K).sort((x, y) => x - y).join();
+/** Whether the result carries what the metric shows (a trace has no weights or entropy). */
+export function metricAvailable(r: RoutingResult, metric: PanelMetric): boolean {
+  const needs = (HEATMAP_METRICS[metric] as HeatmapMetric).needs;
+  return !needs || has(r, needs);
 }
 
-/** 1 where steering changed the top-k set of (token, layer), 0 elsewhere and when nothing is steered. */
-export function routingChanged(r: RoutingResult, t: number, l: number): 0 | 1 {
-  if (!r.baselineExperts) return 0;
-  const { layers: L, topK: K } = r.model;
-  const base = (t * L + l) * K;
-  return topKSet(r.experts, base, K) === topKSet(r.baselineExperts, base, K) ? 0 : 1;
-}
-
-/** z[layer][column] for the heatmap over tokens [start, start+n). */
-export function heatmapMatrix(r: RoutingResult, metric: PanelMetric, start: number, n: number): number[][] {
-  const { layers: L, topK: K } = r.model;
-  const z: number[][] = [];
-  for (let l = 0; l < L; l++) {
-    const row: number[] = [];
-    for (let t = start; t < start + n; t++) {
-      const base = (t * L + l) * K;
-      if (metric === 'expert') row.push(r.experts[base]);
-      else if (metric === 'entropy') row.push(r.entropy[t * L + l]);
-      else if (metric === 'gate') row.push(r.weights[base]);
-      else row.push(routingChanged(r, t, l));
-    }
-    z.push(row);
-  }
-  return z;
+/**
+ * z[layer][column] for the heatmap over tokens [start, start+n). null (a gap in the chart, never a value) where the
+ * source did not record the token or does not carry the metric.
+ */
+export function heatmapMatrix(r: RoutingResult, metric: PanelMetric, start: number, n: number): (number | null)[][] {
+  const cell = HEATMAP_METRICS[metric].cell;
+  const available = metricAvailable(r, metric);
+  const skip = notRecordedSet(r);
+  return Array.from({ length: r.model.layers }, (_, l) => Array.from({ length: n }, (_, i) => (!available || skip.has(start + i) ? null : cell(r, start + i, l))));
 }
 
 export interface LayerLoad {
@@ -61,11 +50,11 @@ export interface LayerLoad {
   /**
    * p_i ≈ expert i's share of the gate weight mass. The routing result carries only the top-k weights, not the
    * router probabilities of unselected experts, so the Switch Transformer's mean router probability is approximated
-   * by the mean selected gate weight share (sums to 1).
+   * by the mean selected gate weight share (sums to 1). null when the source has no gate weights (a trace).
    */
-  p: number[];
+  p: number[] | null;
   /** LBL = N_E·Σ f_i·p_i (Switch Transformer; "Demons in the Detail"): 1 at perfect balance, N_E when one expert takes all */
-  lbl: number;
+  lbl: number | null;
   /** experts with f_i below DEAD_SHARE */
   dead: number[];
 }
@@ -76,31 +65,35 @@ export const DEAD_SHARE = 0.005;
 export function layerLoads(r: RoutingResult): LayerLoad[] {
   const { layers: L, experts: E, topK: K } = r.model;
   const out: LayerLoad[] = [];
+  const skip = notRecordedSet(r);
+  const weighted = has(r, 'weights');
   for (let l = 0; l < L; l++) {
     const f = new Array<number>(E).fill(0);
     const p = new Array<number>(E).fill(0);
     for (let t = 0; t < r.tokens; t++) {
+      if (skip.has(t)) continue;
       for (let k = 0; k < K; k++) {
-        const i = (t * L + l) * K + k;
+        const i = slotIndex(r.model, t, l, k);
         f[r.experts[i]] += 1;
         p[r.experts[i]] += r.weights[i];
       }
     }
-    const slots = r.tokens * K;
+    const slots = (r.tokens - skip.size) * K;
     const mass = p.reduce((a, b) => a + b, 0);
     const fn = f.map((v) => (slots ? v / slots : 0));
-    const pn = p.map((v) => (mass > 0 ? v / mass : 0));
-    out.push({ f: fn, p: pn, lbl: E * fn.reduce((s, v, i) => s + v * pn[i], 0), dead: slots ? fn.flatMap((v, i) => (v < DEAD_SHARE ? [i] : [])) : [] });
+    const pn = weighted ? p.map((v) => (mass > 0 ? v / mass : 0)) : null;
+    out.push({ f: fn, p: pn, lbl: pn && E * fn.reduce((s, v, i) => s + v * pn[i], 0), dead: slots ? fn.flatMap((v, i) => (v < DEAD_SHARE ? [i] : [])) : [] });
   }
   return out;
 }
 
 /** Row-normalised transition matrix of top-1 experts from layer l to l+1: m[a][b] = P(top-1 at l+1 = b | top-1 at l = a). */
 export function transitions(r: RoutingResult, l: number): number[][] {
-  const { layers: L, experts: E, topK: K } = r.model;
+  const { layers: L, experts: E } = r.model;
   const m = Array.from({ length: E }, () => new Array<number>(E).fill(0));
   if (l < 0 || l + 1 >= L) return m;
-  for (let t = 0; t < r.tokens; t++) m[r.experts[(t * L + l) * K]][r.experts[(t * L + l + 1) * K]]++;
+  const skip = notRecordedSet(r);
+  for (let t = 0; t < r.tokens; t++) if (!skip.has(t)) m[r.experts[slotIndex(r.model, t, l)]][r.experts[slotIndex(r.model, t, l + 1)]]++;
   return m.map((row) => {
     const s = row.reduce((a, b) => a + b, 0);
     return s ? row.map((v) => v / s) : row;
@@ -122,16 +115,10 @@ export function tokensInRange(r: RoutingResult, start: number, end: number): [nu
   return first < 0 ? undefined : [first, last];
 }
 
-/** The steering mode applied to (layer, expert) by the rules ("*" rules apply at every layer), if any. */
-export function steeringOf(rules: readonly SteeringRule[], layer: number, expert: number): SteeringRule['mode'] | undefined {
-  const exact = rules.find((r) => r.expert === expert && r.layer === layer);
-  return (exact ?? rules.find((r) => r.expert === expert && r.layer === '*'))?.mode;
-}
-
 /** The head (most A-linked: disable candidates) and tail (most B-linked: force candidates) of a ΔP ranking. */
 export function contrastiveSplit(rows: readonly ContrastiveRow[], n = 12): { a: ContrastiveRow[]; b: ContrastiveRow[] } {
-  const sorted = [...rows].sort((x, y) => y.delta - x.delta);
-  const a = sorted.filter((r) => r.delta > 0).slice(0, n);
-  const b = sorted.filter((r) => r.delta < 0).reverse().slice(0, n);
+  const sorted = [...rows].sort((x, y) => y.deltaP - x.deltaP);
+  const a = sorted.filter((r) => r.deltaP > 0).slice(0, n);
+  const b = sorted.filter((r) => r.deltaP < 0).reverse().slice(0, n);
   return { a, b };
 }

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import { LSPErrorCodes } from 'vscode-languageclient/node';
 import { SteeringMethods, type GenerateParams, type GenerateResult } from '../../common/protocol';
 import type { Ctx } from '../ctx';
-import { describeRule } from '../steering/expertPicks';
+import { describeRule } from '../../common/steeringRules';
 
 export interface CompareArgs {
   uri?: string;
@@ -57,7 +57,7 @@ export async function compareContinuation(ctx: Ctx, arg?: unknown): Promise<Gene
         progress.report({ increment: 50 / Math.max(1, max), message: `${Math.ceil(updates / 2)} of ${max} tokens` });
       });
       try {
-        const r = await ctx.request<GenerateResult>(SteeringMethods.generate, params, token);
+        const r = await ctx.request(SteeringMethods.generate, params, token);
         ctx.continuations.update(id, r.baseline, r.steered);
         const where = r.firstDivergence < 0 ? 'identical' : `differ from token ${r.firstDivergence + 1}`;
         vscode.window.setStatusBarMessage(`MoE Lens: continuations ${where} (${r.tokens.baseline.length} / ${r.tokens.steered.length} tokens)`, 8000);

@@ -6,8 +6,8 @@ import * as vscode from 'vscode';
 import { LSPErrorCodes } from 'vscode-languageclient/node';
 import { SteeringMethods, type ContrastiveParams, type ContrastiveResult, type TextSource } from '../../common/protocol';
 import type { Ctx } from '../ctx';
-import { contrastiveRows, showContrastiveInPanel } from '../panel/routingPanel';
-import { rulesForRanking } from '../steering/ruleEdits';
+import { rulesForRanking } from '../../common/steeringRules';
+import { contrastiveCaption } from './contrastiveCaption';
 import { pickTextSet } from './contrastiveSets';
 
 export interface ContrastiveArgs {
@@ -45,7 +45,7 @@ export async function findContrastiveExperts(ctx: Ctx, arg?: unknown): Promise<C
     async (progress, token) => {
       progress.report({ message: 'routing both sets, then the top-N and random ablations' });
       try {
-        return await ctx.request<ContrastiveResult>(SteeringMethods.contrastive, params, token);
+        return await ctx.request(SteeringMethods.contrastive, params, token);
       } catch (e) {
         if ((e as { code?: number }).code !== LSPErrorCodes.RequestCancelled && !token.isCancellationRequested) void vscode.window.showErrorMessage(`MoE Lens: the contrastive search failed: ${(e as Error).message}`);
         return undefined;
@@ -53,8 +53,7 @@ export async function findContrastiveExperts(ctx: Ctx, arg?: unknown): Promise<C
     },
   );
   if (!result) return undefined;
-  showContrastiveInPanel(result);
-  if (interactive) ctx.showRoutingPanel(false);
+  ctx.panel.showContrastive(result);
   // Disabling A's top experts moves the model away from A; forcing them moves it towards A.
   const apply = async (mode: 'disable' | 'force') => {
     const ranked = result.rows.filter((r) => r.deltaP > 0);
@@ -62,7 +61,7 @@ export async function findContrastiveExperts(ctx: Ctx, arg?: unknown): Promise<C
   };
   if (a.apply) await apply(a.apply);
   else {
-    const { caption } = contrastiveRows(result);
+    const caption = contrastiveCaption(result);
     const top = result.rows.slice(0, 3).map((r) => `L${r.layer}·E${r.expert} ΔP ${r.deltaP.toFixed(2)}`).join(', ');
     const disable = `Disable Top ${result.n}`;
     const force = `Force Top ${result.n}`;

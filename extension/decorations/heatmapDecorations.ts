@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { RoutingResult } from '../../common/protocol';
 import type { Config } from '../config';
 import type { RoutingStore } from '../routingStore';
+import { HEATMAP_METRICS } from '../../common/heatmapMetrics';
 import { EXPERT_COLOURS, HEAT_LEVELS, tokenBuckets } from './heatmapBuckets';
 
 /**
@@ -46,13 +47,14 @@ export class HeatmapDecorations implements vscode.Disposable {
   }
 
   private paint(editor: vscode.TextEditor, r: RoutingResult | undefined): void {
-    const categorical = this.config.heatmapMetric === 'expert';
+    const metric = this.config.heatmapMetric;
+    const categorical = metric !== 'off' && HEATMAP_METRICS[metric].scale === 'categorical';
     const types = categorical ? this.expertTypes : this.heatTypes;
     const unused = categorical ? this.heatTypes : this.expertTypes;
     const ranges: vscode.Range[][] = types.map(() => []);
     let n = 0;
     if (r) {
-      const buckets = tokenBuckets(r, this.config.heatmapMetric, this.config.heatmapLayer);
+      const buckets = tokenBuckets(r, metric, this.config.heatmapLayer);
       const doc = editor.document;
       for (let t = 0; t < r.tokens; t++) {
         const b = buckets[t];

@@ -3,7 +3,7 @@
 // It is a separate provider (GitLens style) because it needs two model calls, while the routing hover answers from
 // the cached analysis at once; VS Code shows each hover part as it arrives.
 import * as vscode from 'vscode';
-import { SteeringMethods, type NextTokenChangeResult } from '../../common/protocol';
+import { SteeringMethods } from '../../common/protocol';
 import type { Ctx } from '../ctx';
 import { nextTokenMarkdown } from './nextTokenMarkdown';
 
@@ -12,7 +12,7 @@ export function registerNextTokenHover(ctx: Ctx): vscode.Disposable {
     async provideHover(doc, position, token) {
       if (!ctx.steering.rules.length) return undefined;
       try {
-        const r = await ctx.request<NextTokenChangeResult>(SteeringMethods.nextTokenChange, { uri: doc.uri.toString(), offset: doc.offsetAt(position) }, token);
+        const r = await ctx.request(SteeringMethods.nextTokenChange, { uri: doc.uri.toString(), offset: doc.offsetAt(position) }, token);
         if (token.isCancellationRequested) return undefined;
         const md = new vscode.MarkdownString(nextTokenMarkdown(r));
         return new vscode.Hover(md, new vscode.Range(doc.positionAt(r.range[0]), doc.positionAt(r.range[1])));

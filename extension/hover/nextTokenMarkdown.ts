@@ -1,6 +1,6 @@
 // Pure: the markdown of the next-token hover (no vscode import, unit-tested in plain Node).
 import type { NextTokenChangeResult } from '../../common/protocol';
-import { visibleToken } from '../../server/lsp/hoverMarkdown';
+import { visibleToken } from '../../common/tokens';
 
 const pct = (p: number) => `${(p * 100).toFixed(1)}%`;
 

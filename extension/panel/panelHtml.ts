@@ -1,3 +1,5 @@
+import { HEATMAP_METRICS, PANEL_METRIC_IDS } from '../../common/heatmapMetrics';
+
 /**
  * The routing panel's HTML. Pure (no vscode import) so the Chromium tests load exactly what the editor loads.
  *
@@ -39,12 +41,10 @@ export function panelHtml(p: PanelHtmlParts): string {
       <vscode-option value="load">Layer × expert load</vscode-option>
       <vscode-option value="transitions">Expert co-activation</vscode-option>
       <vscode-option value="contrastive">Contrastive experts (ΔP)</vscode-option>
+      <vscode-option value="statistics">Statistics</vscode-option>
     </vscode-single-select></label>
     <label id="metric-row">Metric <vscode-single-select id="metric" aria-label="Metric">
-      <vscode-option value="expert">Top-1 expert</vscode-option>
-      <vscode-option value="entropy">Router entropy</vscode-option>
-      <vscode-option value="gate">Top-1 gate weight</vscode-option>
-      <vscode-option value="change">Routing change (steering)</vscode-option>
+${PANEL_METRIC_IDS.map((id) => `      <vscode-option value="${id}">${attr(HEATMAP_METRICS[id].label)}</vscode-option>`).join('\n')}
     </vscode-single-select></label>
     <label id="layer-row" hidden>Layers <vscode-single-select id="layer" aria-label="Layer pair"></vscode-single-select></label>
     <span id="window-row" class="window" hidden>
@@ -67,6 +67,7 @@ export function panelHtml(p: PanelHtmlParts): string {
   <div id="chart"></div>
   <div id="legend" class="legend" hidden aria-label="Experts: click one to steer it"></div>
   <div id="contrastive" class="contrastive" hidden></div>
+  <div id="statistics" class="statistics" hidden></div>
   <p id="empty" class="empty" hidden></p>
 </main>
 <script type="module" nonce="${attr(p.nonce)}" src="${attr(p.scriptUri)}"></script>

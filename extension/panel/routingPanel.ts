@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { ContrastiveResult, RoutingResult, SteeringRule } from '../../common/protocol';
-import { parseWebviewMessage, type ContrastiveRow, type HostMessage } from '../../common/webviewMessages';
-import type { Ctx } from '../ctx';
+import type { ContrastiveResult, ContrastiveRow, RoutingResult, StatsResult, SteeringRule } from '../../common/protocol';
+import { withoutRule } from '../../common/steeringRules';
+import { parseWebviewMessage, type HostMessage } from '../../common/webviewMessages';
+import { contrastiveCaption } from '../contrastive/contrastiveCaption';
+import type { RoutingStore } from '../routingStore';
+import type { SteeringStore } from '../steering/steeringStore';
 import { panelHtml } from './panelHtml';
-import { withoutRule } from '../steering/ruleEdits';
 
 export const PANEL_VIEW_ID = 'moeLens.routingPanel';
 const EDITOR_PANEL_TYPE = 'moeLens.routingPanelEditor';
@@ -17,19 +19,10 @@ export interface PanelModel {
   /** replaces the whole steering state; rejects (with the server's message) when the rules are refused */
   applySteering(rules: SteeringRule[]): Promise<void>;
   revealToken(uri: string, start: number, end: number): void;
-  showPanel(): void;
   /** optional: keeps the panel's steering marks current when rules change elsewhere (tree, commands) */
   onDidChangeSteering?: vscode.Event<readonly SteeringRule[]>;
   /** optional: where malformed webview messages are reported (default console.warn) */
   log?(message: string): void;
-}
-
-/** The ΔP ranking of moeLens/contrastive in the panel's row shape, with a caption that keeps MoTE's random baseline beside it. */
-export function contrastiveRows(r: ContrastiveResult): { rows: ContrastiveRow[]; caption: string } {
-  const rows = r.rows.map((x) => ({ layer: x.layer, expert: x.expert, pA: x.pA, pB: x.pB, delta: x.deltaP, ...(x.label ? { label: x.label } : {}) }));
-  const m = r.measure;
-  const caption = `A: ${r.tokens.a} tokens · B: ${r.tokens.b} tokens · disabling the top ${r.n} changes M (surprisal A − B, bits/token) by ${m.effectTopN.toFixed(3)}; ${r.n} random experts: ${m.effectRandom.toFixed(3)} (mean of ${m.random.length} draws, sd ${m.randomSpread.std.toFixed(3)})`;
-  return { rows, caption };
 }
 
 /**
@@ -43,6 +36,7 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
   private readonly disposables: vscode.Disposable[] = [];
   private lastEditor?: vscode.TextEditor;
   private contrastive?: { rows: ContrastiveRow[]; caption?: string };
+  private statistics?: StatsResult;
   private selectionTimer?: ReturnType<typeof setTimeout>;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly model: PanelModel) {
@@ -74,11 +68,18 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
     panel.onDidDispose(() => this.detach(panel.webview));
   }
 
-  /** Shows a contrastive ranking in every open panel (and keeps it for panels opened later). */
-  showContrastive(rows: ContrastiveRow[], caption?: string): void {
-    this.contrastive = { rows, caption };
-    this.broadcast({ type: 'contrastive', rows, caption });
-    this.model.showPanel();
+  /** Shows a moeLens/contrastive ranking in every open panel (kept for panels opened later) and reveals the view. */
+  showContrastive(result: ContrastiveResult): void {
+    this.contrastive = { rows: result.rows, caption: contrastiveCaption(result) };
+    this.broadcast({ type: 'contrastive', ...this.contrastive });
+    void this.show(false);
+  }
+
+  /** Shows a moeLens/stats result in every open panel's Statistics view (kept for panels opened later) and reveals it. */
+  showStatistics(result: StatsResult): void {
+    this.statistics = result;
+    this.broadcast({ type: 'statistics', result });
+    void this.show(false);
   }
 
   private roots(): vscode.Uri[] {
@@ -123,6 +124,7 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
       case 'ready':
         void webview.postMessage({ type: 'steering', rules: this.model.getSteering() } satisfies HostMessage);
         if (this.contrastive) void webview.postMessage({ type: 'contrastive', ...this.contrastive } satisfies HostMessage);
+        if (this.statistics) void webview.postMessage({ type: 'statistics', result: this.statistics } satisfies HostMessage);
         if (this.lastEditor) await this.sendRouting(this.lastEditor, webview);
         break;
       case 'revealToken':
@@ -191,30 +193,19 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
     for (const d of this.webviews.values()) d.dispose();
     this.webviews.clear();
     this.disposables.forEach((d) => d.dispose());
-    if (current === this) current = undefined;
   }
 }
 
-
-let current: RoutingPanelHost | undefined;
-
-/** Shows a moeLens/contrastive result in the panel (the "Contrastive experts" view). */
-export function showContrastiveInPanel(result: ContrastiveResult): void {
-  const { rows, caption } = contrastiveRows(result);
-  current?.showContrastive(rows, caption);
-}
-
-/** The panel model over the extension's shared context (routing and steering stores). */
-export function panelModelFromCtx(ctx: Ctx): PanelModel {
+/** The panel model over the extension's routing and steering stores (the Chromium tests use their own). */
+export function panelModel(routing: RoutingStore, steering: SteeringStore, output: vscode.LogOutputChannel): PanelModel {
   return {
-    getRouting: (uri) => ctx.routing.get(uri),
-    onDidChangeRouting: ctx.routing.onDidChange,
-    getSteering: () => [...ctx.steering.rules],
-    applySteering: (rules) => ctx.steering.apply(rules),
-    onDidChangeSteering: ctx.steering.onDidChange,
+    getRouting: (uri) => routing.get(uri),
+    onDidChangeRouting: routing.onDidChange,
+    getSteering: () => [...steering.rules],
+    applySteering: (rules) => steering.apply(rules),
+    onDidChangeSteering: steering.onDidChange,
     revealToken: (uri, start, end) => void revealInEditor(uri, start, end),
-    showPanel: () => ctx.showRoutingPanel(false),
-    log: (m) => ctx.output.warn(m),
+    log: (m) => output.warn(m),
   };
 }
 
@@ -225,12 +216,4 @@ async function revealInEditor(uri: string, start: number, end: number): Promise<
   const range = new vscode.Range(doc.positionAt(start), doc.positionAt(end));
   await vscode.window.showTextDocument(doc, { viewColumn: visible?.viewColumn, selection: range, preserveFocus: false });
   vscode.window.activeTextEditor?.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-}
-
-/** The panel over the extension's context: what extension/panelHook.ts creates. */
-export class RoutingPanel extends RoutingPanelHost {
-  constructor(ctx: Ctx) {
-    super(ctx.extension.extensionUri, panelModelFromCtx(ctx));
-    current = this;
-  }
 }

@@ -1,19 +1,7 @@
 import * as vscode from 'vscode';
 import { plainLabel } from '../../common/labelText';
-import type { ModelInfo, RoutingResult, SteeringRule } from '../../common/protocol';
-
-/** Share of tokens of a document whose top-k at layer l contains each expert: usage[l][e] in [0,1]. */
-export function expertUsage(r: RoutingResult): number[][] {
-  const { layers: L, experts: E, topK: K } = r.model;
-  const u = Array.from({ length: L }, () => new Array<number>(E).fill(0));
-  for (let t = 0; t < r.tokens; t++) for (let l = 0; l < L; l++) for (let k = 0; k < K; k++) u[l][r.experts[(t * L + l) * K + k]]++;
-  return u.map((row) => row.map((c) => (r.tokens ? c / r.tokens : 0)));
-}
-
-export function describeRule(r: SteeringRule): string {
-  const where = r.layer === '*' ? 'all layers' : `layer ${r.layer}`;
-  return r.mode === 'bias' ? `E${r.expert} @ ${where}: bias ${r.bias! >= 0 ? '+' : ''}${r.bias}` : `E${r.expert} @ ${where}: ${r.mode}d`;
-}
+import type { ModelInfo, SteeringRule } from '../../common/protocol';
+import { describeRule, ruleFor } from '../../common/steeringRules';
 
 export async function pickLayer(model: ModelInfo, allowAll = true): Promise<number | '*' | undefined> {
   const items: (vscode.QuickPickItem & { layer: number | '*' })[] = [];
@@ -26,7 +14,7 @@ export async function pickExpert(model: ModelInfo, layer: number | '*', usage: n
   const items: (vscode.QuickPickItem & { expert: number })[] = [];
   for (let e = 0; e < model.experts; e++) {
     const use = usage && layer !== '*' ? `${(usage[layer][e] * 100).toFixed(1)}% of tokens here` : usage ? `${((usage.reduce((s, row) => s + row[e], 0) / usage.length) * 100).toFixed(1)}% of tokens here (mean)` : '';
-    const rule = rules.find((r) => r.expert === e && (r.layer === layer || r.layer === '*'));
+    const rule = layer === '*' ? rules.find((r) => r.expert === e && r.layer === '*') : ruleFor(rules, layer, e);
     const raw = layer !== '*' ? labels?.[layer]?.[e] : undefined;
     const label = raw === undefined ? undefined : plainLabel(raw); // from a file: no codicons, no control characters
     items.push({ label: `Expert ${e}`, description: [use, rule ? `(${describeRule(rule)})` : ''].filter(Boolean).join(' '), detail: label, expert: e });

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { SteeringRule } from '../../common/protocol';
 import type { Ctx } from '../ctx';
-import { describeRule } from './expertPicks';
+import { describeRule } from '../../common/steeringRules';
 import { parseSteeringFile, SteeringFileError, toSteeringFile } from './steeringFile';
 
 const summary = (rules: readonly SteeringRule[]) =>

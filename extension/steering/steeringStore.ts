@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
 import { ErrorCodes, type LanguageClient } from 'vscode-languageclient/node';
-import { Methods, type SteeringRule, type SteeringState } from '../../common/protocol';
-import { withoutRule } from './ruleEdits';
+import { Methods, type SteeringRule } from '../../common/protocol';
+import { withoutRule } from '../../common/steeringRules';
 
 const KEY = 'moeLens.steeringRules';
 
@@ -24,7 +24,7 @@ export class SteeringStore implements vscode.Disposable {
   async apply(rules: readonly SteeringRule[]): Promise<void> {
     const c = this.client();
     if (c?.isRunning()) {
-      const state = await c.sendRequest<SteeringState>(Methods.setSteering, { rules });
+      const state = await c.sendRequest(Methods.setSteering, { rules: [...rules] });
       rules = state.rules;
     }
     await this.memento.update(KEY, rules);

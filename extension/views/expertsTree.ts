@@ -2,8 +2,8 @@ import * as vscode from 'vscode';
 import { plainLabel } from '../../common/labelText';
 import type { ModelInfo } from '../../common/protocol';
 import type { Ctx } from '../ctx';
-import { describeRule, expertUsage } from '../steering/expertPicks';
-import { ruleFor, toggledRules } from '../steering/ruleEdits';
+import { expertUsage } from '../../common/routingLayout';
+import { describeRule, ruleFor, toggledRules } from '../../common/steeringRules';
 
 /** A row of the Experts view. The shape {layer, expert} doubles as the argument of the steering commands. */
 export type ExpertNode = { kind: 'layer'; layer: number } | { kind: 'expert'; layer: number; expert: number };
@@ -30,6 +30,7 @@ export class ExpertsTree implements vscode.TreeDataProvider<ExpertNode>, vscode.
       vscode.window.onDidChangeActiveTextEditor(() => this.refresh()),
       ctx.routing.onDidChange(({ uri }) => uri === vscode.window.activeTextEditor?.document.uri.toString() && this.refresh()),
       ctx.steering.onDidChange(() => this.refresh()),
+      ctx.status.onDidChangeModel(() => this.refresh()),
     );
   }
 
@@ -43,7 +44,7 @@ export class ExpertsTree implements vscode.TreeDataProvider<ExpertNode>, vscode.
       this.model = await this.ctx.model();
       const ed = vscode.window.activeTextEditor;
       const r = ed && this.ctx.routing.peek(ed.document.uri.toString());
-      this.usage = r && !r.partial && this.model && r.model.name === this.model.name ? expertUsage(r) : undefined;
+      this.usage = r && !r.partial && this.model && r.model.name === this.model.name ? expertUsage(r).active : undefined;
       this.view.message = this.model ? undefined : 'No model is loaded yet (see the MoE Lens status bar item).';
       return this.model ? [...Array(this.model.layers).keys()].map((layer) => ({ kind: 'layer', layer })) : [];
     }

@@ -1,7 +1,8 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
+import { layerIndex, slotIndex } from '../../common/routingLayout';
 import type { ForwardResult, ModelSession } from '../model/modelSession';
-import { entropyNats, surprisalBits } from '../routing/math';
-import { biasFromRules } from '../routing/steering';
+import { entropyNats, softmax, surprisalBits } from '../routing/math';
+import { biasFromRules } from '../routing/expertBias';
 
 export interface AnalyzeOptions {
   /** analyse at most this many tokens (moeLens.maxTokens) */
@@ -20,6 +21,11 @@ export interface AnalyzeOptions {
   onWindow?: (result: RoutingResult, from: number, to: number) => void;
   /** a document offset on screen: its window runs first (windows are independent: each starts without history) */
   priorityOffset?: number;
+  /**
+   * when given ([L*E]): the router's probability per expert (softmax of the raw logits) is added here for every token,
+   * for the statistics' p_i (moe-lens stats); the result itself does not carry full router distributions
+   */
+  routerProbSums?: Float64Array;
 }
 
 /** Tokens [from, to) of an analysis in progress, as a result of their own (RoutingResult.partial, firstToken). */
@@ -118,7 +124,7 @@ export function emptyResult(session: ModelSession, version: number, enc: { ids: 
 /**
  * Routing of one document: tokens, per layer the top-k experts and gate weights, router entropy, surprisal.
  * Each document runs alone, batch size 1 — never batched with another document, since capacity-limited routing can
- * leak between sequences of one batch ("Buffer Overflow in Mixture of Experts", shared/RESEARCH.md).
+ * leak between sequences of one batch ("Buffer Overflow in Mixture of Experts").
  * Texts longer than the context are cut into consecutive, non-overlapping windows of contextLength tokens; each
  * window starts without history, so its first token has surprisal 0 and little context.
  */
@@ -136,6 +142,7 @@ export async function analyzeText(session: ModelSession, text: string, version: 
     const win = ids.slice(start, start + C);
     const out = await session.forward(win, bias, undefined, { logits: false });
     fillWindow(result, out, start, L, E, K, session.info.vocabSize);
+    if (opts.routerProbSums) addRouterProbs(opts.routerProbSums, out, L, E);
     if (baseline) {
       if (opts.isCancelled?.()) throw new CancelledError();
       const base = await session.forward(win, zero, undefined, { logits: false });
@@ -147,6 +154,16 @@ export async function analyzeText(session: ModelSession, text: string, version: 
   return result;
 }
 
+/** Adds softmax(raw router logits) of every token of a forward pass to sums[l*E + e]. */
+function addRouterProbs(sums: Float64Array, out: ForwardResult, L: number, E: number): void {
+  for (let l = 0; l < L; l++) {
+    for (let j = 0; j < out.tokens; j++) {
+      const p = softmax(out.routerLogits, (l * out.tokens + j) * E, E);
+      for (let e = 0; e < E; e++) sums[l * E + e] += p[e];
+    }
+  }
+}
+
 /** Writes one window's outputs (layer-major from the graph) into the token-major result arrays. */
 function fillWindow(r: RoutingResult, out: ForwardResult, start: number, L: number, E: number, K: number, V: number): void {
   const n = out.tokens;
@@ -154,23 +171,25 @@ function fillWindow(r: RoutingResult, out: ForwardResult, start: number, L: numb
   for (let j = 0; j < n; j++) {
     const t = start + j;
     for (let l = 0; l < L; l++) {
-      for (let k = 0; k < K; k++) r.weights[(t * L + l) * K + k] = out.expertWeights[(l * n + j) * K + k];
-      r.entropy[t * L + l] = entropyNats(out.routerLogits, (l * n + j) * E, E);
+      for (let k = 0; k < K; k++) r.weights[slotIndex(r.model, t, l, k)] = out.expertWeights[(l * n + j) * K + k];
+      r.entropy[layerIndex(r.model, t, l)] = entropyNats(out.routerLogits, (l * n + j) * E, E);
     }
-    r.surprisal[t] = j === 0 ? 0 : tokenSurprisal(out, j, r.ids[t], V);
+    r.surprisal[t] = j === 0 && !out.firstScored ? 0 : tokenSurprisal(out, j, r.ids[t], V);
   }
 }
 
-/** Bits for row j > 0 of a forward pass: from the graph's token log-probabilities, else a log-sum-exp over the logits. */
+/** Bits for row j > 0 of a forward pass (or row 0 when out.firstScored): from the graph's token log-probabilities, else a log-sum-exp over the logits. */
 export function tokenSurprisal(out: ForwardResult, j: number, id: number, V: number): number {
   return out.tokenLogprobs ? -out.tokenLogprobs[j] / Math.LN2 : surprisalBits(out.logits, id, (j - 1) * V, V);
 }
 
 function copyExperts(dst: number[], out: ForwardResult, start: number, L: number, K: number): void {
   const n = out.tokens;
+  const shape = { layers: L, topK: K };
   for (let j = 0; j < n; j++) {
     for (let l = 0; l < L; l++) {
-      for (let k = 0; k < K; k++) dst[((start + j) * L + l) * K + k] = out.expertIds[(l * n + j) * K + k];
+      // the graph's outputs are layer-major: row (l, j); the result is token-major
+      for (let k = 0; k < K; k++) dst[slotIndex(shape, start + j, l, k)] = out.expertIds[(l * n + j) * K + k];
     }
   }
 }

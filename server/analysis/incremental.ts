@@ -5,10 +5,11 @@
 // Steering without baseline is supported here; the server (server/lsp/documentAnalyses.ts) gets the baseline as a
 // second, unsteered incremental analysis, so withBaseline — a full pass here — is only for other callers.
 import type { RoutingResult } from '../../common/protocol';
+import { layerIndex, slotIndex } from '../../common/routingLayout';
 import { ModelSession, type ForwardResult, type KvCache } from '../model/modelSession';
-import { tokenAt } from '../model/offsets';
+import { tokenAt } from '../../common/tokens';
 import { entropyNats } from '../routing/math';
-import { biasFromRules, steeringKey } from '../routing/steering';
+import { biasFromRules, steeringKey } from '../routing/expertBias';
 import { analyzeText, CancelledError, emptyResult, encodePrefix, tokenSurprisal, type AnalyzeOptions } from './analyzer';
 
 /** A result plus what continuing it needs: the KV cache of every window and the steering it was computed under. */
@@ -163,12 +164,12 @@ function fillRows(r: RoutingResult, out: ForwardResult, start: number, local: nu
     const t = start + local + j;
     for (let l = 0; l < L; l++) {
       for (let k = 0; k < K; k++) {
-        r.experts[(t * L + l) * K + k] = out.expertIds[(l * n + j) * K + k];
-        r.weights[(t * L + l) * K + k] = out.expertWeights[(l * n + j) * K + k];
+        r.experts[slotIndex(r.model, t, l, k)] = out.expertIds[(l * n + j) * K + k];
+        r.weights[slotIndex(r.model, t, l, k)] = out.expertWeights[(l * n + j) * K + k];
       }
-      r.entropy[t * L + l] = entropyNats(out.routerLogits, (l * n + j) * E, E);
+      r.entropy[layerIndex(r.model, t, l)] = entropyNats(out.routerLogits, (l * n + j) * E, E);
     }
-    if (local + j === 0) r.surprisal[t] = 0;
+    if (local + j === 0) r.surprisal[t] = out.firstScored ? tokenSurprisal(out, 0, r.ids[t], V) : 0;
     else if (j > 0) r.surprisal[t] = tokenSurprisal(out, j, r.ids[t], V);
   }
 }

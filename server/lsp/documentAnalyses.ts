@@ -2,7 +2,7 @@ import type { RoutingResult, SteeringRule } from '../../common/protocol';
 import { CancelledError, partialResult } from '../analysis/analyzer';
 import { analyzeIncremental, cacheBytes, type IncrementalAnalysis, type IncrementalStats } from '../analysis/incremental';
 import type { ModelSession } from '../model/modelSession';
-import { steeringKey } from '../routing/steering';
+import { steeringKey } from '../routing/expertBias';
 import { JobQueue } from '../analysis/jobQueue';
 
 interface Entry {

@@ -4,7 +4,7 @@
 import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageserver/node';
 import { CancelledError } from '../analysis/analyzer';
 import { ModelLoadError } from '../model/errors';
-import { SteeringError } from '../routing/steering';
+import { SteeringError } from '../routing/expertBias';
 
 /** A request whose parameters are missing or wrong; the message names the field. Maps to InvalidParams (-32602). */
 export class ParamsError extends Error {

@@ -1,12 +1,7 @@
-import { join } from 'node:path';
 import type { ExecutionProviderSetting, ServerSettings } from '../../common/protocol';
 import { ModelLoadError } from '../model/errors';
+import { embeddedModelDir } from '../model/embeddedModel';
 import { ModelSession } from '../model/modelSession';
-
-/** The embedded model, next to the bundle: dist/server.js -> media/model. */
-export const embeddedModelDir = (): string => join(__dirname, '..', 'media', 'model');
-
-export const defaultSettings: ServerSettings = { modelPath: '', executionProvider: 'auto', maxTokens: 4096 };
 
 /**
  * How long a model load may take before it counts as failed: 120 s (a multi-GB graph from a slow disk loads in well

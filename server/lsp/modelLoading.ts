@@ -1,6 +1,6 @@
 // Loading (and reloading) the model for the current settings: progress and errors go to the status (the client's
 // status bar) and a notification; a load superseded by a newer one reports nothing.
-import { validateRules } from '../routing/steering';
+import { validateRules } from '../routing/expertBias';
 import { expertLabels } from '../steering/labels';
 import { notify, readSettings, setStatus, type Server } from './serverState';
 
@@ -10,6 +10,7 @@ export async function loadModel(s: Server): Promise<void> {
   const generation = ++state.loadGeneration;
   const superseded = () => generation !== state.loadGeneration;
   analyses.invalidateAll();
+  s.traces.clear(); // a trace was checked against the old model's tokenizer and shape
   state.loaded = undefined;
   setStatus(s, { state: 'loading', model: undefined, modelPath: host.dir, message: `Loading model from ${host.dir}` });
   const progress = await connection.window.createWorkDoneProgress().catch(() => undefined);

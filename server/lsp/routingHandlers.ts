@@ -4,14 +4,17 @@
 import type { Hover, HoverParams } from 'vscode-languageserver/node';
 import { Methods, type PackedRoutingResult, type RoutingParams, type RoutingResult, type SteeringState, type VisibleRangesParams } from '../../common/protocol';
 import { ModelLoadError } from '../model/errors';
-import { tokenAt } from '../model/offsets';
-import { validateRules } from '../routing/steering';
+import { tokenAt } from '../../common/tokens';
+import { validateRules } from '../routing/expertBias';
 import { DocumentNotOpenError, mapped, ModelNotLoadedError, ParamsError, requireObject, requirePosition, requireTextDocumentUri } from './errors';
 import { hoverMarkdown } from './hoverMarkdown';
 import { setStatus, type Server } from './serverState';
 
 /** vscode-jsonrpc passes (params, token), or only (token) for a request sent without params. */
 const paramsOf = (args: unknown[]): unknown => (args.length > 1 ? args[0] : undefined);
+
+/** The trace's routing for the document as it is now, if one is open for it. */
+export const tracedRouting = (s: Pick<Server, 'traces' | 'documents'>, uri: string): RoutingResult | undefined => s.traces.get(uri, s.documents.get(uri)?.version);
 
 /** A routing result, or a clear "not loaded" error when the model failed (the status has the cause). */
 async function routingOf(s: Server, uri: string): Promise<RoutingResult> {
@@ -35,6 +38,8 @@ export function registerRoutingHandlers(s: Server): void {
       const doc = documents.get(uri);
       if (!doc) throw new DocumentNotOpenError(uri);
       if (params.encoding !== undefined && params.encoding !== 'json' && params.encoding !== 'packed') throw new ParamsError('moeLens/routing: "encoding" must be "json" or "packed"');
+      const fromTrace = tracedRouting(s, uri);
+      if (fromTrace) return replies.reply(params, fromTrace);
       const partial = params.partial ? analyses.partial(uri, doc.version) : undefined;
       const r = partial ?? (await routingOf(s, uri));
       // closed while it ran: answer, but remember nothing for a document that is gone
@@ -51,7 +56,7 @@ export function registerRoutingHandlers(s: Server): void {
       if (!doc) throw new DocumentNotOpenError(uri);
       let r: RoutingResult;
       try {
-        r = await analyses.get(uri);
+        r = tracedRouting(s, uri) ?? (await analyses.get(uri));
       } catch {
         return null; // hover is best effort: errors show in the status bar, not in a popup
       }

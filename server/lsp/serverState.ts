@@ -7,8 +7,10 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { Methods, type ServerSettings, type ServerStatus, type SteeringRule } from '../../common/protocol';
 import type { ModelSession } from '../model/modelSession';
 import type { DocumentAnalyses } from './documentAnalyses';
-import { defaultSettings, type ModelHost } from './modelHost';
+import { DEFAULT_SETTINGS } from '../../common/defaults';
+import type { ModelHost } from './modelHost';
 import type { RoutingReplies } from './routingReplies';
+import type { TraceDocuments } from './traceDocuments';
 import type { VisibleOffsets } from './visibleOffsets';
 
 /** initializationOptions: the settings, plus the folder the client lets the server cache in (its global storage). */
@@ -39,11 +41,13 @@ export interface Server {
   replies: RoutingReplies;
   /** first visible offset of each open document on screen (moeLens/visibleRanges) */
   visible: VisibleOffsets;
+  /** documents whose routing an engine trace supplies (moeLens/openTrace) */
+  traces: TraceDocuments;
   state: ServerState;
 }
 
 export const initialState = (): ServerState => ({
-  settings: { ...defaultSettings },
+  settings: { ...DEFAULT_SETTINGS },
   cacheDir: undefined,
   rules: [],
   loaded: undefined,
@@ -69,7 +73,7 @@ export function readSettings(raw: unknown): ServerSettings {
   return {
     modelPath: typeof s.modelPath === 'string' ? s.modelPath : '',
     executionProvider: provider === 'cpu' || provider === 'cuda' || provider === 'webgpu' ? provider : 'auto',
-    maxTokens: Number.isInteger(s.maxTokens) && (s.maxTokens as number) > 0 ? (s.maxTokens as number) : defaultSettings.maxTokens,
+    maxTokens: Number.isInteger(s.maxTokens) && (s.maxTokens as number) > 0 ? (s.maxTokens as number) : DEFAULT_SETTINGS.maxTokens,
   };
 }
 

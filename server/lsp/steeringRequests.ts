@@ -4,6 +4,7 @@
 import { fileURLToPath } from 'node:url';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import {
+  Methods,
   SteeringMethods,
   type ContrastiveParams,
   type ContrastiveResult,
@@ -19,10 +20,11 @@ import {
   type SteeringRule,
   type TextSource,
 } from '../../common/protocol';
+import { DEFAULT_SETTINGS } from '../../common/defaults';
 import { analyzeText, CancelledError } from '../analysis/analyzer';
 import { readCappedText } from '../model/modelFiles';
 import type { ModelSession } from '../model/modelSession';
-import { tokenAt } from '../model/offsets';
+import { tokenAt } from '../../common/tokens';
 import { ModelNotLoadedError, ParamsError, toResponseError } from './errors';
 import { findContrastiveExperts } from '../steering/contrastive';
 import { compareContinuation } from '../steering/generate';
@@ -38,7 +40,7 @@ export interface SteeringDeps {
   cacheDir(): string | undefined;
   /** the document's current routing when the server already has it (saves an analysis for moeLens/expertUsage) */
   getRouting?(uri: string): Promise<RoutingResult>;
-  /** moeLens.maxTokens (default 4096) */
+  /** moeLens.maxTokens (default: common/defaults.ts) */
   maxTokens?(): number;
 }
 
@@ -154,18 +156,18 @@ export function registerSteeringRequests(connection: Connection, deps: SteeringD
   );
 
   connection.onRequest(
-    SteeringMethods.expertLabels,
+    Methods.expertLabels,
     handle(async (): Promise<ExpertLabels> => (await expertLabels(requireSession(deps), deps.cacheDir()))?.labels ?? null),
   );
 
   connection.onRequest(
-    SteeringMethods.expertUsage,
+    Methods.expertUsage,
     handle(async (p: ExpertUsageParams, token): Promise<ExpertUsageResult> => {
       const session = requireSession(deps);
       const text = requireText(deps, p?.uri);
       const routing = deps.getRouting
         ? await deps.getRouting(p.uri)
-        : await analyzeText(session, text, 0, { maxTokens: deps.maxTokens?.() ?? 4096, rules: deps.getRules(), isCancelled: () => token.isCancellationRequested });
+        : await analyzeText(session, text, 0, { maxTokens: deps.maxTokens?.() ?? DEFAULT_SETTINGS.maxTokens, rules: deps.getRules(), isCancelled: () => token.isCancellationRequested });
       return { uri: p.uri, ...expertUsage(routing) };
     }),
   );

@@ -1,7 +1,7 @@
 // Does an ONNX graph match its manifest? Checked at load so that a wrong model directory fails with a sentence naming
 // the manifest field, instead of a shape error deep inside the first analysis. Pure over plain metadata objects.
 import { ModelLoadError } from './errors';
-import { layerName, type MoeManifest } from './manifest';
+import { kvLayers, layerName, type MoeManifest } from './manifest';
 
 /** What onnxruntime reports about one graph input or output (InferenceSession.inputMetadata / outputMetadata). */
 export interface GraphValue {
@@ -33,7 +33,7 @@ export function checkGraphSignature(g: GraphSignature, m: MoeManifest, file: str
   need(inputs, m.inputs.expertBias, '/inputs/expertBias', 'input');
   for (const [k, v] of Object.entries(m.outputs)) need(outputs, v, `/outputs/${k}`, 'output');
   const kv = m.kvCache;
-  for (let l = 0; l < m.layers; l++) {
+  for (let l = 0; l < kvLayers(m); l++) {
     need(inputs, layerName(kv.pastKey, l), '/kvCache/pastKey', 'input');
     need(inputs, layerName(kv.pastValue, l), '/kvCache/pastValue', 'input');
     need(outputs, layerName(kv.presentKey, l), '/kvCache/presentKey', 'output');
@@ -69,8 +69,9 @@ export function checkGraphSignature(g: GraphSignature, m: MoeManifest, file: str
   check(m.outputs.expertIds, '/outputs/expertIds', 'int64', 3, [[0, m.layers, '/layers'], [2, m.topK, '/topK']]);
   check(m.outputs.expertWeights, '/outputs/expertWeights', 'float32', 3, [[0, m.layers, '/layers'], [2, m.topK, '/topK']]);
   if (m.outputs.tokenLogprobs !== undefined) check(m.outputs.tokenLogprobs, '/outputs/tokenLogprobs', 'float32', 2, [[0, 1, '/outputs/tokenLogprobs']]);
+  if (m.outputs.routerEntropy !== undefined) check(m.outputs.routerEntropy, '/outputs/routerEntropy', 'float32', 2, [[0, m.layers, '/layers']]);
   const kvShape: Expect = [[0, 1, '/kvCache'], [1, kv.heads, '/kvCache/heads'], [3, kv.headDim, '/kvCache/headDim']];
-  for (let l = 0; l < m.layers; l++) {
+  for (let l = 0; l < kvLayers(m); l++) {
     for (const [t, f] of [[kv.pastKey, '/kvCache/pastKey'], [kv.pastValue, '/kvCache/pastValue'], [kv.presentKey, '/kvCache/presentKey'], [kv.presentValue, '/kvCache/presentValue']]) {
       check(layerName(t, l), f, 'float32', 4, kvShape);
     }

@@ -12,14 +12,20 @@ export interface MoeManifest {
   vocabSize: number;
   contextLength: number;
   model?: string;
-  router: { function: string; selection?: string; gateWeights?: string; disableBias: number; forceBias: number };
+  /** ONNX external-data file of the weights (imported models); hashed for provenance.dataSha256 */
+  modelData?: string;
+  /** decoder layer index of each router layer (imported models whose dense layers have no router) */
+  routerLayers?: number[];
+  /** the model expects specialTokens.bos before the text (recorded by the importer; the server does not add it yet) */
+  addBos?: boolean;
+  router: { function: string; selection?: string; gateWeights?: string; gateWeightsReason?: string; disableBias: number; forceBias: number };
   tokenizer: string;
   specialTokens?: Record<string, string>;
   profileCorpus?: { dir?: string; domains: Record<string, string> };
   inputs: { inputIds: string; expertBias: string };
-  outputs: { logits: string; routerLogits: string; expertIds: string; expertWeights: string; tokenLogprobs?: string };
-  kvCache: { pastKey: string; pastValue: string; presentKey: string; presentValue: string; heads: number; headDim: number };
-  provenance: Record<string, unknown> & { licence: string; sha256?: string };
+  outputs: { logits: string; routerLogits: string; expertIds: string; expertWeights: string; tokenLogprobs?: string; routerEntropy?: string };
+  kvCache: { pastKey: string; pastValue: string; presentKey: string; presentValue: string; heads: number; headDim: number; layers?: number };
+  provenance: Record<string, unknown> & { licence: string; sha256?: string; dataSha256?: string };
 }
 
 const validate = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema);
@@ -42,6 +48,9 @@ export function parseManifest(text: string, file = 'moe.json'): MoeManifest {
   if (m.topK > m.experts) throw new ModelLoadError(`topK (${m.topK}) is larger than experts (${m.experts})`, file, '/topK');
   return m;
 }
+
+/** Number of key/value cache layers: kvCache.layers, or one per router layer. */
+export const kvLayers = (m: MoeManifest): number => m.kvCache.layers ?? m.layers;
 
 /** Tensor name for a layer from a "{layer}" template. */
 export const layerName = (template: string, layer: number): string => template.replace('{layer}', String(layer));

@@ -7,7 +7,7 @@ import type { ExecutionProviderSetting, ModelInfo } from '../../common/protocol'
 import { ModelLoadError } from './errors';
 import { cudaLibraryInstalled, providerCandidates, providerUnavailableMessage } from './executionProvider';
 import { checkGraphSignature, checkProbeDims } from './graphCheck';
-import { layerName, parseManifest, type MoeManifest } from './manifest';
+import { kvLayers, layerName, parseManifest, type MoeManifest } from './manifest';
 import { confinedFile, readModelText } from './modelFiles';
 import { checkRoutingOutputs } from './outputCheck';
 import { disableDependencyTelemetry } from './telemetry';
@@ -18,8 +18,10 @@ disableDependencyTelemetry();
 
 /** Key/value tensors of the tokens seen so far, as the graph returned them; pass back as `past` to continue. */
 export interface KvCache {
-  readonly tensors: ort.Tensor[]; // [key0, value0, key1, value1, ...], each [1, H, length, Dh]
+  readonly tensors: ort.Tensor[]; // [key0, value0, key1, value1, ...], each [1, H, prefix + length, Dh]
   readonly length: number;
+  /** positions before the first token that the caller never sees (the BOS token of an addBos model) */
+  readonly prefix?: number;
 }
 
 /** One forward pass, layer-major as the graph gives it: routerLogits[(l*T+t)*E+e], expertIds[(l*T+t)*K+k]. */
@@ -34,6 +36,8 @@ export interface ForwardResult {
   expertWeights: Float32Array; // [L*T*K]
   /** the keys and values of every token so far (past + these): pass as `past` to continue */
   present: KvCache;
+  /** tokenLogprobs[0] is a real log-probability (a BOS token the caller does not see came before it), not 0 */
+  firstScored?: boolean;
   /** the dimensions of each named output (manifest.outputs), as the graph returned them */
   dims: Record<string, readonly number[]>;
 }
@@ -42,6 +46,8 @@ export interface ForwardResult {
 export class ModelSession {
   readonly info: ModelInfo;
   private readonly sha: string;
+  /** the BOS token id put before every sequence when moe.json says addBos (as Hugging Face's tokenizer does) */
+  private readonly bos: number | undefined;
 
   private constructor(
     readonly dir: string,
@@ -52,6 +58,7 @@ export class ModelSession {
     sha: string,
   ) {
     this.sha = sha;
+    this.bos = manifest.addBos ? tokenizer.tokenId(manifest.specialTokens?.bos ?? '') : undefined;
     this.info = {
       name: manifest.name,
       layers: manifest.layers,
@@ -63,7 +70,7 @@ export class ModelSession {
     };
   }
 
-  /** A stable identity for caches (labels, results): the sha256 of the ONNX file that was loaded. */
+  /** A stable identity for caches (labels, results): the sha256 of the ONNX file that was loaded (and of its weights file). */
   get modelId(): string {
     return this.sha;
   }
@@ -84,8 +91,13 @@ export class ModelSession {
     const manifest = parseManifest(await readModelText(dir, 'moe.json', 'manifest'));
     const tok = await confinedFile(dir, manifest.tokenizer, 'tokenizer', '/tokenizer');
     const tokenizer = await MoeTokenizer.fromFile(tok.path, manifest.tokenizer);
-    if (tokenizer.vocabSize !== manifest.vocabSize) {
+    // Hugging Face checkpoints pad the embedding past the tokenizer's last id (Qwen: 151669 tokens, vocab_size 151936):
+    // a tokenizer smaller than the logits is fine, a larger one would produce ids the model has no row for.
+    if (tokenizer.vocabSize > manifest.vocabSize) {
       throw new ModelLoadError(`tokenizer has ${tokenizer.vocabSize} tokens but moe.json says vocabSize ${manifest.vocabSize}`, manifest.tokenizer, '/model/vocab');
+    }
+    if (manifest.addBos && tokenizer.tokenId(manifest.specialTokens?.bos ?? '') === undefined) {
+      throw new ModelLoadError(`addBos is true but specialTokens.bos ${JSON.stringify(manifest.specialTokens?.bos ?? null)} is not a token of ${manifest.tokenizer}`, 'moe.json', '/specialTokens/bos');
     }
     // The profile corpus is read later (expert labels); its paths are checked now, so a bad entry fails the load.
     for (const [domain, file] of Object.entries(manifest.profileCorpus?.domains ?? {})) {
@@ -108,6 +120,23 @@ export class ModelSession {
     } catch (e) {
       throw new ModelLoadError(unreadable(e), onnxFile);
     }
+    // An imported model keeps its weights in an external-data file: hashed streamed (it can be many GB), checked
+    // against provenance.dataSha256, and part of the model's identity.
+    let id = sha;
+    if (manifest.modelData !== undefined) {
+      let dataSha: string;
+      const data = await confinedFile(dir, manifest.modelData, 'graphData', '/modelData');
+      try {
+        dataSha = await sha256File(data.path);
+      } catch (e) {
+        throw new ModelLoadError(unreadable(e), manifest.modelData);
+      }
+      const declared = manifest.provenance.dataSha256;
+      if (declared && declared !== dataSha) {
+        throw new ModelLoadError(`its sha256 is ${dataSha} but moe.json provenance.dataSha256 says ${declared}: the weights are not the ones the manifest describes`, manifest.modelData, '/provenance/dataSha256');
+      }
+      id = createHash('sha256').update(`${sha} ${dataSha}`).digest('hex');
+    }
     const { session, used } = await createSession(graph.path, provider, onnxFile);
     try {
       checkGraphSignature(session, manifest, onnxFile);
@@ -115,11 +144,12 @@ export class ModelSession {
       if (declared && declared !== sha) {
         throw new ModelLoadError(`its sha256 is ${sha} but moe.json provenance.sha256 says ${declared}: the manifest describes a different export`, onnxFile, '/provenance/sha256');
       }
-      const loaded = new ModelSession(dir, manifest, tokenizer, session, used, sha);
+      const loaded = new ModelSession(dir, manifest, tokenizer, session, used, id);
       let probe: ForwardResult;
       try {
         probe = await loaded.forward([0], new Float32Array(manifest.layers * manifest.experts));
       } catch (e) {
+        if (e instanceof ModelLoadError) throw e; // invalid outputs (outputCheck.ts): already names the graph
         if (e instanceof ModelLoadError) throw e; // invalid outputs (outputCheck.ts): already names the graph
         throw new ModelLoadError(`a one-token test run failed (${firstLine(e)})`, onnxFile);
       }
@@ -142,36 +172,42 @@ export class ModelSession {
     const T = ids.length;
     if (T === 0) throw new RangeError('forward needs at least one token');
     if (bias.length !== m.layers * m.experts) throw new RangeError(`expert_bias has ${bias.length} values, expected ${m.layers}·${m.experts}`);
+    // An addBos model starts every sequence with BOS: it is run as position 0 and its outputs are dropped, so callers
+    // see only their tokens (and the first token gets a real log-probability, p(token | BOS)).
+    const drop = past === undefined && this.bos !== undefined ? 1 : 0;
+    const prefix = past?.prefix ?? drop;
+    const runIds = drop ? [this.bos!, ...ids] : ids;
     const feeds: Record<string, ort.Tensor> = {
-      [m.inputs.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, (x) => BigInt(x)), [1, T]),
+      [m.inputs.inputIds]: new ort.Tensor('int64', BigInt64Array.from(runIds, (x) => BigInt(x)), [1, T + drop]),
       [m.inputs.expertBias]: new ort.Tensor('float32', bias, [m.layers, m.experts]),
     };
     const kv = m.kvCache;
     // No history: empty [1, H, 0, Dh] tensors (the graph takes past length 0 as "start of sequence").
     const empty = () => new ort.Tensor('float32', new Float32Array(0), [1, kv.heads, 0, kv.headDim]);
-    for (let l = 0; l < m.layers; l++) {
+    for (let l = 0; l < kvLayers(m); l++) {
       feeds[layerName(kv.pastKey, l)] = past?.tensors[2 * l] ?? empty();
       feeds[layerName(kv.pastValue, l)] = past?.tensors[2 * l + 1] ?? empty();
     }
     const skipLogits = want.logits === false && m.outputs.tokenLogprobs !== undefined;
     const out = skipLogits ? await this.session.run(feeds, this.outputNames.filter((n) => n !== m.outputs.logits)) : await this.session.run(feeds);
-    const ids64 = out[m.outputs.expertIds].data as BigInt64Array;
+    const ids64 = dropRows(out[m.outputs.expertIds].data as BigInt64Array, m.layers, T + drop, drop);
     const expertIds = new Int32Array(ids64.length);
     for (let i = 0; i < ids64.length; i++) expertIds[i] = Number(ids64[i]);
     const tensors: ort.Tensor[] = [];
-    for (let l = 0; l < m.layers; l++) tensors.push(out[layerName(kv.presentKey, l)], out[layerName(kv.presentValue, l)]);
-    const present: KvCache = { tensors, length: (past?.length ?? 0) + T };
+    for (let l = 0; l < kvLayers(m); l++) tensors.push(out[layerName(kv.presentKey, l)], out[layerName(kv.presentValue, l)]);
+    const present: KvCache = { tensors, length: (past?.length ?? 0) + T, ...(prefix ? { prefix } : {}) };
     const dims: Record<string, readonly number[]> = {};
-    for (const name of Object.values(m.outputs)) if (out[name]) dims[name] = out[name].dims;
+    for (const name of Object.values(m.outputs)) if (out[name]) dims[name] = out[name].dims.map((d, i) => (i === 1 ? d - drop : d));
     const result: ForwardResult = {
       tokens: T,
       dims,
-      logits: skipLogits ? new Float32Array(0) : (out[m.outputs.logits].data as Float32Array),
-      tokenLogprobs: m.outputs.tokenLogprobs !== undefined ? (out[m.outputs.tokenLogprobs].data as Float32Array) : undefined,
-      routerLogits: out[m.outputs.routerLogits].data as Float32Array,
+      logits: skipLogits ? new Float32Array(0) : dropRows(out[m.outputs.logits].data as Float32Array, 1, T + drop, drop),
+      tokenLogprobs: m.outputs.tokenLogprobs !== undefined ? dropRows(out[m.outputs.tokenLogprobs].data as Float32Array, 1, T + drop, drop) : undefined,
+      routerLogits: dropRows(out[m.outputs.routerLogits].data as Float32Array, m.layers, T + drop, drop),
       expertIds,
-      expertWeights: out[m.outputs.expertWeights].data as Float32Array,
+      expertWeights: dropRows(out[m.outputs.expertWeights].data as Float32Array, m.layers, T + drop, drop),
       present,
+      ...(drop && m.outputs.tokenLogprobs !== undefined ? { firstScored: true } : {}),
     };
     // Every run, not only the load probe: a model may break only on some inputs (ModelLoadError naming the graph).
     checkRoutingOutputs(result, m.experts, m.outputs, m.model ?? 'model.onnx');
@@ -181,14 +217,15 @@ export class ModelSession {
   /** The first `length` positions of a cache (to continue after an edit that kept that prefix). */
   static truncateCache(cache: KvCache, length: number): KvCache {
     if (length >= cache.length) return cache;
+    const keep = length + (cache.prefix ?? 0);
     const tensors = cache.tensors.map((t) => {
       const [b, h, s, d] = t.dims as number[];
       const src = t.data as Float32Array;
-      const dst = new Float32Array(b * h * length * d);
-      for (let i = 0; i < b * h; i++) dst.set(src.subarray(i * s * d, i * s * d + length * d), i * length * d);
-      return new ort.Tensor('float32', dst, [b, h, length, d]);
+      const dst = new Float32Array(b * h * keep * d);
+      for (let i = 0; i < b * h; i++) dst.set(src.subarray(i * s * d, i * s * d + keep * d), i * keep * d);
+      return new ort.Tensor('float32', dst, [b, h, keep, d]);
     });
-    return { tensors, length };
+    return { tensors, length, ...(cache.prefix ? { prefix: cache.prefix } : {}) };
   }
 
   async dispose(): Promise<void> {
@@ -245,12 +282,20 @@ async function createSession(path: string, setting: ExecutionProviderSetting, fi
   throw new ModelLoadError(`onnxruntime cannot load it (${failures.join('; ')})`, file);
 }
 
-/** sha256 of a file, streamed (a graph can be gigabytes). */
-function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path).on('data', (b) => h.update(b)).on('end', () => resolve(h.digest('hex'))).on('error', reject);
-  });
+/** Drops the first `drop` of `positions` positions in each of `blocks` blocks laid out [blocks, positions, ...]. */
+function dropRows<A extends Float32Array | BigInt64Array>(data: A, blocks: number, positions: number, drop: number): A {
+  if (drop === 0) return data;
+  const row = data.length / blocks / positions;
+  if (blocks === 1) return data.subarray(drop * row) as A;
+  const out = new (data.constructor as new (n: number) => A)(blocks * (positions - drop) * row);
+  for (let b = 0; b < blocks; b++) out.set(data.subarray((b * positions + drop) * row, (b + 1) * positions * row) as never, b * (positions - drop) * row);
+  return out;
+}
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 const unreadable = (e: unknown): string => {

@@ -42,20 +42,3 @@ export function tokenOffsets(text: string, tokenByteLengths: ArrayLike<number>):
   }
   return out;
 }
-
-/** Index of the token whose range contains the UTF-16 offset (or the nearest token before it); -1 if none. */
-export function tokenAt(offsets: ArrayLike<number>, offset: number): number {
-  let lo = 0;
-  let hi = offsets.length / 2 - 1;
-  let best = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (offsets[2 * mid] <= offset) {
-      best = mid;
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  // An empty range (a token of continuation bytes) shows nothing: the character is in the token before it.
-  while (best > 0 && offsets[2 * best] === offsets[2 * best + 1]) best--;
-  return best;
-}

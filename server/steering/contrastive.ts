@@ -1,8 +1,10 @@
 // Contrastive expert search (SteerMoE, arXiv 2509.09660): the experts whose activation differs most between two sets
 // of texts, by the risk difference ΔP_i = P(expert i active | A) − P(expert i active | B) per layer. Beside the result
 // goes a random-expert baseline (MoTE: switching off the found experts must matter more than switching off as many
-// random ones), so a user can tell a real finding from noise. See shared/RESEARCH.md "Steering".
+// random ones), so a user can tell a real finding from noise. See README.md, "Steering experts".
 import type { ContrastiveRow, SteeringRule } from '../../common/protocol';
+import { DEFAULT_SETTINGS } from '../../common/defaults';
+import { slotIndex } from '../../common/routingLayout';
 import { analyzeText } from '../analysis/analyzer';
 import type { ModelSession } from '../model/modelSession';
 import { mulberry32, sampleDistinct } from './prng';
@@ -18,13 +20,13 @@ export interface ActivationCounts {
 
 export const emptyCounts = (layers: number, experts: number): ActivationCounts => ({ layers, experts, tokens: 0, active: new Float64Array(layers * experts) });
 
-/** Adds one text's routing (token-major top-k ids, experts[(t*L+l)*K+k]) to `into`. */
+/** Adds one text's routing (token-major top-k ids, common/routingLayout.ts) to `into`. */
 export function addActivations(into: ActivationCounts, experts: ArrayLike<number>, tokens: number, topK: number): ActivationCounts {
   const { layers: L, experts: E } = into;
   if (experts.length !== tokens * L * topK) throw new RangeError(`routing has ${experts.length} expert ids, expected ${tokens}·${L}·${topK}`);
   for (let t = 0; t < tokens; t++) {
     for (let l = 0; l < L; l++) {
-      const base = (t * L + l) * topK;
+      const base = slotIndex({ layers: L, topK }, t, l);
       for (let k = 0; k < topK; k++) {
         const e = experts[base + k];
         let repeated = false; // an expert counts once per token even if a graph listed it twice
@@ -42,19 +44,16 @@ export function activationShares(c: ActivationCounts): Float64Array {
   return c.active.map((x) => (c.tokens ? x / c.tokens : 0));
 }
 
-/** One ranked (layer, expert): the wire type itself, so the ranking needs no conversion. */
-export type DeltaPRow = ContrastiveRow;
-
 /** Every (layer, expert) by ΔP = P_A − P_B, largest first (ties: lower layer, then lower expert). Pure. */
-export function rankByDeltaP(a: ActivationCounts, b: ActivationCounts, labels?: readonly (readonly string[])[]): DeltaPRow[] {
+export function rankByDeltaP(a: ActivationCounts, b: ActivationCounts, labels?: readonly (readonly string[])[]): ContrastiveRow[] {
   if (a.layers !== b.layers || a.experts !== b.experts) throw new RangeError('the two sets were routed by different model shapes');
   const pa = activationShares(a);
   const pb = activationShares(b);
-  const rows: DeltaPRow[] = [];
+  const rows: ContrastiveRow[] = [];
   for (let l = 0; l < a.layers; l++) {
     for (let e = 0; e < a.experts; e++) {
       const i = l * a.experts + e;
-      const row: DeltaPRow = { layer: l, expert: e, pA: pa[i], pB: pb[i], deltaP: pa[i] - pb[i] };
+      const row: ContrastiveRow = { layer: l, expert: e, pA: pa[i], pB: pb[i], deltaP: pa[i] - pb[i] };
       const label = labels?.[l]?.[e];
       if (label) row.label = label;
       rows.push(row);
@@ -108,19 +107,19 @@ export interface ContrastiveOptions {
   randomDraws?: number;
   /** seed of the random draws (default 0) */
   seed?: number;
-  /** tokens analysed per text at most (default 4096) */
+  /** tokens analysed per text at most (default moeLens.maxTokens's) */
   maxTokens?: number;
   labels?: readonly (readonly string[])[];
   isCancelled?: () => boolean;
 }
 
 export interface ContrastiveResult {
-  rows: DeltaPRow[];
+  rows: ContrastiveRow[];
   tokens: { a: number; b: number };
   /** the top-n by ΔP as disable rules (what the measure switched off) */
   disable: SteeringRule[];
   /** the n most negative ΔP rows, most negative first: candidates to force towards B */
-  mostNegative: DeltaPRow[];
+  mostNegative: ContrastiveRow[];
   /**
    * Target measure M = mean surprisal on A − mean surprisal on B (bits per token). Switching off A's experts should
    * raise it: the model gets worse at A relative to B.
@@ -149,7 +148,7 @@ async function routeSet(session: ModelSession, texts: readonly string[], rules: 
   const { layers: L, experts: E, topK: K, contextLength: C } = session.info;
   const out: SetRouting = { counts: emptyCounts(L, E), surprisalSum: 0, predicted: 0 };
   for (const text of texts) {
-    const r = await analyzeText(session, text, 0, { maxTokens: opts.maxTokens ?? 4096, rules, isCancelled: opts.isCancelled });
+    const r = await analyzeText(session, text, 0, { maxTokens: opts.maxTokens ?? DEFAULT_SETTINGS.maxTokens, rules, isCancelled: opts.isCancelled });
     addActivations(out.counts, r.experts, r.tokens, K);
     for (let t = 0; t < r.tokens; t++) {
       if (t % C === 0) continue;

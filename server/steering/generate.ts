@@ -1,10 +1,11 @@
 // Text continuation with and without steering, one KV-cached step per new token: the prompt runs once, then each step
 // feeds only the token just chosen (continuing costs one token of compute, not the whole prefix again).
 // Comparing the two continuations shows what an expert contributes to generation, as MoTE (switching experts off
-// changes behaviour) and SCMoE (contrasting routings at decode time) do; see shared/RESEARCH.md "Steering".
+// changes behaviour) and SCMoE (contrasting routings at decode time) do (README.md, "Steering experts").
+import { DEFAULT_CONTINUATION } from '../../common/defaults';
 import type { SteeringRule } from '../../common/protocol';
 import type { KvCache, ModelSession } from '../model/modelSession';
-import { biasFromRules } from '../routing/steering';
+import { biasFromRules } from '../routing/expertBias';
 import { mulberry32, sampleIndex } from './prng';
 
 export interface GenerateOptions {
@@ -45,7 +46,7 @@ export function endOfTextId(session: ModelSession): number {
 
 /** maxNewTokens within [0, context - 1]: at least one prompt token must fit beside the new ones. */
 export function clampNewTokens(maxNewTokens: number | undefined, contextLength: number): number {
-  const n = maxNewTokens ?? 64;
+  const n = maxNewTokens ?? DEFAULT_CONTINUATION.maxNewTokens;
   if (!Number.isFinite(n) || n < 0) throw new RangeError(`maxNewTokens must be a non-negative number, not ${String(maxNewTokens)}`);
   return Math.min(Math.floor(n), contextLength - 1);
 }

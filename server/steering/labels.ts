@@ -1,7 +1,8 @@
 // Expert labels: what each (layer, expert) takes on the model's profile corpus (held-out text per training domain) —
 // its most frequent top-1 tokens, the character class and the domain it is enriched for — in a short label such as
 // "python · lowercase words (def, self, return)". OLMoE's routing analysis found domain-concentrated experts and
-// OpenMoE token-ID specialisation (shared/RESEARCH.md): these labels surface both. Computed once per model, cached.
+// OpenMoE token-ID specialisation: these labels surface both. Computed once per model, cached.
+import { slotIndex } from '../../common/routingLayout';
 import { analyzeText } from '../analysis/analyzer';
 import { readModelText } from '../model/modelFiles';
 import type { ModelSession } from '../model/modelSession';
@@ -81,7 +82,7 @@ export function profileExperts(
       domainTotal[d]++;
       for (let l = 0; l < L; l++) {
         for (let k = 0; k < K; k++) {
-          const i = l * E + r.experts[(t * L + l) * K + k];
+          const i = l * E + r.experts[slotIndex(shape, t, l, k)];
           active[i]++;
           byClass[i * C + c]++;
           byDomain[i * domains.length + d]++;

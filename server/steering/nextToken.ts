@@ -3,7 +3,7 @@
 import type { SteeringRule } from '../../common/protocol';
 import type { ModelSession } from '../model/modelSession';
 import { klDivergence, softmax, topK } from '../routing/math';
-import { biasFromRules } from '../routing/steering';
+import { biasFromRules } from '../routing/expertBias';
 
 export interface TokenProbability {
   id: number;

@@ -1,22 +1,9 @@
-// Per-document expert usage, for the tree view and quick picks: which experts a document relies on at each layer.
+// Per-document expert usage (moeLens/expertUsage): the shares of common/routingLayout.ts with the result's header.
 import type { ExpertUsageResult, RoutingResult } from '../../common/protocol';
+import { expertUsage as usageShares } from '../../common/routingLayout';
 
-/**
- * active[l][e]: share of tokens whose top-k at layer l contains e (the P(expert active) of SteerMoE's ΔP);
- * slots[l][e]: share of the layer's routed token slots (Switch's f_i, sums to 1 per layer).
- */
 export function expertUsage(result: RoutingResult): Omit<ExpertUsageResult, 'uri'> {
-  const { layers: L, experts: E, topK: K } = result.model;
-  const T = result.tokens;
-  const counts = Array.from({ length: L }, () => new Array<number>(E).fill(0));
-  for (let t = 0; t < T; t++) {
-    for (let l = 0; l < L; l++) for (let k = 0; k < K; k++) counts[l][result.experts[(t * L + l) * K + k]]++;
-  }
-  return {
-    version: result.version,
-    tokens: T,
-    steered: result.steered,
-    active: counts.map((row) => row.map((c) => (T ? c / T : 0))),
-    slots: counts.map((row) => row.map((c) => (T ? c / (T * K) : 0))),
-  };
+  // a trace's unrecorded tokens are not counted (their ids are placeholders)
+  const tokens = result.tokens - (result.notRecorded?.length ?? 0);
+  return { version: result.version, tokens, steered: result.steered, ...usageShares(result) };
 }

@@ -1,16 +1,18 @@
-// The server's incremental path end to end (issue #8): after an edit, only the tokens from the first change on run
+// The server's incremental path end to end: after an edit, only the tokens from the first change on run
 // through the model, and the result equals a fresh full analysis of the same text (up to float rounding).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Methods, type PackedRoutingResult, type RoutingResult, type SteeringState } from '../../common/protocol';
+import { Methods, type PackedRoutingResult, type RoutingResult, type SteeringRule } from '../../common/protocol';
 import { unpackRouting } from '../../common/routingCodec';
 import { checkInvariants } from '../support/invariants';
 import { embeddedModel } from '../support/paths';
 import { TestServer } from './client';
 
-const routing = (s: TestServer, uri: string) => s.conn.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri } });
-const setRules = (s: TestServer, rules: unknown) => s.conn.sendRequest<SteeringState>(Methods.setSteering, { rules });
+/** moeLens/routing as JSON (no `encoding`): a RoutingResult. */
+const routing = async (s: TestServer, uri: string) => unpackRouting(await s.conn.sendRequest(Methods.routing, { textDocument: { uri } }));
+/** Any rules, valid or not: the server validates them. */
+const setRules = (s: TestServer, rules: unknown) => s.conn.sendRequest(Methods.setSteering, { rules: rules as SteeringRule[] });
 
 /** The line/character position just past the end of `text`. */
 function endOf(text: string): { line: number; character: number } {
@@ -124,7 +126,7 @@ describe('incremental analysis over LSP (the real server on the embedded model)'
     const short = text.slice(0, 6000);
     s.open(uri, short, 'typescript');
     const json = await routing(s, uri);
-    const packed = await s.conn.sendRequest<PackedRoutingResult>(Methods.routing, { textDocument: { uri }, encoding: 'packed' });
+    const packed = (await s.conn.sendRequest(Methods.routing, { textDocument: { uri }, encoding: 'packed' })) as PackedRoutingResult;
     assert.equal(packed.packed.keep, 0);
     const first = unpackRouting(packed);
     assert.deepEqual([first.ids, first.offsets, first.experts], [json.ids, json.offsets, json.experts]);
@@ -132,7 +134,7 @@ describe('incremental analysis over LSP (the real server on the embedded model)'
     const sizes = { json: JSON.stringify(json).length, packed: JSON.stringify(packed).length };
     assert.ok(sizes.packed * 2 < sizes.json, `packed ${sizes.packed} vs JSON ${sizes.json} characters`);
     s.edit(uri, { start: endOf(short), end: endOf(short) }, ';');
-    const delta = await s.conn.sendRequest<PackedRoutingResult>(Methods.routing, { textDocument: { uri }, encoding: 'packed', since: first.version });
+    const delta = (await s.conn.sendRequest(Methods.routing, { textDocument: { uri }, encoding: 'packed', since: first.version })) as PackedRoutingResult;
     assert.ok(delta.packed.keep >= json.tokens - 3, `delta keeps ${delta.packed.keep} of ${json.tokens} tokens`);
     assert.ok(JSON.stringify(delta).length < sizes.packed / 20, 'the delta is not small');
     const next = unpackRouting(delta, first);
@@ -171,7 +173,7 @@ describe('a long document shows its first windows while the rest run (partial re
     const uri = 'file:///partial.ts';
     const seen: RoutingResult[] = [];
     s.conn.onNotification(Methods.routingChanged, (p: { uri: string; partial?: boolean }) => {
-      if (p.uri === uri && p.partial) void s.conn.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri }, partial: true }).then((r) => seen.push(r));
+      if (p.uri === uri && p.partial) void s.conn.sendRequest(Methods.routing, { textDocument: { uri }, partial: true }).then((r) => seen.push(unpackRouting(r)));
     });
     s.open(uri, text, 'typescript');
     const full = await routing(s, uri);
@@ -191,10 +193,10 @@ describe('a long document shows its first windows while the rest run (partial re
     }
     // Under steering no partial results (they would lack the unsteered baseline).
     const before = s.routingChanged.filter((n) => n.partial).length;
-    await s.conn.sendRequest<SteeringState>(Methods.setSteering, { rules: [{ layer: 0, expert: 1, mode: 'disable' }] });
+    await s.conn.sendRequest(Methods.setSteering, { rules: [{ layer: 0, expert: 1, mode: 'disable' }] });
     await routing(s, uri);
     assert.equal(s.routingChanged.filter((n) => n.partial).length, before);
-    await s.conn.sendRequest<SteeringState>(Methods.setSteering, { rules: [] });
+    await s.conn.sendRequest(Methods.setSteering, { rules: [] });
   });
   it('the window on screen runs first: its slice is published before the windows above it', async () => {
     let text = '';
@@ -203,7 +205,7 @@ describe('a long document shows its first windows while the rest run (partial re
     const uri = 'file:///scrolled.py';
     const seen: RoutingResult[] = [];
     s.conn.onNotification(Methods.routingChanged, (p: { uri: string; partial?: boolean }) => {
-      if (p.uri === uri && p.partial) void s.conn.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri }, partial: true }).then((r) => seen.push(r));
+      if (p.uri === uri && p.partial) void s.conn.sendRequest(Methods.routing, { textDocument: { uri }, partial: true }).then((r) => seen.push(unpackRouting(r)));
     });
     const at = Math.floor(text.length * 0.8); // the editor shows a part near the end
     await s.conn.sendNotification(Methods.visibleRanges, { uri, ranges: [[at, at + 2000]] });

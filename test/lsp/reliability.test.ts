@@ -13,7 +13,7 @@ import { distDir, embeddedModel } from '../support/paths';
 import { TestServer } from './client';
 
 type Err = { code: number; message: string };
-const routing = (s: TestServer, uri: string) => s.conn.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri } });
+const routing = (s: TestServer, uri: string) => s.conn.sendRequest(Methods.routing.method, { textDocument: { uri } }) as Promise<RoutingResult>;
 const hover = (s: TestServer, uri: string, line: number, character: number) => s.conn.sendRequest<{ contents: { value: string } } | null>('textDocument/hover', { textDocument: { uri }, position: { line, character } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const EVIL = '![pwn](https://evil.example/x.png) [login](https://evil.example/)';
@@ -28,7 +28,7 @@ function embeddedLabelKey(): string {
 
 async function labelsInStatus(s: TestServer): Promise<string[][]> {
   for (let i = 0; i < 600; i++) {
-    const l = (await s.conn.sendRequest<{ model?: { labels?: string[][] } }>(Methods.getStatus)).model?.labels;
+    const l = (await s.conn.sendRequest<{ model?: { labels?: string[][] } }>(Methods.getStatus.method)).model?.labels;
     if (l) return l;
     await sleep(100);
   }
@@ -98,7 +98,7 @@ describe('reliability over stdio (issue 12)', function () {
       assert.equal(st.state, 'error');
       assert.match(st.message ?? '', /moe\.json/);
       await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: { moeLens: { modelPath: '', executionProvider: 'cpu', maxTokens: 4096 } } });
-      for (let i = 0; i < 200 && (await s.conn.sendRequest<{ state: string }>(Methods.getStatus)).state !== 'ready'; i++) await sleep(50);
+      for (let i = 0; i < 200 && (await s.conn.sendRequest<{ state: string }>(Methods.getStatus.method)).state !== 'ready'; i++) await sleep(50);
       const r = await routing(s, uri);
       assert.equal(r.version, 1);
       assert.ok(await hover(s, uri, 0, 5));
@@ -122,15 +122,15 @@ describe('reliability over stdio (issue 12)', function () {
     // Item 9: these answered -32603 with a TypeError's text.
     it('item 9: malformed requests answer InvalidParams (-32602) naming the field', async () => {
       const cases: [string, unknown, RegExp][] = [
-        [Methods.routing, { textDocument: { uri: 'file:///never-opened.txt' } }, /textDocument\.uri: document file:\/\/\/never-opened\.txt is not open/],
-        [Methods.routing, undefined, /needs a params object|"textDocument" is missing/],
-        [Methods.routing, {}, /"textDocument" is missing/],
-        [Methods.routing, { textDocument: { uri: 7 } }, /"textDocument\.uri" must be a string/],
+        [Methods.routing.method, { textDocument: { uri: 'file:///never-opened.txt' } }, /textDocument\.uri: document file:\/\/\/never-opened\.txt is not open/],
+        [Methods.routing.method, undefined, /needs a params object|"textDocument" is missing/],
+        [Methods.routing.method, {}, /"textDocument" is missing/],
+        [Methods.routing.method, { textDocument: { uri: 7 } }, /"textDocument\.uri" must be a string/],
         ['textDocument/hover', { textDocument: { uri } }, /"position" is missing/],
         ['textDocument/hover', { textDocument: { uri }, position: { line: -1, character: 'x' } }, /"position" needs non-negative integers/],
         ['textDocument/hover', undefined, /needs a params object|"textDocument" is missing|defines 1 params but received none/],
-        [Methods.setSteering, undefined, /needs a params object|rules must be an array/],
-        [Methods.setSteering, { rules: 'all' }, /rules must be an array/],
+        [Methods.setSteering.method, undefined, /needs a params object|rules must be an array/],
+        [Methods.setSteering.method, { rules: 'all' }, /rules must be an array/],
       ];
       for (const [method, params, pattern] of cases) {
         const e = await (params === undefined ? s.conn.sendRequest(method) : s.conn.sendRequest(method, params)).then(
@@ -162,7 +162,7 @@ describe('reliability over stdio (issue 12)', function () {
       const big = join(dir, 'big.txt');
       writeFileSync(big, 'x'.repeat(9 * 2 ** 20));
       for (const [file, pattern] of [['/dev/zero', /not a regular file/], [fifo, /not a regular file/], [big, /more than the 8 MiB/]] as const) {
-        const e = await s.conn.sendRequest(SteeringMethods.contrastive, { setA: [{ uri: `file://${file}` }], setB: [{ text: 'b' }] }).then(
+        const e = await s.conn.sendRequest(SteeringMethods.contrastive.method, { setA: [{ uri: `file://${file}` }], setB: [{ text: 'b' }] }).then(
           () => undefined,
           (x: Err) => x,
         );
@@ -178,8 +178,8 @@ describe('reliability over stdio (issue 12)', function () {
       const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${s.proc.pid}/status`, 'utf8'))![1]) / 1024;
       await routing(s, uri);
       const before = rss();
-      for (let i = 0; i < 200000; i++) void s.conn.sendNotification(Methods.visibleRanges, { uri: `file:///never/opened/${i}/with/a/long/path/name.ts`, ranges: [[i, i + 100]] });
-      await s.conn.sendRequest(Methods.getStatus); // answered after every notification before it
+      for (let i = 0; i < 200000; i++) void s.conn.sendNotification(Methods.visibleRanges.method, { uri: `file:///never/opened/${i}/with/a/long/path/name.ts`, ranges: [[i, i + 100]] });
+      await s.conn.sendRequest(Methods.getStatus.method); // answered after every notification before it
       const growth = rss() - before;
       assert.ok(growth < 60, `RSS grew by ${growth.toFixed(0)} MB`);
     });
@@ -194,18 +194,19 @@ describe('reliability over stdio (issue 12)', function () {
       const seen: { version: number; partial?: boolean }[] = [];
       let burstAt = -1;
       let acknowledged = -1;
-      s.conn.onNotification(Methods.routingChanged, (p: { uri: string; version: number; partial?: boolean }) => {
+      s.conn.onNotification(Methods.routingChanged.method, (p: { uri: string; version: number; partial?: boolean }) => {
         if (p.uri !== u) return;
         seen.push(p);
         if (p.version === 1 && p.partial && burstAt < 0) {
           burstAt = seen.length;
           // 100 keystrokes at the top, sent at once, then a request answered only after all of them were handled
           for (let k = 0; k < 100; k++) s.edit(u, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, 'x');
-          void s.conn.sendRequest(Methods.getStatus).then(() => (acknowledged = seen.length));
+          void s.conn.sendRequest(Methods.getStatus.method).then(() => (acknowledged = seen.length));
         }
       });
       s.open(u, long, 'python'); // analysed after the open's debounce; no routing request until the end
-      for (let i = 0; i < 1200 && acknowledged < 0; i++) await sleep(50);
+      const answered = () => acknowledged >= 0; // set by the notification handler above
+      for (let i = 0; i < 1200 && !answered(); i++) await sleep(50);
       assert.ok(burstAt > 0, 'no partial result for version 1');
       assert.ok(acknowledged >= 0, 'the server did not answer after the burst');
       const oldWork = seen.slice(burstAt, acknowledged).filter((p) => p.version === 1);

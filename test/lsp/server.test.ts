@@ -3,13 +3,16 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { escapeMarkdown } from '../../common/labelText';
-import { Methods, type RoutingResult, type SteeringState } from '../../common/protocol';
+import { Methods, type SteeringRule } from '../../common/protocol';
+import { unpackRouting } from '../../common/routingCodec';
 import { checkInvariants } from '../support/invariants';
 import { embeddedModel } from '../support/paths';
 import { TestServer } from './client';
 
-const routing = (s: TestServer, uri: string) => s.conn.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri } });
-const setRules = (s: TestServer, rules: unknown) => s.conn.sendRequest<SteeringState>(Methods.setSteering, { rules });
+/** moeLens/routing as JSON (no `encoding`): a RoutingResult. */
+const routing = async (s: TestServer, uri: string) => unpackRouting(await s.conn.sendRequest(Methods.routing, { textDocument: { uri } }));
+/** Any rules, valid or not: the server validates them. */
+const setRules = (s: TestServer, rules: unknown) => s.conn.sendRequest(Methods.setSteering, { rules: rules as SteeringRule[] });
 
 describe('language server over stdio', function () {
   let s: TestServer;
@@ -102,7 +105,7 @@ describe('language server over stdio', function () {
     await assert.rejects(setRules(s, [{ layer: 0, expert: 99, mode: 'disable' }]), (e: { code: number; message: string }) => e.code === -32602 && /rule 0 .*expert 99 does not exist/.test(e.message));
     await assert.rejects(setRules(s, [{ layer: 0, expert: 1, mode: 'force' }, { layer: 0, expert: 2, mode: 'force' }, { layer: 0, expert: 3, mode: 'force' }]), /more forced experts in layer 0/);
     await assert.rejects(setRules(s, [{ layer: 0, expert: 1, mode: 'amplify' }]), /unknown mode "amplify"/);
-    const st = await s.conn.sendRequest<SteeringState>(Methods.getSteering);
+    const st = await s.conn.sendRequest(Methods.getSteering);
     assert.deepEqual(st.rules, [{ layer: 0, expert: 2, mode: 'force' }]);
     await setRules(s, []);
   });
@@ -218,7 +221,7 @@ describe('language server with a broken model directory', function () {
   it('recovers when the setting points back to a good model', async () => {
     // this client does not offer workspace/configuration, so the settings travel in the notification
     await s.conn.sendNotification('workspace/didChangeConfiguration', { settings: { moeLens: { modelPath: '', executionProvider: 'cpu', maxTokens: 4096 } } });
-    let st = await s.conn.sendRequest<{ state: string }>(Methods.getStatus);
+    let st = await s.conn.sendRequest(Methods.getStatus);
     for (let i = 0; i < 200 && st.state !== 'ready'; i++) {
       await new Promise((r) => setTimeout(r, 50));
       st = await s.conn.sendRequest(Methods.getStatus);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
 import { analyzeText } from '../../server/analysis/analyzer';
 import { ModelSession } from '../../server/model/modelSession';
-import { biasFromRules } from '../../server/routing/steering';
+import { biasFromRules } from '../../server/routing/expertBias';
 import { charClass } from '../../server/steering/charClass';
 import { findContrastiveExperts } from '../../server/steering/contrastive';
 import { compareContinuation, endOfTextId, generate } from '../../server/steering/generate';

@@ -6,6 +6,7 @@ import { PassThrough } from 'node:stream';
 import { createConnection, type Connection } from 'vscode-languageserver/node';
 import { CancellationTokenSource, createProtocolConnection, ResponseError, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
 import {
+  Methods,
   SteeringMethods,
   type ContrastiveResult,
   type ExpertLabels,
@@ -92,10 +93,10 @@ describe('steering requests over JSON-RPC', function () {
   it('moeLens/expertUsage and moeLens/expertLabels', async function () {
     this.timeout(180000);
     rules = [];
-    const u: ExpertUsageResult = await client.sendRequest(SteeringMethods.expertUsage, { uri: DOC });
+    const u: ExpertUsageResult = await client.sendRequest(Methods.expertUsage, { uri: DOC });
     assert.equal(u.active.length, session!.info.layers);
     for (const row of u.slots) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-9);
-    const labels: ExpertLabels = await client.sendRequest(SteeringMethods.expertLabels);
+    const labels: ExpertLabels = await client.sendRequest(Methods.expertLabels);
     assert.ok(labels && labels.length === session!.info.layers && labels[0].length === session!.info.experts);
   });
 
@@ -114,9 +115,9 @@ describe('steering requests over JSON-RPC', function () {
   });
 
   it('errors name what is wrong', async () => {
-    const code = async (method: string, params: unknown) => {
+    const code = async (type: { method: string }, params: unknown) => {
       try {
-        await client.sendRequest(method, params);
+        await client.sendRequest(type.method, params); // by name: these params are wrong on purpose
       } catch (e) {
         return [(e as ResponseError<void>).code, (e as Error).message];
       }
@@ -130,7 +131,7 @@ describe('steering requests over JSON-RPC', function () {
     assert.match((await code(SteeringMethods.contrastive, { setA: [{ text: 'a b' }], setB: [{ text: 'x' }], n: 0 }))[1] as string, /n must be/);
     const held = session;
     session = undefined;
-    assert.deepEqual((await code(SteeringMethods.expertLabels, undefined))[0], -32002);
+    assert.deepEqual((await code(Methods.expertLabels, undefined))[0], -32002);
     session = held;
   });
 });

@@ -13,7 +13,7 @@ import { TestServer } from '../lsp/client';
 
 type Err = { code: number; message: string };
 const SEED = 12;
-const routing = (s: TestServer, uri: string) => s.conn.sendRequest<RoutingResult>(Methods.routing, { textDocument: { uri } });
+const routing = (s: TestServer, uri: string) => s.conn.sendRequest(Methods.routing.method, { textDocument: { uri } }) as Promise<RoutingResult>;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const outcome = (p: Promise<unknown>) => p.then(() => undefined, (e: Err) => e);
 
@@ -52,28 +52,28 @@ describe('reliability suite (issue 12)', function () {
     await routing(s, uri);
     const P = -32602; // InvalidParams
     const cases: [string, unknown, number][] = [
-      [Methods.routing, undefined, P],
-      [Methods.routing, null, P],
-      [Methods.routing, [], P],
-      [Methods.routing, { textDocument: null }, P],
-      [Methods.routing, { textDocument: { uri: 'file:///nope' } }, P],
-      [Methods.routing, { textDocument: { uri }, encoding: 'xml' }, P],
+      [Methods.routing.method, undefined, P],
+      [Methods.routing.method, null, P],
+      [Methods.routing.method, [], P],
+      [Methods.routing.method, { textDocument: null }, P],
+      [Methods.routing.method, { textDocument: { uri: 'file:///nope' } }, P],
+      [Methods.routing.method, { textDocument: { uri }, encoding: 'xml' }, P],
       ['textDocument/hover', { textDocument: { uri } }, P],
       ['textDocument/hover', { textDocument: { uri: 'file:///nope' }, position: { line: 0, character: 0 } }, P],
       ['textDocument/hover', { textDocument: { uri }, position: { line: 1.5, character: 0 } }, P],
-      [Methods.setSteering, { rules: null }, P],
-      [Methods.setSteering, { rules: [{ layer: 9, expert: 0, mode: 'disable' }] }, P],
-      [Methods.setSteering, { rules: [{ layer: 0, expert: 0, mode: 'bias', bias: 1e39 }] }, P],
-      [Methods.setSteering, { rules: Array.from({ length: 16 }, (_, e) => ({ layer: 1, expert: e, mode: 'disable' })) }, P],
-      [Methods.setSteering, { rules: [{ layer: 0, expert: 0, mode: 'mute' }] }, P],
-      [SteeringMethods.generate, { uri: 'file:///nope', offset: 0 }, P],
-      [SteeringMethods.generate, { uri, offset: -1 }, P],
-      [SteeringMethods.generate, { uri, offset: 3, temperature: -1 }, P],
-      [SteeringMethods.nextTokenChange, { uri, offset: 1e9 }, P],
-      [SteeringMethods.expertUsage, { uri: 42 }, P],
-      [SteeringMethods.contrastive, { setA: [], setB: [{ text: 'x' }] }, P],
-      [SteeringMethods.contrastive, { setA: [{ uri: 'file:///dev/zero' }], setB: [{ text: 'x' }] }, P],
-      [SteeringMethods.contrastive, { setA: [{ uri: 'file:///etc/../does/not/exist' }], setB: [{ text: 'x' }] }, P],
+      [Methods.setSteering.method, { rules: null }, P],
+      [Methods.setSteering.method, { rules: [{ layer: 9, expert: 0, mode: 'disable' }] }, P],
+      [Methods.setSteering.method, { rules: [{ layer: 0, expert: 0, mode: 'bias', bias: 1e39 }] }, P],
+      [Methods.setSteering.method, { rules: Array.from({ length: 16 }, (_, e) => ({ layer: 1, expert: e, mode: 'disable' })) }, P],
+      [Methods.setSteering.method, { rules: [{ layer: 0, expert: 0, mode: 'mute' }] }, P],
+      [SteeringMethods.generate.method, { uri: 'file:///nope', offset: 0 }, P],
+      [SteeringMethods.generate.method, { uri, offset: -1 }, P],
+      [SteeringMethods.generate.method, { uri, offset: 3, temperature: -1 }, P],
+      [SteeringMethods.nextTokenChange.method, { uri, offset: 1e9 }, P],
+      [Methods.expertUsage.method, { uri: 42 }, P],
+      [SteeringMethods.contrastive.method, { setA: [], setB: [{ text: 'x' }] }, P],
+      [SteeringMethods.contrastive.method, { setA: [{ uri: 'file:///dev/zero' }], setB: [{ text: 'x' }] }, P],
+      [SteeringMethods.contrastive.method, { setA: [{ uri: 'file:///etc/../does/not/exist' }], setB: [{ text: 'x' }] }, P],
       ['moeLens/noSuchMethod', {}, -32601], // MethodNotFound
     ];
     for (const [method, params, code] of cases) {
@@ -83,9 +83,9 @@ describe('reliability suite (issue 12)', function () {
       assert.doesNotMatch(e.message, /TypeError|Cannot read properties|undefined is not/, `${method}: ${e.message}`);
     }
     // malformed notifications are ignored, and the server still answers
-    for (const p of [undefined, null, {}, { uri: 5 }, { uri, ranges: 'x' }, { uri, ranges: [[-1, 2]] }]) void s.conn.sendNotification(Methods.visibleRanges, p);
+    for (const p of [undefined, null, {}, { uri: 5 }, { uri, ranges: 'x' }, { uri, ranges: [[-1, 2]] }]) void s.conn.sendNotification(Methods.visibleRanges.method, p);
     assert.equal((await routing(s, uri)).version, 1);
-    assert.deepEqual((await s.conn.sendRequest<{ rules: unknown[] }>(Methods.getSteering)).rules, [], 'refused rules left the state unchanged');
+    assert.deepEqual((await s.conn.sendRequest<{ rules: unknown[] }>(Methods.getSteering.method)).rules, [], 'refused rules left the state unchanged');
   });
 
   it('every hostile model directory is an error naming its file; the server stays up and recovers', async () => {
@@ -98,17 +98,17 @@ describe('reliability suite (issue 12)', function () {
     const change = (modelPath: string) => s.conn.sendNotification('workspace/didChangeConfiguration', { settings: { moeLens: { modelPath, executionProvider: 'cpu', maxTokens: 4096 } } });
     for (const [name, dir, file] of dirs) {
       await change(dir);
-      let st = await s.conn.sendRequest<{ state: string; message?: string; modelPath?: string }>(Methods.getStatus);
+      let st = await s.conn.sendRequest<{ state: string; message?: string; modelPath?: string }>(Methods.getStatus.method);
       for (let i = 0; i < 400 && (st.state !== 'error' && st.state !== 'ready' || st.modelPath !== dir); i++) {
         await sleep(50);
-        st = await s.conn.sendRequest(Methods.getStatus);
+        st = await s.conn.sendRequest(Methods.getStatus.method);
       }
       assert.equal(st.state, 'error', `${name}: ${st.state}`);
       assert.ok(st.message?.includes(file), `${name}: "${st.message}" does not name ${file}`);
       assert.doesNotMatch(st.message ?? '', /root:x|secret text/);
     }
     await change('');
-    for (let i = 0; i < 400 && (await s.conn.sendRequest<{ state: string }>(Methods.getStatus)).state !== 'ready'; i++) await sleep(50);
+    for (let i = 0; i < 400 && (await s.conn.sendRequest<{ state: string }>(Methods.getStatus.method)).state !== 'ready'; i++) await sleep(50);
     const uri = 'file:///after-hostile.txt';
     s.open(uri, 'back to the embedded model');
     checkInvariants(await routing(s, uri), 'back to the embedded model');

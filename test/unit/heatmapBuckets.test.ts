@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { RoutingResult } from '../../common/protocol';
-import { changedLayers, tokenBuckets } from '../../extension/decorations/heatmapBuckets';
+import { changedLayers } from '../../common/routingLayout';
+import { tokenBuckets } from '../../extension/decorations/heatmapBuckets';
 
 function result(partial: Partial<RoutingResult>): RoutingResult {
   return {
@@ -13,6 +14,11 @@ function result(partial: Partial<RoutingResult>): RoutingResult {
 }
 
 describe('heatmap buckets', () => {
+  it('a trace: metrics it lacks and tokens it did not record stay undecorated (never a colour that reads as 0)', () => {
+    const trace = result({ absent: ['weights', 'entropy', 'surprisal'], notRecorded: [0], source: { kind: 'trace', engine: 'sglang', file: 't.json' } });
+    for (const m of ['gate', 'entropy', 'surprisal'] as const) assert.deepEqual([...tokenBuckets(trace, m, 0)], [-1, -1], m);
+    assert.deepEqual([...tokenBuckets(trace, 'expert', 0)], [-1, 2]);
+  });
   it('expert: the top-1 expert at the layer', () => {
     assert.deepEqual([...tokenBuckets(result({}), 'expert', 0)], [3, 2]);
     assert.deepEqual([...tokenBuckets(result({}), 'expert', 1)], [0, 1]);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { tokenAt, tokenOffsets } from '../../server/model/offsets';
+import { tokenAt } from '../../common/tokens';
+import { tokenOffsets } from '../../server/model/offsets';
 
 const bytes = (s: string) => new TextEncoder().encode(s).length;
 

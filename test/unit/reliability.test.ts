@@ -6,7 +6,7 @@ import { FramingWatcher, MAX_MESSAGE_BYTES } from '../../server/lsp/framing';
 import { VisibleOffsets } from '../../server/lsp/visibleOffsets';
 import { routingOutputProblem } from '../../server/model/outputCheck';
 import { isInside } from '../../server/model/modelFiles';
-import { MAX_ABS_BIAS, SteeringError, validateRules } from '../../server/routing/steering';
+import { MAX_ABS_BIAS, SteeringError, validateRules } from '../../server/routing/expertBias';
 import { RefreshCoalescer } from '../../extension/refreshCoalescer';
 
 const info = { layers: 4, experts: 16, topK: 2 };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { SteeringRule } from '../../common/protocol';
-import { ruleFor, toggledRules } from '../../extension/steering/ruleEdits';
-import { validateRules } from '../../server/routing/steering';
+import { ruleFor, toggledDisable, toggledRules } from '../../common/steeringRules';
+import { validateRules } from '../../server/routing/expertBias';
 
 const info = { layers: 4, experts: 16, topK: 2 };
 
@@ -32,5 +32,19 @@ describe('steering rule edits (Experts tree checkboxes)', () => {
     assert.equal(ruleFor(rules, 3, 1)?.layer, '*');
     assert.equal(ruleFor(rules, 2, 4)?.mode, 'disable');
     assert.equal(ruleFor(rules, 1, 4), undefined);
+  });
+
+  it('Toggle Expert at Cursor sees an all-layers rule: re-enables one layer of a "*" disable, never adds a duplicate', () => {
+    const all: SteeringRule[] = [{ layer: '*', expert: 3, mode: 'disable' }];
+    const on = toggledDisable(all, 4, 2, 3);
+    assert.equal(ruleFor(on, 2, 3), undefined);
+    assert.deepEqual(on.map((r) => r.layer), [0, 1, 3]);
+    assert.deepEqual(validateRules(on, info), on);
+    const forced: SteeringRule[] = [{ layer: '*', expert: 5, mode: 'force' }];
+    const off = toggledDisable(forced, 4, 1, 5);
+    assert.equal(ruleFor(off, 1, 5)?.mode, 'disable');
+    assert.equal(ruleFor(off, 0, 5)?.mode, 'force');
+    assert.deepEqual(validateRules(off, info), off, 'the server accepts it (no second rule for layer 1, expert 5)');
+    assert.deepEqual(toggledDisable(toggledDisable([], 4, 0, 7), 4, 0, 7), []);
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { biasFromRules, SteeringError, steeringKey, validateRules } from '../../server/routing/steering';
+import { biasFromRules, SteeringError, steeringKey, validateRules } from '../../server/routing/expertBias';
 
 const info = { layers: 4, experts: 16, topK: 2 };
 const manifest = { router: { function: 'softmax-topk-renormalized', disableBias: -1e9, forceBias: 1e9 } };

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import type { NextTokenChangeResult, SteeringRule } from '../../common/protocol';
 import { nextTokenMarkdown } from '../../extension/hover/nextTokenMarkdown';
 import { parseSteeringFile, SteeringFileError, STEERING_FORMAT, toSteeringFile } from '../../extension/steering/steeringFile';
-import { rulesForRanking } from '../../extension/steering/ruleEdits';
-import { validateRules } from '../../server/routing/steering';
+import { rulesForRanking } from '../../common/steeringRules';
+import { validateRules } from '../../server/routing/expertBias';
 
 const rules: SteeringRule[] = [
   { layer: 0, expert: 3, mode: 'disable' },

@@ -12,7 +12,7 @@ describe('webview messages: validators', () => {
   it('accepts a recorded routing result and the other host messages', () => {
     assert.equal(parseHostMessage(routing(fixture.result))?.type, 'routing');
     assert.equal(parseHostMessage({ type: 'selection', uri: 'u', start: 3, end: 5 })?.type, 'selection');
-    assert.equal(parseHostMessage({ type: 'contrastive', rows: [{ layer: 0, expert: 1, pA: 0.5, pB: 0.1, delta: 0.4, label: 'x' }] })?.type, 'contrastive');
+    assert.equal(parseHostMessage({ type: 'contrastive', rows: [{ layer: 0, expert: 1, pA: 0.5, pB: 0.1, deltaP: 0.4, label: 'x' }] })?.type, 'contrastive');
     assert.equal(parseHostMessage({ type: 'steering', rules: [{ layer: '*', expert: 2, mode: 'disable' }, { layer: 1, expert: 0, mode: 'bias', bias: -2 }] })?.type, 'steering');
     assert.equal(parseHostMessage({ type: 'clear', reason: 'no model' })?.type, 'clear');
   });
@@ -36,7 +36,7 @@ describe('webview messages: validators', () => {
   it('rejects unknown, malformed and garbage host messages', () => {
     const garbage = [null, undefined, 42, 'routing', [], { type: 'nope' }, { type: 'selection', uri: 'u', start: 5, end: 3 }, { type: 'selection', uri: 1, start: 0, end: 0 },
       { type: 'steering', rules: [{ layer: 0, expert: -1, mode: 'disable' }] }, { type: 'steering', rules: [{ layer: 0, expert: 1, mode: 'bias' }] },
-      { type: 'contrastive', rows: [{ layer: 0, expert: 0, pA: '1', pB: 0, delta: 0 }] }, { type: 'clear' },
+      { type: 'contrastive', rows: [{ layer: 0, expert: 0, pA: '1', pB: 0, deltaP: 0 }] }, { type: 'clear' },
       { type: 'routing', uri: 'u', fileName: 'f', result: { model: {} }, tokenTexts: [] }, { type: 'x'.repeat(100000) }];
     for (const g of garbage) assert.equal(parseHostMessage(g), undefined, JSON.stringify(g)?.slice(0, 80));
   });

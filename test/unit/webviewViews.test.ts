@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import type { RoutingResult } from '../../common/protocol';
-import { clampWindow, contrastiveSplit, heatmapMatrix, layerLoads, routingChanged, steeringOf, tokensInRange, transitions, WINDOW, windowAround, windowRange } from '../../webview/routingViews';
+import { topKChanged } from '../../common/routingLayout';
+import { ruleFor } from '../../common/steeringRules';
+import { clampWindow, contrastiveSplit, heatmapMatrix, layerLoads, tokensInRange, transitions, WINDOW, windowAround, windowRange } from '../../webview/routingViews';
 import { opaque, themeKind } from '../../webview/theme';
 import { tokenLabel } from '../../webview/charts';
 
@@ -27,8 +29,8 @@ describe('webview views: pure computations', () => {
 
   it('routing change is 1 only where the top-k set differs (order inside the set does not count)', () => {
     const r = { ...tiny(), steered: true, baselineExperts: [1, 0, 2, 3, 0, 3, 2, 3, 1, 0, 3, 2] };
-    assert.equal(routingChanged(r, 0, 0), 0, '{0,1} vs {1,0}');
-    assert.equal(routingChanged(r, 1, 0), 1, '{0,2} vs {0,3}');
+    assert.equal(topKChanged(r, 0, 0), false, '{0,1} vs {1,0}');
+    assert.equal(topKChanged(r, 1, 0), true, '{0,2} vs {0,3}');
     assert.deepEqual(heatmapMatrix(r, 'change', 0, 3), [[0, 1, 0], [0, 0, 0]]);
   });
 
@@ -37,9 +39,9 @@ describe('webview views: pure computations', () => {
     // layer 0 slots: t0 {0,1}, t1 {0,2}, t2 {1,0} -> expert 0: 3/6, 1: 2/6, 2: 1/6, 3: 0
     assert.deepEqual(l0.f.map((v) => +v.toFixed(6)), [0.5, +(2 / 6).toFixed(6), +(1 / 6).toFixed(6), 0]);
     // gate mass at layer 0: e0 = .6+.5+.2 = 1.3, e1 = .4+.8 = 1.2, e2 = .5; total 3
-    assert.deepEqual(l0.p.map((v) => +v.toFixed(6)), [+(1.3 / 3).toFixed(6), 0.4, +(0.5 / 3).toFixed(6), 0]);
+    assert.deepEqual(l0.p!.map((v) => +v.toFixed(6)), [+(1.3 / 3).toFixed(6), 0.4, +(0.5 / 3).toFixed(6), 0]);
     const lbl = 4 * (0.5 * (1.3 / 3) + (2 / 6) * 0.4 + (1 / 6) * (0.5 / 3));
-    assert.ok(Math.abs(l0.lbl - lbl) < 1e-12);
+    assert.ok(Math.abs(l0.lbl! - lbl) < 1e-12);
     assert.deepEqual(l0.dead, [3]);
     assert.deepEqual(l1.dead, [0, 1]);
     for (const l of layerLoads(tiny())) assert.ok(Math.abs(l.f.reduce((a, b) => a + b) - 1) < 1e-12);
@@ -47,7 +49,7 @@ describe('webview views: pure computations', () => {
 
   it('perfectly even routing has LBL 1', () => {
     const r = { ...tiny(), tokens: 2, offsets: [0, 1, 1, 2], ids: [0, 0], surprisal: [0, 0], entropy: [0, 0, 0, 0], experts: [0, 1, 0, 1, 2, 3, 2, 3], weights: new Array(8).fill(0.5) };
-    for (const l of layerLoads(r)) assert.ok(Math.abs(l.lbl - 1) < 1e-12, String(l.lbl));
+    for (const l of layerLoads(r)) assert.ok(Math.abs(l.lbl! - 1) < 1e-12, String(l.lbl));
   });
 
   it('transitions are row-normalised counts of top-1 at l -> l+1; empty rows stay 0', () => {
@@ -78,15 +80,15 @@ describe('webview views: pure computations', () => {
     assert.equal(tokensInRange(r, 50, 60), undefined);
   });
 
-  it('steeringOf prefers a layer rule over a "*" rule', () => {
+  it('ruleFor prefers a layer rule over a "*" rule', () => {
     const rules = [{ layer: '*' as const, expert: 3, mode: 'disable' as const }, { layer: 1, expert: 3, mode: 'force' as const }];
-    assert.equal(steeringOf(rules, 0, 3), 'disable');
-    assert.equal(steeringOf(rules, 1, 3), 'force');
-    assert.equal(steeringOf(rules, 1, 2), undefined);
+    assert.equal(ruleFor(rules, 0, 3)?.mode, 'disable');
+    assert.equal(ruleFor(rules, 1, 3)?.mode, 'force');
+    assert.equal(ruleFor(rules, 1, 2)?.mode, undefined);
   });
 
   it('contrastiveSplit: A head by ΔP descending, B tail most negative first', () => {
-    const row = (expert: number, delta: number) => ({ layer: 0, expert, pA: 0, pB: 0, delta });
+    const row = (expert: number, deltaP: number) => ({ layer: 0, expert, pA: 0, pB: 0, deltaP });
     const { a, b } = contrastiveSplit([row(1, 0.1), row(2, -0.3), row(3, 0.4), row(4, 0), row(5, -0.1)], 5);
     assert.deepEqual(a.map((r) => r.expert), [3, 1]);
     assert.deepEqual(b.map((r) => r.expert), [2, 5]);
@@ -116,11 +118,25 @@ describe('webview views: pure computations', () => {
     assert.equal(loads.length, r.model.layers);
     for (const l of loads) {
       assert.ok(Math.abs(l.f.reduce((a, b) => a + b) - 1) < 1e-9);
-      assert.ok(Math.abs(l.p.reduce((a, b) => a + b) - 1) < 1e-9);
-      assert.ok(l.lbl > 0 && l.lbl <= r.model.experts);
+      assert.ok(Math.abs(l.p!.reduce((a, b) => a + b) - 1) < 1e-9);
+      assert.ok(l.lbl! > 0 && l.lbl! <= r.model.experts);
     }
     const z = heatmapMatrix(r, 'expert', 0, r.tokens);
     assert.equal(z.length, r.model.layers);
-    assert.ok(z.every((row) => row.length === r.tokens && row.every((e) => Number.isInteger(e) && e >= 0 && e < r.model.experts)));
+    assert.ok(z.every((row) => row.length === r.tokens && row.every((e) => Number.isInteger(e) && e! >= 0 && e! < r.model.experts)));
+  });
+
+  it('a trace result: absent metrics and unrecorded tokens are gaps (null), never zeros; loads skip them', () => {
+    const r: RoutingResult = { ...tiny(), absent: ['weights', 'entropy', 'surprisal'], notRecorded: [0] };
+    assert.ok(heatmapMatrix(r, 'gate', 0, 3).every((row) => row.every((v) => v === null)));
+    assert.ok(heatmapMatrix(r, 'entropy', 0, 3).every((row) => row.every((v) => v === null)));
+    const z = heatmapMatrix(r, 'expert', 0, 3);
+    assert.deepEqual(z.map((row) => row[0]), [null, null]);
+    assert.deepEqual(z[0].slice(1), heatmapMatrix(tiny(), 'expert', 1, 2)[0]);
+    const [l0] = layerLoads(r);
+    assert.equal(l0.p, null);
+    assert.equal(l0.lbl, null);
+    // layer 0 without t0: t1 {0,2}, t2 {1,0} -> 2/4, 1/4, 1/4, 0
+    assert.deepEqual(l0.f, [0.5, 0.25, 0.25, 0]);
   });
 });

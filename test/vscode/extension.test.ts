@@ -2,6 +2,7 @@
 // can be downloaded or is installed). They use only the public vscode API and the extension's debug command.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { DEBUG_COMMAND_IDS } from '../../extension/commandIds';
 import { EXT, until } from './support';
 
 suite('MoE Lens in the extension host', () => {
@@ -9,11 +10,10 @@ suite('MoE Lens in the extension host', () => {
     await vscode.extensions.getExtension(EXT)!.activate();
   });
 
-  test('commands are registered', async () => {
+  test("every command in package.json and every debug command is registered", async () => {
     const all = await vscode.commands.getCommands(true);
-    for (const c of ['moeLens.selectHeatmap', 'moeLens.disableExpert', 'moeLens.forceExpert', 'moeLens.resetExpert', 'moeLens.resetAllExperts', 'moeLens.toggleExpertAtCursor', 'moeLens.showRoutingPanel', 'moeLens.selectModel', 'moeLens.restartServer', 'moeLens.showOutput', 'moeLens._debugDecorationCounts', 'moeLens.savePreset', 'moeLens.loadPreset', 'moeLens.deletePreset', 'moeLens.exportSteering', 'moeLens.importSteering', 'moeLens.compareContinuation', 'moeLens.findContrastiveExperts']) {
-      assert.ok(all.includes(c), `${c} missing`);
-    }
+    const contributed = (vscode.extensions.getExtension(EXT)!.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
+    for (const c of [...contributed, ...DEBUG_COMMAND_IDS]) assert.ok(all.includes(c), `${c} missing`);
   });
 
   test('opening a document decorates it and the hover lists layers and experts', async () => {

@@ -170,9 +170,9 @@ describe('routing panel (Chromium)', function () {
     await h.open('dark', { view: 'contrastive', metric: 'expert', layer: 0, windowStart: 0 });
     assert.match(await h.page.locator('#empty').innerText(), /No contrastive result yet/);
     const rows = [
-      { layer: 1, expert: 3, pA: 0.62, pB: 0.05, delta: 0.57, label: 'python' },
-      { layer: 0, expert: 9, pA: 0.2, pB: 0.6, delta: -0.4 },
-      { layer: 2, expert: 1, pA: 0.4, pB: 0.3, delta: 0.1 },
+      { layer: 1, expert: 3, pA: 0.62, pB: 0.05, deltaP: 0.57, label: 'python' },
+      { layer: 0, expert: 9, pA: 0.2, pB: 0.6, deltaP: -0.4 },
+      { layer: 2, expert: 1, pA: 0.4, pB: 0.3, deltaP: 0.1 },
     ];
     await h.send({ type: 'contrastive', rows, caption: 'A: 120 tokens · B: 140 tokens' });
     await h.page.locator('table.side-a tbody tr').first().waitFor();
@@ -193,8 +193,8 @@ describe('routing panel (Chromium)', function () {
       await h.send({ type: 'selection', uri: `file:///project/${py.source}`, start: py.result.offsets[20], end: py.result.offsets[27] });
       await h.send({ type: 'steering', rules: [{ layer: 1, expert: 5, mode: 'disable' }, { layer: 3, expert: 2, mode: 'force' }] });
       await h.send({ type: 'contrastive', rows: [
-        { layer: 1, expert: 3, pA: 0.62, pB: 0.05, delta: 0.57, label: 'python' }, { layer: 3, expert: 12, pA: 0.41, pB: 0.12, delta: 0.29, label: 'indent' },
-        { layer: 0, expert: 9, pA: 0.2, pB: 0.6, delta: -0.4, label: 'prose' }, { layer: 2, expert: 1, pA: 0.1, pB: 0.3, delta: -0.2 },
+        { layer: 1, expert: 3, pA: 0.62, pB: 0.05, deltaP: 0.57, label: 'python' }, { layer: 3, expert: 12, pA: 0.41, pB: 0.12, deltaP: 0.29, label: 'indent' },
+        { layer: 0, expert: 9, pA: 0.2, pB: 0.6, deltaP: -0.4, label: 'prose' }, { layer: 2, expert: 1, pA: 0.1, pB: 0.3, deltaP: -0.2 },
       ], caption: 'A: 120 tokens · B: 140 tokens · disabling the top 2 changes M by 0.410 bits; 2 random experts: 0.030' });
       await h.waitForChart();
       for (const [view, label] of [['heatmap', 'Token × layer heatmap'], ['load', 'Layer × expert load'], ['transitions', 'Expert co-activation'], ['contrastive', 'Contrastive experts (ΔP)']] as const) {

@@ -33,10 +33,10 @@ class Config:
         return asdict(self)
 
 
-def rope(x, pos0):
-    """Rotary embedding on [B, H, T, Dh], positions pos0 .. pos0+T-1 (half-split layout)."""
+def rope(x, pos0, base):
+    """Rotary embedding on [B, H, T, Dh], positions pos0 .. pos0+T-1 (half-split layout), frequencies base^(-2i/Dh)."""
     T, dh = x.shape[2], x.shape[3]
-    inv = 1.0 / (10000.0 ** (torch.arange(0, dh, 2, dtype=torch.float32) / dh))
+    inv = 1.0 / (base ** (torch.arange(0, dh, 2, dtype=torch.float32) / dh))
     pos = torch.arange(T, dtype=torch.float32) + pos0
     ang = pos[:, None] * inv[None, :]
     cos, sin = ang.cos(), ang.sin()
@@ -48,6 +48,7 @@ class Attention(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.h, self.dh = c.n_head, c.d_model // c.n_head
+        self.rope_base = c.rope_base
         self.qkv = nn.Linear(c.d_model, 3 * c.d_model, bias=False)
         self.out = nn.Linear(c.d_model, c.d_model, bias=False)
 
@@ -56,7 +57,7 @@ class Attention(nn.Module):
         q, k, v = self.qkv(x).split(D, dim=2)
         q, k, v = (t.view(B, T, self.h, self.dh).transpose(1, 2) for t in (q, k, v))
         pos0 = past_k.shape[2]
-        q, k = rope(q, pos0), rope(k, pos0)
+        q, k = rope(q, pos0, self.rope_base), rope(k, pos0, self.rope_base)
         k = torch.cat([past_k, k], dim=2)
         v = torch.cat([past_v, v], dim=2)
         S = k.shape[2]

@@ -1,3 +1,5 @@
+// Steering rules as the model sees them: validated against the model, turned into its expert_bias input [L*E], and
+// keyed for caches. (server/steering/ holds the features built on steering: continuation, contrastive finder, labels.)
 import type { ModelInfo, SteeringRule } from '../../common/protocol';
 import type { MoeManifest } from '../model/manifest';
 

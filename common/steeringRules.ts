@@ -1,9 +1,19 @@
-// Pure edits of a steering rule set (no vscode import, so unit tests run them in plain Node).
-import type { SteeringRule } from '../../common/protocol';
+// Steering rule sets as every side reads and edits them: the rule for (layer, expert), its description, and the
+// edits of the Experts tree, the panel and the commands. Pure (unit-tested in plain Node).
+import type { SteeringRule } from './protocol';
 
-/** The rule that governs (layer, expert): a per-layer rule or an all-layers ("*") one. */
+/**
+ * The rule that governs (layer, expert): its per-layer rule, else an all-layers ("*") one. (The server refuses a set
+ * where both exist; a per-layer rule wins here so that a stale set still reads the way it would be fixed.)
+ */
 export function ruleFor(rules: readonly SteeringRule[], layer: number, expert: number): SteeringRule | undefined {
-  return rules.find((r) => r.expert === expert && (r.layer === layer || r.layer === '*'));
+  return rules.find((r) => r.expert === expert && r.layer === layer) ?? rules.find((r) => r.expert === expert && r.layer === '*');
+}
+
+/** "E3 @ layer 1: disabled", "E3 @ all layers: bias +2". */
+export function describeRule(r: SteeringRule): string {
+  const where = r.layer === '*' ? 'all layers' : `layer ${r.layer}`;
+  return r.mode === 'bias' ? `E${r.expert} @ ${where}: bias ${r.bias! >= 0 ? '+' : ''}${r.bias}` : `E${r.expert} @ ${where}: ${r.mode}d`;
 }
 
 /**
@@ -20,6 +30,14 @@ export function toggledRules(rules: readonly SteeringRule[], layers: number, lay
   }
   if (!enabled) out.push({ layer, expert, mode: 'disable' });
   return out;
+}
+
+/**
+ * Toggle Expert at Cursor: re-enables (layer, expert) when the rule that governs it (a "*" one included) disables it,
+ * else disables it at that layer. Edits like an Experts tree checkbox, so a "*" rule is split, never duplicated.
+ */
+export function toggledDisable(rules: readonly SteeringRule[], layers: number, layer: number, expert: number): SteeringRule[] {
+  return toggledRules(rules, layers, layer, expert, ruleFor(rules, layer, expert)?.mode === 'disable');
 }
 
 /** Rules without those for (layer, expert); layer "*" removes the expert's rules at every layer. */

@@ -1,0 +1,61 @@
+// ESLint (flat config) for MoE Lens: `npm run lint`, run by `npm test` before the suites.
+// Rules: ESLint's and typescript-eslint's recommended sets (syntax-only: no type information, so the whole repo lints
+// in seconds), a few that catch real mistakes, and the import boundaries between the parts (docs/ARCHITECTURE.md,
+// "Boundaries"): what a part may import is decided here, not by convention.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Imports a part must not make: `from` patterns (gitignore style) with the reason shown in the error. */
+const forbid = (...groups) => ({ 'no-restricted-imports': ['error', { patterns: groups.map(([group, message]) => ({ group, message })) }] });
+
+const SERVER = [[['**/server/**'], 'the server is a separate process: share code through common/ (pure) or the moeLens/* protocol']];
+const EXTENSION = [[['**/extension/**'], 'the extension is the client: share code through common/ or the moeLens/* protocol']];
+const WEBVIEW = [[['**/webview/**'], 'the webview is a browser page: share code through common/ or webview messages']];
+const VSCODE = [['vscode', 'vscode-languageclient', 'vscode-languageclient/*'], 'only extension/ talks to the editor'];
+/** Globals a part must not use: imports are not the only way to reach the DOM or Node. */
+const globals = (...names) => ({ 'no-restricted-globals': ['error', ...names.map((name) => ({ name, message: `${name} is not available in every part that imports this one` }))] });
+const DOM_GLOBALS = ['document', 'window', 'navigator', 'localStorage'];
+const NODE_GLOBALS = ['process', 'Buffer', '__dirname', 'require', 'module'];
+
+const NODE = [['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'url', 'onnxruntime-node', 'vscode-languageserver', 'vscode-languageserver/*'], 'no Node.js (or server library) here'];
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'out/', 'media/', 'tools/', '.cache/', 'test-results/', 'bench/out/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        // Node and browser globals that the code uses; TypeScript (npm run typecheck) checks every other identifier.
+        console: 'readonly', process: 'readonly', Buffer: 'readonly', __dirname: 'readonly', require: 'readonly', module: 'readonly',
+        setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', URL: 'readonly',
+        TextEncoder: 'readonly', TextDecoder: 'readonly', document: 'readonly', window: 'readonly', performance: 'readonly',
+      },
+    },
+    rules: {
+      // TypeScript reports undefined names with their types; ESLint's version does not know type-only globals.
+      'no-undef': 'off',
+      // `_name` marks a deliberately unused binding (destructuring to drop a field, a required callback parameter).
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+      eqeqeq: ['error', 'always', { null: 'ignore' }],
+      'no-var': 'error',
+      'prefer-const': ['error', { destructuring: 'all' }],
+      'no-throw-literal': 'error',
+      'no-self-compare': 'error',
+      'no-template-curly-in-string': 'error',
+      'no-unmodified-loop-condition': 'error',
+      // ANSI escapes (the CLI heatmap) and control-character classes (token text) are deliberate.
+      'no-control-regex': 'off',
+    },
+  },
+  // Boundaries: common/ is pure (types and functions for every part), the server never sees the editor, the
+  // extension and the webview never import the server, the webview is a browser page.
+  { files: ['common/**/*.ts'], rules: { ...forbid(...SERVER, ...EXTENSION, ...WEBVIEW, VSCODE, NODE), ...globals(...DOM_GLOBALS, ...NODE_GLOBALS) } },
+  { files: ['server/**/*.ts'], rules: { ...forbid(...EXTENSION, ...WEBVIEW, VSCODE), ...globals(...DOM_GLOBALS) } },
+  { files: ['extension/**/*.ts'], rules: { ...forbid(...SERVER, ...WEBVIEW), ...globals(...DOM_GLOBALS) } },
+  { files: ['webview/**/*.ts'], rules: { ...forbid(...SERVER, ...EXTENSION, VSCODE, NODE), ...globals(...NODE_GLOBALS) } },
+  // Tests edit arbitrary JSON (manifests, messages) to break it on purpose.
+  { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
+  // Scripts and tests in plain JavaScript (CommonJS reporters, build scripts).
+  { files: ['**/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
+);

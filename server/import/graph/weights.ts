@@ -1,0 +1,6 @@
+/** Where the graph builders get weights: a checkpoint, read one tensor at a time (shapes checked by the reader). */
+export interface WeightSource {
+  has(name: string): boolean;
+  /** float32 values of the tensor, which must have exactly `shape` */
+  read(name: string, shape: readonly number[]): Float32Array;
+}

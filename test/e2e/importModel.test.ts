@@ -1,0 +1,162 @@
+// "MoE Lens: Import Hugging Face Model…" as a user runs it: the packaged .vsix in code-server, the command from the
+// palette, the folder typed into the editor's own folder picker, the progress notification, "Use This Model", then a
+// hover on a sample that shows the imported model's layers and experts. The checkpoint is the tiny Qwen3-MoE of
+// test/fixtures/hf (hub layout, bf16, three shards) with the real Qwen3 tokenizer, copied to a temporary folder.
+import assert from 'node:assert/strict';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { buildVsix, cleanup, copySamples, hoverRows, launchBrowser, log, repoRoot, resultsDir, scripts, tempDir, until, Workbench, type CodeServer } from './harness';
+
+const MODEL = 'Qwen3-MoE-tiny';
+
+describe('Import Hugging Face Model in code-server (installed from the .vsix)', function () {
+  this.timeout(600000);
+  let tmp: string | undefined;
+  let cs: CodeServer | undefined;
+  let browser: Browser | undefined;
+  let wb: Workbench;
+  let userDataDir: string;
+  let hf: string;
+  let broken: string;
+  let workspace: string;
+
+  before(async function () {
+    this.timeout(1800000); // a first run installs code-server (minutes)
+    const s = await scripts();
+    for (const f of existsSync(resultsDir) ? readdirSync(resultsDir) : []) if (f.startsWith('import-')) rmSync(join(resultsDir, f));
+    s.installCodeServer({ log });
+    tmp = tempDir('e2e-import');
+    // The checkpoint folder a user would pick: the fixture's files and the tokenizer its family ships.
+    const fixture = join(repoRoot, 'test', 'fixtures', 'hf', 'qwen3_moe');
+    const golden = JSON.parse(readFileSync(join(fixture, 'golden.json'), 'utf8')) as { tokenizer: { npm_folder: string } };
+    hf = join(tmp, 'checkpoints', MODEL);
+    mkdirSync(hf, { recursive: true });
+    for (const f of readdirSync(fixture)) if (f !== 'golden.json') cpSync(join(fixture, f), join(hf, f));
+    cpSync(join(repoRoot, golden.tokenizer.npm_folder, 'tokenizer.json'), join(hf, 'tokenizer.json'));
+    // Hub repositories often carry the original-format weights in a subfolder; here it tells the test that the folder
+    // picker has moved into the checkpoint (the workspace folder it starts in has no subfolder).
+    mkdirSync(join(hf, 'original'));
+    // The same checkpoint claiming an architecture the importer does not support.
+    broken = join(tmp, 'checkpoints', 'deepseek-like');
+    cpSync(hf, broken, { recursive: true });
+    const config = JSON.parse(readFileSync(join(hf, 'config.json'), 'utf8'));
+    writeFileSync(join(broken, 'config.json'), JSON.stringify({ ...config, architectures: ['DeepseekV3ForCausalLM'] }));
+    const vsix = buildVsix(tmp);
+    userDataDir = join(tmp, 'user-data');
+    const extensionsDir = join(tmp, 'extensions');
+    s.installExtension(vsix, { extensionsDir, userDataDir, log });
+    cs = await s.startCodeServer({ userDataDir, extensionsDir, log, settings: { 'workbench.secondarySideBar.defaultVisibility': 'hidden' } });
+    browser = await launchBrowser();
+    wb = new Workbench(await browser.newPage({ viewport: { width: 1400, height: 860 } }), 'import');
+    workspace = copySamples(tmp);
+    await wb.open(s.workbenchUrl(cs.url, { folder: workspace }));
+    await until('the embedded model ready in the status bar', async () => /tok/.test(await wb.status()));
+  });
+
+  after(async function () {
+    await browser?.close().catch(() => undefined);
+    if (this.currentTest?.state === 'failed' && cs) console.log(cs.output().split('\n').slice(-40).join('\n'));
+    await cs?.stop();
+    cleanup(tmp);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) await wb.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => undefined);
+  });
+
+  /** The editor's folder picker (a quick input in the browser): type the folder with a trailing "/", then accept it. */
+  async function pickFolder(folder: string): Promise<void> {
+    const input = '.quick-input-widget:not([style*="display: none"]) .quick-input-box input';
+    await wb.page.waitForSelector(input, { state: 'visible' });
+    // the picker first fills in its starting folder: typing before that would be appended to it
+    await until('the picker\'s starting folder', async () => (await wb.page.inputValue(input)).endsWith('/'));
+    await until(`${folder}/ in the picker`, async () => {
+      if ((await wb.page.inputValue(input)) !== `${folder}/`) await wb.page.fill(input, `${folder}/`);
+      return (await wb.page.inputValue(input)) === `${folder}/`;
+    });
+    // a folder picker lists only folders: inside the checkpoint it shows ".." and its one subfolder, original/
+    await until(`the picker inside ${folder}`, () => wb.page.evaluate(() => {
+      const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row .label-name')].map((e) => e.textContent?.trim());
+      return rows.join('|') === '..|original';
+    }));
+    await wb.page.keyboard.press('Enter');
+  }
+
+  const toast = (text: string) => until(`a notification "${text}"`, () => wb.page.evaluate((t) => {
+    const found = [...document.querySelectorAll('.notifications-toasts .notification-toast')].map((e) => (e as HTMLElement).innerText).find((s) => s.includes(t));
+    return found ?? undefined;
+  }, text));
+
+  const storedModels = () => {
+    const dir = join(userDataDir, 'User', 'globalStorage', 'moe-lens.moe-lens', 'models');
+    return existsSync(dir) ? readdirSync(dir) : [];
+  };
+
+  it('a checkpoint the importer refuses: an error naming the file and the field, nothing stored', async () => {
+    await wb.runCommand('MoE Lens: Import Hugging Face Model…');
+    await pickFolder(broken);
+    const text = await toast('cannot import');
+    log(text.split('\n')[0]);
+    assert.match(text, /config\.json \(architectures\)/);
+    assert.match(text, /DeepseekV3ForCausalLM/);
+    await wb.screenshot('refused');
+    assert.deepEqual(storedModels(), []);
+    await wb.page.keyboard.press('Escape');
+  });
+
+  it('imports through the palette and the folder picker, then "Use This Model" makes the hover show its experts', async () => {
+    await wb.page.evaluate(() => document.querySelectorAll('.notifications-toasts .codicon-notifications-clear').forEach((b) => (b as HTMLElement).click()));
+    await wb.runCommand('MoE Lens: Import Hugging Face Model…');
+    await pickFolder(hf);
+    const done = await toast(`imported ${MODEL}`);
+    log(done.split('\n')[0]);
+    assert.match(done, /Qwen3MoeForCausalLM, 3 layers \(2 with 8 experts, top-2\), 80 tensors/);
+    await wb.screenshot('imported');
+    assert.deepEqual(storedModels(), [MODEL], 'one complete model folder, no staging folder');
+    await wb.page.click('.notifications-toasts .notification-toast .monaco-button:has-text("Use This Model")');
+    const status = await until('the imported model in the status bar', async () => {
+      const t = await wb.status();
+      return t.includes(MODEL) && /tok/.test(t) ? t : undefined;
+    });
+    log(`status bar: ${status}`);
+    // A machine-overridable setting written at the Global target lands in the user settings of the machine the
+    // extension runs on: in a remote window (code-server) that is Machine/settings.json ("User (Remote)").
+    const settingsOf = (scope: string) => {
+      const f = join(userDataDir, scope, 'settings.json');
+      return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Record<string, unknown>)['moeLens.modelPath'] : undefined;
+    };
+    const where = ['Machine', 'User'].map((scope) => [scope, settingsOf(scope)] as const).filter(([, v]) => v !== undefined);
+    log(`moeLens.modelPath set in ${where.map(([scope, v]) => `${scope}/settings.json = ${String(v)}`).join('; ')}`);
+    assert.equal(where.length, 1, 'set once, in the user settings');
+    assert.ok(!existsSync(join(workspace, '.vscode', 'settings.json')), 'the workspace settings are left alone');
+    assert.match(String(where[0][1]), new RegExp(`globalStorage[\\\\/]moe-lens\\.moe-lens[\\\\/]models[\\\\/]${MODEL}$`));
+    await wb.openFile('fib.py');
+    const hover = await wb.hover('def fib', 'fib');
+    const rows = hoverRows(hover);
+    log(hover.split('\n')[0]);
+    // the imported model: 2 router layers (decoder layer 1 is dense), 8 experts, top-2 — the embedded one has 4 × 16
+    assert.deepEqual([...rows.keys()], [0, 1], `two router layers:\n${hover}`);
+    assert.ok(hover.includes(`(max ${Math.log(8).toFixed(2)})`), `the entropy scale of 8 experts:\n${hover}`);
+    for (const [l, r] of rows) {
+      assert.equal(r.experts.length, 2, `layer ${l}: top-2\n${hover}`);
+      assert.ok(r.experts.every((e) => Number(e.slice(1)) < 8), `layer ${l}: experts of 8\n${hover}`);
+    }
+    await wb.screenshot('hover');
+  });
+
+  it('"MoE Lens: Select Model…" lists the imported model beside the embedded one', async () => {
+    await wb.runCommand('MoE Lens: Select Model…');
+    const labels = await until('the model quick pick', () => wb.page.evaluate(() => {
+      if (document.querySelector('.quick-input-widget .quick-input-title')?.textContent?.trim() !== 'MoE Lens: model') return undefined;
+      const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row .label-name')].map((e) => e.textContent?.trim() ?? '');
+      return rows.length >= 3 ? rows : undefined;
+    }));
+    log(`Select Model: ${labels.join(' | ')}`);
+    assert.ok(labels.includes('Embedded model'));
+    assert.ok(labels.some((l) => l.endsWith(MODEL)), labels.join(' | '));
+    assert.ok(labels.includes('Import a Hugging Face model…'));
+    await wb.screenshot('select-model');
+    await wb.page.keyboard.press('Escape');
+  });
+});

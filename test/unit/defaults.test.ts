@@ -1,0 +1,16 @@
+// package.json's setting defaults and common/defaults.ts (what the server, the CLI and the extension fall back to)
+// must be the same numbers.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DEFAULT_CONTINUATION, DEFAULT_SETTINGS } from '../../common/defaults';
+import { repoRoot } from '../support/paths';
+
+const settings = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).contributes.configuration.properties;
+
+describe('defaults', () => {
+  it("package.json's setting defaults are those of common/defaults.ts", () => {
+    for (const [key, value] of Object.entries(DEFAULT_SETTINGS)) assert.equal(settings[`moeLens.${key}`].default, value, key);
+    for (const [key, value] of Object.entries(DEFAULT_CONTINUATION)) assert.equal(settings[`moeLens.continuation.${key}`].default, value, key);
+  });
+});
