@@ -36,7 +36,6 @@ export class FramingWatcher {
         continue;
       }
       this.header = Buffer.concat([this.header, data]);
-      data = Buffer.alloc(0);
       const end = this.header.indexOf('\r\n\r\n');
       if (end < 0) {
         if (this.header.length > MAX_HEADER_BYTES) this.failed = `a header of more than ${MAX_HEADER_BYTES} bytes without an end`;

@@ -205,7 +205,8 @@ describe('reliability over stdio (issue 12)', function () {
         }
       });
       s.open(u, long, 'python'); // analysed after the open's debounce; no routing request until the end
-      for (let i = 0; i < 1200 && acknowledged < 0; i++) await sleep(50);
+      const answered = () => acknowledged >= 0; // set by the notification handler above
+      for (let i = 0; i < 1200 && !answered(); i++) await sleep(50);
       assert.ok(burstAt > 0, 'no partial result for version 1');
       assert.ok(acknowledged >= 0, 'the server did not answer after the burst');
       const oldWork = seen.slice(burstAt, acknowledged).filter((p) => p.version === 1);

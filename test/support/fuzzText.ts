@@ -4,7 +4,7 @@ import { mulberry32 } from '../../server/steering/prng';
 
 const PIECES = [
   'def ', 'return ', 'const x = ', 'function f(a, b) {', '}', '\n', '\r\n', '    ', '\t', '# comment', '// note',
-  '"string"', "'s'", '`tpl ${x}`', '😀', '🇺🇳', 'é', 'ß', '你好', 'Привет', 'مرحبا', '\u0000', '\u0007', '\ud800', '\udfff',
+  '"string"', "'s'", '`tpl $' + '{x}`', '😀', '🇺🇳', 'é', 'ß', '你好', 'Привет', 'مرحبا', '\u0000', '\u0007', '\ud800', '\udfff',
   '\u200b', '\u2028', '==', '=>', '**', '0x1F', '3.14159', 'NaN', '<|endoftext|>', '<script>', '![x](y)', ' ', '  ', '.',
 ];
 
