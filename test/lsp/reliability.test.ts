@@ -123,13 +123,13 @@ describe('reliability over stdio (issue 12)', function () {
     it('item 9: malformed requests answer InvalidParams (-32602) naming the field', async () => {
       const cases: [string, unknown, RegExp][] = [
         [Methods.routing, { textDocument: { uri: 'file:///never-opened.txt' } }, /textDocument\.uri: document file:\/\/\/never-opened\.txt is not open/],
-        [Methods.routing, undefined, /needs a params object|"textDocument" is missing/],
+        [Methods.routing, undefined, /needs a params object|"textDocument" is missing|defines 1 params but received none/],
         [Methods.routing, {}, /"textDocument" is missing/],
         [Methods.routing, { textDocument: { uri: 7 } }, /"textDocument\.uri" must be a string/],
         ['textDocument/hover', { textDocument: { uri } }, /"position" is missing/],
         ['textDocument/hover', { textDocument: { uri }, position: { line: -1, character: 'x' } }, /"position" needs non-negative integers/],
         ['textDocument/hover', undefined, /needs a params object|"textDocument" is missing|defines 1 params but received none/],
-        [Methods.setSteering, undefined, /needs a params object|rules must be an array/],
+        [Methods.setSteering, undefined, /needs a params object|rules must be an array|defines 1 params but received none/],
         [Methods.setSteering, { rules: 'all' }, /rules must be an array/],
       ];
       for (const [method, params, pattern] of cases) {
