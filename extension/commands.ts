@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { plainLabel } from '../common/labelText';
 import type { ModelInfo, SteeringMode, SteeringRule } from '../common/protocol';
 import { HEATMAP_METRIC_IDS, HEATMAP_METRICS, HEATMAP_OFF, type HeatmapLayer } from '../common/heatmapMetrics';
 import type { CommandId } from './commandIds';
@@ -144,7 +145,7 @@ async function toggleExpertAtCursor(ctx: Ctx): Promise<void> {
     for (let k = 0; k < K; k++) {
       const e = r.experts[slotIndex(r.model, t, l, k)];
       const disabled = ruleFor(ctx.steering.rules, l, e)?.mode === 'disable';
-      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: r.absent?.includes('weights') ? `weight ${NOT_IN_TRACE}` : `weight ${r.weights[slotIndex(r.model, t, l, k)].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e], layer: l, expert: e });
+      items.push({ label: `${disabled ? '$(circle-slash)' : '$(circle-filled)'} Layer ${l} · Expert ${e}`, description: r.absent?.includes('weights') ? `weight ${NOT_IN_TRACE}` : `weight ${r.weights[slotIndex(r.model, t, l, k)].toFixed(2)}`, detail: ctx.labels()?.[l]?.[e] !== undefined ? plainLabel(ctx.labels()![l][e]) : undefined, layer: l, expert: e });
     }
   }
   const pick = await vscode.window.showQuickPick(items, { title: `MoE Lens: experts of "${ed.document.getText().slice(r.offsets[2 * t], r.offsets[2 * t + 1])}" — pick to disable / re-enable` });

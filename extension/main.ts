@@ -27,7 +27,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
   const config = new Config();
   const output = vscode.window.createOutputChannel('MoE Lens', { log: true });
   const statusBar = new StatusBar();
-  const routing = new RoutingStore(() => client);
+  const routing = new RoutingStore(() => client, (m) => output.warn(m));
   const steering = new SteeringStore(context.workspaceState, () => client);
   const decorations = new HeatmapDecorations(routing, config);
   const continuations = new ContinuationDocuments();
@@ -91,7 +91,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
       setCapabilityContext(s);
     }),
     client.onNotification(SteeringMethods.generateProgress, (p) => continuations.onServerProgress(p)),
-    client.onNotification(Methods.routingChanged, ({ uri, partial }) => void routing.refresh(uri, partial)),
+    client.onNotification(Methods.routingChanged, ({ uri, partial }) => routing.refresh(uri, partial)),
     client.onNotification(StatsProgressNotification, (p) => statsProgress.fire(p)),
     ...registerCommands(ctx),
     new ExpertsTree(ctx),

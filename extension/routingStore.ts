@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { Methods, type RoutingParams, type RoutingResult } from '../common/protocol';
 import { unpackRouting } from '../common/routingCodec';
+import { RefreshCoalescer } from './refreshCoalescer';
 
 /**
  * The one client-side model of routing results (GitLens style: decorations, tree and panel are separate views over
@@ -14,7 +15,10 @@ export class RoutingStore implements vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<{ uri: string }>();
   readonly onDidChange = this.emitter.event;
 
-  constructor(private readonly client: () => LanguageClient | undefined) {}
+  private readonly refresher = new RefreshCoalescer((uri, partial) => this.refreshNow(uri, partial));
+
+  /** `log`: where dropped failures are reported (the MoE Lens output channel) */
+  constructor(private readonly client: () => LanguageClient | undefined, private readonly log: (message: string) => void = () => undefined) {}
 
   /** The result for the document as it is now: cached when the version matches, else asked of the server. */
   async get(uri: string, partial = false): Promise<RoutingResult | undefined> {
@@ -32,14 +36,18 @@ export class RoutingStore implements vscode.Disposable {
       let r: RoutingResult;
       try {
         r = unpackRouting(p, base);
-      } catch {
+      } catch (e) {
         // a delta against a result this store no longer has (another request replaced it meanwhile): ask in full
+        this.log(`routing delta for ${uri} could not be applied (${(e as Error).message}); asking for the full result`);
         r = unpackRouting(await c.sendRequest(Methods.routing, { textDocument: { uri }, encoding: 'packed' }));
       }
       this.remember(uri, r);
       return r;
-    } catch {
-      return undefined; // the status bar shows server errors
+    } catch (e) {
+      // the status bar shows model errors; the log says which request failed and why (a cancellation is routine)
+      const code = (e as { code?: number }).code;
+      if (code !== -32800) this.log(`routing for ${uri} failed: ${(e as Error).message ?? String(e)}`);
+      return undefined;
     }
   }
 
@@ -52,12 +60,17 @@ export class RoutingStore implements vscode.Disposable {
    * Called on moeLens/routingChanged: fetch the new result and tell the views. `partial`: a long document's first
    * windows are ready — shown at once, and replaced when the complete result's notification comes.
    */
-  async refresh(uri: string, partial = false): Promise<void> {
+  refresh(uri: string, partial = false): void {
     this.stale.add(uri);
+    this.refresher.notify(uri, partial); // coalesced: one fetch per quiet period, never one per notification
+  }
+
+  private async refreshNow(uri: string, partial: boolean): Promise<void> {
     if (await this.get(uri, partial)) this.emitter.fire({ uri });
   }
 
   clear(): void {
+    this.refresher.clear();
     this.results.clear();
     this.stale.clear();
   }
@@ -73,6 +86,7 @@ export class RoutingStore implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.refresher.clear();
     this.emitter.dispose();
   }
 }

@@ -1,6 +1,7 @@
 // Runs every mocha suite that can run on this machine, one process per suite, and ends with the single line
 // "N passed, N failed" that CI reads. `--fast` skips the suites that need a real editor (code-server).
-// Suites: unit (pure functions), model (ONNX model directory), lsp (server over stdio), webview (Chromium),
+// Suites: unit (pure functions), model (ONNX model directory), lsp (server over stdio), reliability (fuzzing,
+// malformed requests, hostile model directories, kill -9 and restart, an edit burst), webview (Chromium),
 // e2e (code-server + Chromium). A suite folder with no compiled tests is skipped.
 // Before the suites: the gates `npm run typecheck` (tsc: esbuild strips types without checking them) and
 // `npm run lint` (ESLint, including the import boundaries between the parts); each failed gate counts as a failure.
@@ -15,6 +16,7 @@ const suites = [
   { name: 'unit', timeout: 20000 },
   { name: 'model', timeout: 60000 },
   { name: 'lsp', timeout: 120000 },
+  { name: 'reliability', timeout: 300000 },
   { name: 'webview', timeout: 120000 },
   { name: 'e2e', timeout: 600000, editor: true },
 ].filter((s) => (only.length ? only.includes(s.name) : !(fast && s.editor)));

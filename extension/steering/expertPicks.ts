@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { plainLabel } from '../../common/labelText';
 import type { ModelInfo, SteeringRule } from '../../common/protocol';
 import { describeRule, ruleFor } from '../../common/steeringRules';
 
@@ -14,7 +15,8 @@ export async function pickExpert(model: ModelInfo, layer: number | '*', usage: n
   for (let e = 0; e < model.experts; e++) {
     const use = usage && layer !== '*' ? `${(usage[layer][e] * 100).toFixed(1)}% of tokens here` : usage ? `${((usage.reduce((s, row) => s + row[e], 0) / usage.length) * 100).toFixed(1)}% of tokens here (mean)` : '';
     const rule = layer === '*' ? rules.find((r) => r.expert === e && r.layer === '*') : ruleFor(rules, layer, e);
-    const label = layer !== '*' ? labels?.[layer]?.[e] : undefined;
+    const raw = layer !== '*' ? labels?.[layer]?.[e] : undefined;
+    const label = raw === undefined ? undefined : plainLabel(raw); // from a file: no codicons, no control characters
     items.push({ label: `Expert ${e}`, description: [use, rule ? `(${describeRule(rule)})` : ''].filter(Boolean).join(' '), detail: label, expert: e });
   }
   return (await vscode.window.showQuickPick(items, { title: `MoE Lens: expert (${layer === '*' ? 'all layers' : `layer ${layer}`})`, placeHolder: 'Choose an expert', matchOnDescription: true, matchOnDetail: true }))?.expert;

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { plainLabel } from '../../common/labelText';
 import type { ModelInfo } from '../../common/protocol';
 import type { Ctx } from '../ctx';
 import { expertUsage } from '../../common/routingLayout';
@@ -62,7 +63,8 @@ export class ExpertsTree implements vscode.TreeDataProvider<ExpertNode>, vscode.
     }
     const rule = ruleFor(rules, node.layer, node.expert);
     const use = this.usage?.[node.layer]?.[node.expert];
-    const label = this.ctx.labels()?.[node.layer]?.[node.expert];
+    const raw = this.ctx.labels()?.[node.layer]?.[node.expert];
+    const label = raw === undefined ? undefined : plainLabel(raw); // from a file: no codicons, no control characters
     const item = new vscode.TreeItem(`Expert ${node.expert}`, vscode.TreeItemCollapsibleState.None);
     item.id = `expert-${node.layer}-${node.expert}`;
     // Usage and steering first: a long label is cut off at the view's edge, the numbers must not be.

@@ -12,6 +12,8 @@ export interface AnalyzeOptions {
   withBaseline?: boolean;
   /** polled between model calls: a newer document version makes this one obsolete */
   isCancelled?: () => boolean;
+  /** awaited before each model call, before isCancelled (the server handles the messages that arrived meanwhile) */
+  beforeWindow?: () => Promise<void>;
   /**
    * called after each window but the last with the result so far and the token range [from, to) of it that is final
    * and contiguous: lets the server show a long document's windows while the rest run
@@ -136,6 +138,7 @@ export async function analyzeText(session: ModelBackend, text: string, version: 
   const baseline = steered && opts.withBaseline ? new Array<number>(T * L * K) : undefined;
   const zero = new Float32Array(L * E);
   for (let start = 0; start < T; start += C) {
+    await opts.beforeWindow?.();
     if (opts.isCancelled?.()) throw new CancelledError();
     const win = ids.slice(start, start + C);
     const out = await session.forward(win, bias, undefined, { logits: false });

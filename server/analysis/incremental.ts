@@ -104,6 +104,7 @@ export async function analyzeIncremental(
   // Windows whose tokens are final: those before the resume point (copied) and those run so far.
   const done = Array.from({ length: count }, (_, w) => w < resume.window);
   for (const [i, w] of order.entries()) {
+    await opts.beforeWindow?.();
     if (opts.isCancelled?.()) throw new CancelledError();
     const start = w * C;
     const end = Math.min(T, start + C);
@@ -115,6 +116,9 @@ export async function analyzeIncremental(
     caches[w] = out.present!;
     done[w] = true;
     if (i < order.length - 1 && opts.onWindow) {
+      // messages that arrived during this window first: an edit among them makes this partial result obsolete
+      await opts.beforeWindow?.();
+      if (opts.isCancelled?.()) throw new CancelledError();
       const block = finalBlock(done, priority >= 0 ? priority : 0);
       if (block) opts.onWindow(result, block[0] * C, Math.min(T, block[1] * C));
     }

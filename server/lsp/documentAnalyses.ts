@@ -3,6 +3,7 @@ import { CancelledError, partialResult } from '../analysis/analyzer';
 import { analyzeIncremental, cacheBytes, type IncrementalAnalysis, type IncrementalStats } from '../analysis/incremental';
 import type { ModelBackend } from '../model/backend';
 import { steeringKey } from '../routing/expertBias';
+import { JobQueue } from '../analysis/jobQueue';
 
 interface Entry {
   version: number;
@@ -40,6 +41,8 @@ const CACHE_BUDGET_BYTES = 64 * 2 ** 20;
 
 export interface AnalysisContext {
   session(): Promise<ModelBackend>;
+  /** resolves once the messages that arrived so far are handled (edits, closes): awaited before each model call */
+  drainMessages?(): Promise<void>;
   rules(): readonly SteeringRule[];
   maxTokens(): number;
   text(uri: string): { text: string; version: number } | undefined;
@@ -50,12 +53,15 @@ export interface AnalysisContext {
   visibleOffset?(uri: string): number | undefined;
   /** an analysis of this document starts (uri) or the queue ran dry (undefined): for the "analysing" status */
   onBusy?(uri: string | undefined): void;
+  /** a background analysis (one nobody asked for yet) failed for another reason than being superseded */
+  onError?(uri: string, error: unknown): void;
 }
 
 /**
  * One routing result per open document, for its newest version and the current steering state. Model calls run
- * one at a time (a queue), each document alone; a newer version or a steering change makes an older analysis
- * stop at its next window and never overwrite the newer one. A new version is analysed incrementally
+ * one at a time (a queue: obsolete jobs first, then documents on screen, then arrival order), each document alone; a
+ * change to the document (changed()), a steering change or a newer request makes an older analysis stop at its next
+ * window and never overwrite the newer one. A new version is analysed incrementally
  * (server/analysis/incremental.ts): only the tokens from the first changed one on run through the model.
  */
 export class DocumentAnalyses {
@@ -63,18 +69,30 @@ export class DocumentAnalyses {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   /** insertion order = least recently analysed first (for the cache budget) */
   private readonly continuations = new Map<string, Continuation>();
-  private queue: Promise<unknown> = Promise.resolve();
-  private pending = 0;
+  private readonly queue: JobQueue;
 
-  constructor(private readonly ctx: AnalysisContext, private readonly debounceMs = 150) {}
+  constructor(private readonly ctx: AnalysisContext, private readonly debounceMs = 150) {
+    this.queue = new JobQueue(() => this.ctx.onBusy?.(undefined));
+  }
 
   /** Debounced analysis after an edit: typing fast analyses only the last version. */
   schedule(uri: string): void {
     clearTimeout(this.timers.get(uri));
     this.timers.set(uri, setTimeout(() => {
       this.timers.delete(uri);
-      this.get(uri).catch(() => undefined);
+      this.get(uri).catch((e) => {
+        if (!(e instanceof CancelledError)) this.ctx.onError?.(uri, e);
+      });
     }, this.debounceMs));
+  }
+
+  /**
+   * The document changed: its result is dropped at once — a running analysis of the old text stops at its next
+   * window, and a change that repeats a version number is not served the old result — then a new one is scheduled.
+   */
+  changed(uri: string): void {
+    this.entries.delete(uri);
+    this.schedule(uri);
   }
 
   /** The result for the document's current version and steering state (analysing it now if needed). */
@@ -86,7 +104,9 @@ export class DocumentAnalyses {
     if (cur && cur.version === doc.version && cur.key === key) return cur.promise;
     const entry: Entry = { version: doc.version, key, promise: Promise.resolve() as unknown as Promise<RoutingResult> };
     const stale = () => this.entries.get(uri) !== entry;
-    entry.promise = this.enqueue(async () => {
+    this.entries.set(uri, entry); // before the job can start (the queue may start it at once)
+    entry.promise = this.queue.run(async () => {
+      await this.ctx.drainMessages?.();
       if (stale()) throw new CancelledError();
       const session = await this.ctx.session();
       const latest = this.ctx.text(uri);
@@ -100,8 +120,7 @@ export class DocumentAnalyses {
       entry.partial = undefined;
       if (!stale()) this.ctx.onResult(uri, result);
       return result;
-    });
-    this.entries.set(uri, entry);
+    }, () => (stale() ? 0 : this.ctx.visibleOffset?.(uri) !== undefined ? 1 : 2));
     // A superseded analysis (newer version, steering or model change) resolves to the newest one while the document
     // is open, so no caller sees an old version or a cancellation.
     const settled = entry.promise.catch((e) => {
@@ -155,7 +174,8 @@ export class DocumentAnalyses {
     let cont = this.continuations.get(uri);
     if (cont && cont.session !== session) cont = undefined;
     const prev = cont?.byKey ?? new Map<string, IncrementalAnalysis>();
-    const opts = { maxTokens: this.ctx.maxTokens(), rules, isCancelled, onWindow, priorityOffset: this.ctx.visibleOffset?.(uri) };
+    const beforeWindow = this.ctx.drainMessages && (() => this.ctx.drainMessages!());
+    const opts = { maxTokens: this.ctx.maxTokens(), rules, isCancelled, beforeWindow, onWindow, priorityOffset: this.ctx.visibleOffset?.(uri) };
     const key = steeringKey(rules);
     const stats: IncrementalStats = { computed: 0, reused: 0 };
     const add = (s: IncrementalStats) => {
@@ -179,9 +199,10 @@ export class DocumentAnalyses {
       result = { ...main.result };
     }
     keep.set(key, main);
-    // Re-inserted last: the most recently analysed document is evicted last.
+    // Re-inserted last: the most recently analysed document is evicted last. A document closed while this ran keeps
+    // nothing (forget() already ran: its caches would stay until the budget pushed them out).
     this.continuations.delete(uri);
-    this.continuations.set(uri, { session, byKey: keep });
+    if (this.ctx.text(uri)) this.continuations.set(uri, { session, byKey: keep });
     this.trimCaches(uri);
     result.incremental = stats;
     result.elapsedMs = Math.round(performance.now() - started);
@@ -197,14 +218,5 @@ export class DocumentAnalyses {
       for (const a of c.byKey.values()) total -= cacheBytes(a);
       this.continuations.delete(uri);
     }
-  }
-
-  private enqueue<T>(job: () => Promise<T>): Promise<T> {
-    this.pending++;
-    const run = this.queue.then(job, job);
-    this.queue = run.catch(() => undefined).then(() => {
-      if (--this.pending === 0) this.ctx.onBusy?.(undefined);
-    });
-    return run;
   }
 }

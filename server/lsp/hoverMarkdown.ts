@@ -1,10 +1,10 @@
+import { escapeMarkdown } from '../../common/labelText';
 import type { RoutingResult } from '../../common/protocol';
 import { layerIndex, slotIndex, topKAt, topKChanged } from '../../common/routingLayout';
 import { visibleToken } from '../../common/tokens';
 import { NOT_IN_TRACE, sourceCaption } from '../../common/routingSource';
 
 const fmt = (w: number) => w.toFixed(2);
-const escapeMarkdown = (s: string) => s.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`);
 
 
 /**
@@ -33,7 +33,8 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
     for (let k = 0; k < K; k++) {
       const e = r.experts[base + k];
       const label = labels?.[l]?.[e];
-      cells.push(`E${e}${absent.has('weights') ? '' : ` (${fmt(r.weights[base + k])})`}${label ? ` ${label}` : ''}`);
+      // labels come from a file (cache, profile corpus): escaped, so a planted label cannot render a link or image
+      cells.push(`E${e}${absent.has('weights') ? '' : ` (${fmt(r.weights[base + k])})`}${label ? ` ${escapeMarkdown(label)}` : ''}`);
     }
     const ent = absent.has('entropy') ? NOT_IN_TRACE : r.entropy[layerIndex(r.model, t, l)].toFixed(2);
     if (steered) {

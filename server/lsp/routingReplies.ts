@@ -9,12 +9,13 @@ import { packRouting } from '../../common/routingCodec';
 export class RoutingReplies {
   private readonly sent = new Map<string, RoutingResult>();
 
-  reply(params: RoutingParams, r: RoutingResult): RoutingResult | PackedRoutingResult {
+  /** `remember`: false for a document closed meanwhile (nothing is kept for it) */
+  reply(params: RoutingParams, r: RoutingResult, remember = true): RoutingResult | PackedRoutingResult {
     if (params.encoding !== 'packed') return r;
     const uri = params.textDocument.uri;
     const last = this.sent.get(uri);
     const base = last && params.since === last.version ? last : undefined;
-    this.sent.set(uri, r);
+    if (remember) this.sent.set(uri, r);
     return packRouting(r, base);
   }
 

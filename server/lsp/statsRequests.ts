@@ -2,14 +2,13 @@
 // moeLens/openTrace / moeLens/closeTrace (a document's routing from an engine trace). main.ts registers them once.
 // Handlers are registered by the typed objects' method names: vscode-languageserver 10 brings its own
 // vscode-jsonrpc 9, whose RequestType does not type-check against the protocol package's (jsonrpc 10).
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
+import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { CloseTraceRequest, OpenTraceRequest, StatsProgressNotification, StatsRequest, type OpenTraceParams, type OpenTraceResult, type RoutingResult, type StatsParams, type StatsProgress, type StatsResult, type SteeringRule } from '../../common/protocol';
 import { CancelledError } from '../analysis/analyzer';
 import type { ModelBackend } from '../model/backend';
 import { collectStats, profileTexts, type StatsText } from '../stats/collectStats';
-import { TraceError } from '../trace/engineTrace';
+import { ParamsError, toResponseError } from './errors';
+import { readSourceFile } from './sourceFiles';
 import type { TraceDocuments } from './traceDocuments';
 
 /** At most this many texts per request: a workspace glob can match thousands of files. */
@@ -25,14 +24,7 @@ export interface StatsDeps {
   onRoutingSourceChanged(uri: string): void;
 }
 
-const invalid = (m: string) => new ResponseError(ErrorCodes.InvalidParams, m);
-
-function asResponseError(e: unknown): ResponseError<void> {
-  if (e instanceof ResponseError) return e;
-  if (e instanceof CancelledError) return new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
-  if (e instanceof TraceError || e instanceof RangeError) return invalid(e.message);
-  return new ResponseError(ErrorCodes.InternalError, (e as Error)?.message ?? String(e));
-}
+const invalid = (m: string) => new ParamsError(m);
 
 /** An open document (its trace when one is open), else a file: uri read from disk when its turn comes. */
 function statsText(deps: StatsDeps, uri: string): StatsText {
@@ -44,13 +36,7 @@ function statsText(deps: StatsDeps, uri: string): StatsText {
   if (!uri.startsWith('file:')) throw invalid(`uris: ${uri} is neither open nor a file: uri`);
   return {
     name: uri,
-    text: async () => {
-      try {
-        return await readFile(fileURLToPath(uri), 'utf8');
-      } catch (e) {
-        throw invalid(`uris: cannot read ${uri} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-      }
-    },
+    text: () => readSourceFile(uri, 'uris'),
   };
 }
 
@@ -80,7 +66,7 @@ export function registerStatsRequests(connection: Connection, deps: StatsDeps): 
       if (token.isCancellationRequested) throw new CancelledError();
       return r;
     } catch (e) {
-      throw asResponseError(e);
+      throw toResponseError(e);
     }
   });
 
@@ -93,7 +79,7 @@ export function registerStatsRequests(connection: Connection, deps: StatsDeps): 
       deps.onRoutingSourceChanged(p.uri);
       return r;
     } catch (e) {
-      throw asResponseError(e);
+      throw toResponseError(e);
     }
   });
 

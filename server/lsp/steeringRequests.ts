@@ -1,9 +1,7 @@
 // LSP requests for the steering features: continuation compare, contrastive expert search, expert labels, per-document
 // expert usage and the next-token change at a position. The server's main file calls registerSteeringRequests once;
 // everything here reads the session and the steering state through `deps`, so it holds no state of its own.
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import { ErrorCodes, LSPErrorCodes, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
+import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import {
   Methods,
   SteeringMethods,
@@ -25,7 +23,8 @@ import { DEFAULT_SETTINGS } from '../../common/defaults';
 import { analyzeText, CancelledError } from '../analysis/analyzer';
 import type { ModelBackend } from '../model/backend';
 import { tokenAt } from '../../common/tokens';
-import { SteeringError } from '../routing/expertBias';
+import { ModelNotLoadedError, ParamsError, toResponseError } from './errors';
+import { readSourceFile } from './sourceFiles';
 import { findContrastiveExperts } from '../steering/contrastive';
 import { compareContinuation } from '../steering/generate';
 import { expertLabels } from '../steering/labels';
@@ -36,27 +35,19 @@ export interface SteeringDeps {
   getSession(): ModelBackend | undefined;
   getRules(): SteeringRule[];
   getDocumentText(uri: string): string | undefined;
-  /** a writable folder for caches (the extension's globalStorage) */
-  cacheDir(): string;
+  /** a folder the client chose for caches (the extension's globalStorage); undefined: no disk cache */
+  cacheDir(): string | undefined;
   /** the document's current routing when the server already has it (saves an analysis for moeLens/expertUsage) */
   getRouting?(uri: string): Promise<RoutingResult>;
   /** moeLens.maxTokens (default: common/defaults.ts) */
   maxTokens?(): number;
 }
 
-/** Turns failures into ResponseErrors with a message a person can act on. */
-function asResponseError(e: unknown): ResponseError<void> {
-  if (e instanceof ResponseError) return e;
-  if (e instanceof CancelledError) return new ResponseError(LSPErrorCodes.RequestCancelled, 'request cancelled');
-  if (e instanceof SteeringError || e instanceof RangeError) return new ResponseError(ErrorCodes.InvalidParams, e.message);
-  return new ResponseError(ErrorCodes.InternalError, (e as Error)?.message ?? String(e));
-}
-
-const invalid = (message: string) => new ResponseError(ErrorCodes.InvalidParams, message);
+const invalid = (message: string) => new ParamsError(message);
 
 function requireSession(deps: SteeringDeps): ModelBackend {
   const s = deps.getSession();
-  if (!s) throw new ResponseError(ErrorCodes.ServerNotInitialized, 'the model is not loaded yet (see the MoE Lens status bar item)');
+  if (!s) throw new ModelNotLoadedError('the model is not loaded yet (see the MoE Lens status bar item)');
   return s;
 }
 
@@ -81,13 +72,7 @@ async function sourceText(deps: SteeringDeps, s: TextSource, where: string): Pro
   if (typeof uri !== 'string') throw invalid(`${where}: each entry needs "uri" or "text"`);
   const open = deps.getDocumentText(uri);
   if (open !== undefined) return open;
-  if (uri.startsWith('file:')) {
-    try {
-      return await readFile(fileURLToPath(uri), 'utf8');
-    } catch (e) {
-      throw invalid(`${where}: cannot read ${uri} (${(e as Error).message})`);
-    }
-  }
+  if (uri.startsWith('file:')) return readSourceFile(uri, where);
   throw invalid(`${where}: document ${uri} is not open`);
 }
 
@@ -109,7 +94,7 @@ function handle<P, R>(fn: (params: P, token: CancellationToken) => Promise<R>) {
       if (token.isCancellationRequested) throw new CancelledError();
       return r;
     } catch (e) {
-      throw asResponseError(e);
+      throw toResponseError(e);
     }
   };
 }

@@ -5,3 +5,9 @@ export class ModelLoadError extends Error {
     this.name = 'ModelLoadError';
   }
 }
+
+/** Where JSON.parse stopped ("at position 12"), without the snippet of text V8 quotes (which could be a secret file). */
+export function jsonErrorPosition(e: unknown): string {
+  const m = /position (\d+)/.exec(String((e as Error)?.message));
+  return m ? ` (at position ${m[1]})` : '';
+}

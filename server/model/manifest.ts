@@ -1,6 +1,6 @@
 import Ajv from 'ajv';
 import schema from '../../schema/moe.schema.json';
-import { ModelLoadError } from './errors';
+import { jsonErrorPosition, ModelLoadError } from './errors';
 
 /** moe.json, format "moe-lens/1" (schema/moe.schema.json). */
 export interface MoeManifest {
@@ -36,7 +36,7 @@ export function parseManifest(text: string, file = 'moe.json'): MoeManifest {
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new ModelLoadError(`not valid JSON (${(e as Error).message})`, file);
+    throw new ModelLoadError(`not valid JSON${jsonErrorPosition(e)}`, file); // never the text itself: it may not be a manifest
   }
   if (!validate(data)) {
     const err = validate.errors?.[0];

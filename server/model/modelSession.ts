@@ -1,7 +1,7 @@
-import { createReadStream, existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { basename, dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderSetting, ModelCapabilities, ModelInfo } from '../../common/protocol';
 import type { BackendCache, ForwardResult as BackendForwardResult, ModelBackend } from './backend';
@@ -9,7 +9,13 @@ import { ModelLoadError } from './errors';
 import { cudaLibraryInstalled, providerCandidates, providerUnavailableMessage } from './executionProvider';
 import { checkGraphSignature, checkProbeDims } from './graphCheck';
 import { kvLayers, layerName, parseManifest, type MoeManifest } from './manifest';
+import { confinedFile, readModelText } from './modelFiles';
+import { checkRoutingOutputs } from './outputCheck';
+import { disableDependencyTelemetry } from './telemetry';
 import { MoeTokenizer } from './tokenizer';
+
+// Before any session exists: onnxruntime reads ORT_DISABLE_TELEMETRY when it creates its environment.
+disableDependencyTelemetry();
 
 /** Key/value tensors of the tokens seen so far, as the graph returned them; pass back as `past` to continue. */
 export interface KvCache extends BackendCache {
@@ -83,15 +89,11 @@ export class ModelSession implements ModelBackend {
    * run reveals), and the file's sha256 against provenance.sha256. Every failure is a ModelLoadError naming the file.
    */
   static async load(dir: string, provider: ExecutionProviderSetting = 'auto'): Promise<ModelSession> {
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelLoadError('model directory does not exist', dir);
-    let text: string;
-    try {
-      text = await readFile(join(dir, 'moe.json'), 'utf8');
-    } catch (e) {
-      throw new ModelLoadError(unreadable(e), 'moe.json');
-    }
-    const manifest = parseManifest(text);
-    const tokenizer = await MoeTokenizer.fromFile(join(dir, manifest.tokenizer), manifest.tokenizer);
+    if (!(await stat(dir).then((st) => st.isDirectory(), () => false))) throw new ModelLoadError('model directory does not exist', dir);
+    // Every file is confined to the directory (realpath inside it, a regular file, a size cap per kind): see modelFiles.ts.
+    const manifest = parseManifest(await readModelText(dir, 'moe.json', 'manifest'));
+    const tok = await confinedFile(dir, manifest.tokenizer, 'tokenizer', '/tokenizer');
+    const tokenizer = await MoeTokenizer.fromFile(tok.path, manifest.tokenizer);
     // Hugging Face checkpoints pad the embedding past the tokenizer's last id (Qwen: 151669 tokens, vocab_size 151936):
     // a tokenizer smaller than the logits is fine, a larger one would produce ids the model has no row for.
     if (tokenizer.vocabSize > manifest.vocabSize) {
@@ -100,12 +102,24 @@ export class ModelSession implements ModelBackend {
     if (manifest.addBos && tokenizer.tokenId(manifest.specialTokens?.bos ?? '') === undefined) {
       throw new ModelLoadError(`addBos is true but specialTokens.bos ${JSON.stringify(manifest.specialTokens?.bos ?? null)} is not a token of ${manifest.tokenizer}`, 'moe.json', '/specialTokens/bos');
     }
+    // The profile corpus is read later (expert labels); its paths are checked now, so a bad entry fails the load.
+    for (const [domain, file] of Object.entries(manifest.profileCorpus?.domains ?? {})) {
+      await confinedFile(dir, file, 'corpus', `/profileCorpus/domains/${domain}`).catch((e: ModelLoadError) => {
+        if (!/file is missing/.test(e.message)) throw e;
+      });
+    }
     const onnxFile = manifest.model ?? 'model.onnx';
-    // Hashed here, then the bytes are dropped: onnxruntime reads the file itself, so the server does not keep a
-    // second copy of the weights in a JS buffer (about the size of model.onnx in resident memory).
+    const graph = await confinedFile(dir, onnxFile, 'graph', '/model');
+    // Weights stored beside the graph (ONNX external data, "<model>.data") are read by onnxruntime from the graph's
+    // folder: when present, that file too must be a regular file inside the directory.
+    await confinedFile(dirname(graph.path), `${basename(graph.path)}.data`, 'graphData').catch((e: ModelLoadError) => {
+      if (!/file is missing/.test(e.message)) throw e;
+    });
+    // Hashed here as a stream, then the bytes are dropped: onnxruntime reads the file itself, so the server does not
+    // keep a second copy of the weights in a JS buffer (about the size of model.onnx in resident memory).
     let sha: string;
     try {
-      sha = createHash('sha256').update(await readFile(join(dir, onnxFile))).digest('hex');
+      sha = await sha256File(graph.path);
     } catch (e) {
       throw new ModelLoadError(unreadable(e), onnxFile);
     }
@@ -114,8 +128,9 @@ export class ModelSession implements ModelBackend {
     let id = sha;
     if (manifest.modelData !== undefined) {
       let dataSha: string;
+      const data = await confinedFile(dir, manifest.modelData, 'graphData', '/modelData');
       try {
-        dataSha = await sha256File(join(dir, manifest.modelData));
+        dataSha = await sha256File(data.path);
       } catch (e) {
         throw new ModelLoadError(unreadable(e), manifest.modelData);
       }
@@ -125,7 +140,7 @@ export class ModelSession implements ModelBackend {
       }
       id = createHash('sha256').update(`${sha} ${dataSha}`).digest('hex');
     }
-    const { session, used } = await createSession(join(dir, onnxFile), provider, onnxFile);
+    const { session, used } = await createSession(graph.path, provider, onnxFile);
     try {
       checkGraphSignature(session, manifest, onnxFile);
       const declared = manifest.provenance.sha256;
@@ -137,6 +152,8 @@ export class ModelSession implements ModelBackend {
       try {
         probe = await loaded.forward([0], new Float32Array(manifest.layers * manifest.experts));
       } catch (e) {
+        if (e instanceof ModelLoadError) throw e; // invalid outputs (outputCheck.ts): already names the graph
+        if (e instanceof ModelLoadError) throw e; // invalid outputs (outputCheck.ts): already names the graph
         throw new ModelLoadError(`a one-token test run failed (${firstLine(e)})`, onnxFile);
       }
       checkProbeDims(probe.dims, manifest, onnxFile);
@@ -184,7 +201,7 @@ export class ModelSession implements ModelBackend {
     const present: KvCache = { tensors, length: (past?.length ?? 0) + T, ...(prefix ? { prefix } : {}) };
     const dims: Record<string, readonly number[]> = {};
     for (const name of Object.values(m.outputs)) if (out[name]) dims[name] = out[name].dims.map((d, i) => (i === 1 ? d - drop : d));
-    return {
+    const result: ForwardResult = {
       tokens: T,
       dims,
       logits: skipLogits ? new Float32Array(0) : dropRows(out[m.outputs.logits].data as Float32Array, 1, T + drop, drop),
@@ -195,6 +212,9 @@ export class ModelSession implements ModelBackend {
       present,
       ...(drop && m.outputs.tokenLogprobs !== undefined ? { firstScored: true } : {}),
     };
+    // Every run, not only the load probe: a model may break only on some inputs (ModelLoadError naming the graph).
+    checkRoutingOutputs(result, m.experts, m.outputs, m.model ?? 'model.onnx');
+    return result;
   }
 
   /** The first `length` positions of a cache (to continue after an edit that kept that prefix). */
@@ -236,6 +256,9 @@ const SESSION_OPTIONS = (ep: string): ort.InferenceSession.SessionOptions => ({
   executionProviders: [ep],
   graphOptimizationLevel: 'all',
   enableCpuMemArena: false,
+  // Memory patterns are planned and kept per input shape; a document's windows have ever-new lengths, so they only
+  // accumulate (bench/soak.ts: RSS after five edit bursts and documents closed, 415 → 277 MB on the quick form).
+  enableMemPattern: false,
   extra: { session: { disable_prepacking: '1' } },
 });
 

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { ModelLoadError } from './errors';
+import { jsonErrorPosition, ModelLoadError } from './errors';
+import { FILE_CAPS, readCappedText } from './modelFiles';
 import { checkNormalizer, normalizeAligned, type NormalizerJson } from './normalizer';
 import { tokenOffsets } from './offsets';
 
@@ -27,7 +27,7 @@ interface PreTokenizerJson {
   pretokenizers?: PreTokenizerJson[];
 }
 
-interface TokenizerJson {
+export interface TokenizerJson {
   model?: { type?: string; vocab?: Record<string, number>; byte_fallback?: boolean };
   added_tokens?: { id: number; content: string }[];
   normalizer?: NormalizerJson | null;
@@ -81,14 +81,25 @@ export class MoeTokenizer {
     }
   }
 
+  /** Reads a tokenizer.json (a regular file of at most the tokenizer cap); errors name `file`, never its content. */
   static async fromFile(path: string, file = 'tokenizer.json'): Promise<MoeTokenizer> {
+    let text: string;
+    try {
+      text = await readCappedText(path, FILE_CAPS.tokenizer, file);
+    } catch (e) {
+      throw new ModelLoadError((e as Error).message.replace(`${file}: `, ''), file);
+    }
+    return MoeTokenizer.fromText(text, file);
+  }
+
+  static fromText(text: string, file = 'tokenizer.json'): MoeTokenizer {
     let json: TokenizerJson;
     try {
-      json = JSON.parse(await readFile(path, 'utf8')) as TokenizerJson;
+      json = JSON.parse(text) as TokenizerJson;
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new ModelLoadError(code === 'ENOENT' ? 'file is missing' : `not valid JSON (${(e as Error).message})`, file);
+      throw new ModelLoadError(`not valid JSON${jsonErrorPosition(e)}`, file);
     }
+    if (typeof json !== 'object' || json === null) throw new ModelLoadError('not a JSON object', file);
     if (json.model?.type !== 'BPE' || !json.model.vocab) throw new ModelLoadError('only BPE tokenizers are supported', file, '/model/type');
     // Offsets come from token bytes mapped back through the normalizer, so nothing may change the text in a way
     // this code does not re-trace: pre-tokenizers must only split (or map bytes), normalizers must be known ones.
@@ -103,13 +114,9 @@ export class MoeTokenizer {
     try {
       tok = new Tokenizer(json, {});
     } catch (e) {
-      throw new ModelLoadError(`cannot be loaded by @huggingface/tokenizers (${(e as Error).message})`, file);
+      throw new ModelLoadError(`cannot be loaded by @huggingface/tokenizers (${firstLine(e)})`, file);
     }
-    // a loop, not Math.max(...ids): spreading 150k ids overflows the stack
-    let maxId = -1;
-    for (const id of Object.values(json.model.vocab)) if (id > maxId) maxId = id;
-    for (const a of json.added_tokens ?? []) if (a.id > maxId) maxId = a.id;
-    return new MoeTokenizer(tok, json, maxId + 1, byteLevel);
+    return new MoeTokenizer(tok, json, vocabSizeOf(json, file), byteLevel);
   }
 
   /** Token ids and UTF-16 [start, end) pairs: ordered, tiling the text, never splitting a character. */
@@ -198,3 +205,21 @@ export class MoeTokenizer {
     return this.bytesOf[id] ?? new Uint8Array();
   }
 }
+
+/**
+ * The largest token id + 1, by a loop: `Math.max(...ids)` passes every id as an argument and overflows the stack
+ * from about 125k tokens on (Qwen's 151,936-token vocabulary, DeepSeek-V3's 129,280). Ids must be non-negative
+ * integers below 2^24 (the largest real vocabularies are ~262k), so a hostile file cannot make the per-token tables huge.
+ */
+export function vocabSizeOf(json: TokenizerJson, file: string): number {
+  let max = -1;
+  const see = (id: unknown, field: string) => {
+    if (!(Number.isInteger(id) && (id as number) >= 0 && (id as number) < 2 ** 24)) throw new ModelLoadError(`token id ${String(id)} is not an integer from 0 to 2^24`, file, field);
+    if ((id as number) > max) max = id as number;
+  };
+  for (const id of Object.values(json.model?.vocab ?? {})) see(id, '/model/vocab');
+  for (const a of json.added_tokens ?? []) see(a?.id, '/added_tokens');
+  return max + 1;
+}
+
+const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200);

@@ -11,16 +11,25 @@ export class SteeringError extends Error {
   }
 }
 
+/**
+ * The largest |bias| a "bias" rule may set. Router logits are O(10); a bias beyond ±1e6 could only act as disable or
+ * force (which the manifest gives as ±1e9, and which have their own rules and checks), and values near float32's range
+ * (3.4e38) would become ±Infinity in the expert_bias tensor.
+ */
+export const MAX_ABS_BIAS = 1e6;
+
 const ruleLabel = (i: number, r: Partial<SteeringRule>): string => `rule ${i} (layer ${String(r.layer)}, expert ${String(r.expert)}, ${String(r.mode)})`;
 
 /**
  * Checks rules against the model: integer layer in range or "*", integer expert in range, a known mode, a finite bias
- * for "bias", each (layer, expert) at most once, and at most topK forced experts in a layer (more cannot all be chosen).
+ * of at most ±MAX_ABS_BIAS for "bias", each (layer, expert) at most once, at most topK forced experts in a layer (more
+ * cannot all be chosen) and at least topK experts left selectable in each layer (else a disabled one is chosen).
  */
 export function validateRules(rules: unknown, info: Pick<ModelInfo, 'layers' | 'experts' | 'topK'>): SteeringRule[] {
   if (!Array.isArray(rules)) throw new SteeringError('rules must be an array');
   const seen = new Map<string, number>();
   const forced = new Array<number>(info.layers).fill(0);
+  const disabled = new Array<number>(info.layers).fill(0);
   const out: SteeringRule[] = [];
   rules.forEach((raw: unknown, i) => {
     if (typeof raw !== 'object' || raw === null) throw new SteeringError(`rule ${i}: not an object`);
@@ -36,6 +45,9 @@ export function validateRules(rules: unknown, info: Pick<ModelInfo, 'layers' | '
     if (r.mode === 'bias' && !(typeof r.bias === 'number' && Number.isFinite(r.bias))) {
       throw new SteeringError(`${what}: mode "bias" needs a finite number "bias" (got ${typeof r.bias === 'string' ? JSON.stringify(r.bias) : String(r.bias)})`);
     }
+    if (r.mode === 'bias' && Math.abs(r.bias as number) > MAX_ABS_BIAS) {
+      throw new SteeringError(`${what}: "bias" ${String(r.bias)} is beyond ±${MAX_ABS_BIAS} (the bias limit; use "disable" or "force" to rule an expert out or in)`);
+    }
     const layers = r.layer === '*' ? [...Array(info.layers).keys()] : [r.layer as number];
     for (const l of layers) {
       const key = `${l}:${r.expert}`;
@@ -43,6 +55,10 @@ export function validateRules(rules: unknown, info: Pick<ModelInfo, 'layers' | '
       seen.set(key, i);
       if (r.mode === 'force' && ++forced[l] > info.topK) {
         throw new SteeringError(`${what}: more forced experts in layer ${l} than the ${info.topK} the router selects per token`);
+      }
+      // The router picks topK experts per token: with fewer than topK left, a disabled one would be chosen anyway.
+      if (r.mode === 'disable' && info.experts - ++disabled[l] < info.topK) {
+        throw new SteeringError(`${what}: layer ${l} would keep only ${info.experts - disabled[l]} selectable experts, fewer than the ${info.topK} the router selects per token (disable at most ${info.experts - info.topK} experts per layer)`);
       }
     }
     out.push(r.mode === 'bias' ? { layer: r.layer!, expert: r.expert!, mode: 'bias', bias: r.bias } : { layer: r.layer!, expert: r.expert!, mode: r.mode });

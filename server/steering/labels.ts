@@ -2,15 +2,15 @@
 // its most frequent top-1 tokens, the character class and the domain it is enriched for — in a short label such as
 // "python · lowercase words (def, self, return)". OLMoE's routing analysis found domain-concentrated experts and
 // OpenMoE token-ID specialisation: these labels surface both. Computed once per model, cached.
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { slotIndex } from '../../common/routingLayout';
 import { analyzeText } from '../analysis/analyzer';
+import { readModelText } from '../model/modelFiles';
 import type { ModelBackend } from '../model/backend';
+import { LABELS_FORMAT, labelCacheKey, readCachedLabels, writeCachedLabels } from './labelCache';
 import { CHAR_CLASSES, CHAR_CLASS_PHRASE, charClass, type CharClass } from './charClass';
 
 export { expertUsage } from './usage';
+export { labelCacheFile, labelCacheKey } from './labelCache';
 
 export interface ExpertProfile {
   /** tokens with the expert in their top-k at its layer */
@@ -171,25 +171,36 @@ export interface ExpertLabelSet {
   modelId: string;
   domains: string[];
   labels: string[][];
-  profiles: ExpertProfile[][];
+  /** the profiles behind the labels (absent when the labels came from the cache) */
+  profiles?: ExpertProfile[][];
 }
 
-/** Bump when the profile or label rules change, so old caches are not reused. */
-const LABELS_FORMAT = 5;
 /** Tokens profiled per domain at most. */
 const PROFILE_TOKENS = 4096;
 
-export const labelCacheFile = (cacheDir: string, modelId: string): string => join(cacheDir, `expert-labels-v${LABELS_FORMAT}-${modelId.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
-
-/** Routes the profile corpus of the model directory and labels every expert; null when the model has no corpus. */
-export async function computeExpertLabels(session: ModelBackend, isCancelled?: () => boolean): Promise<ExpertLabelSet | null> {
-  const domains = session.manifest.profileCorpus?.domains;
-  if (!domains) return null;
-  const routings: ProfileRouting[] = [];
+/**
+ * The profile corpus files of the model directory (each confined to it: modelFiles.ts), in manifest order; a missing
+ * file is skipped (a partial corpus still labels by the domains it has).
+ */
+export async function readProfileCorpus(session: ModelBackend): Promise<{ domain: string; text: string }[]> {
+  const domains = session.manifest.profileCorpus?.domains ?? {};
+  const out: { domain: string; text: string }[] = [];
   for (const [domain, file] of Object.entries(domains)) {
-    const path = join(session.dir, file);
-    if (!existsSync(path)) continue; // a partial corpus still labels by the domains it has
-    const r = await analyzeText(session, await readFile(path, 'utf8'), 0, { maxTokens: PROFILE_TOKENS, rules: [], isCancelled });
+    try {
+      out.push({ domain, text: await readModelText(session.dir, file, 'corpus', `/profileCorpus/domains/${domain}`) });
+    } catch (e) {
+      if (!/file is missing/.test((e as Error).message)) throw e;
+    }
+  }
+  return out;
+}
+
+/** Routes the profile corpus and labels every expert; null when the model has no corpus. */
+export async function computeExpertLabels(session: ModelBackend, isCancelled?: () => boolean, corpus?: { domain: string; text: string }[]): Promise<ExpertLabelSet | null> {
+  const texts = corpus ?? (await readProfileCorpus(session));
+  const routings: ProfileRouting[] = [];
+  for (const { domain, text } of texts) {
+    const r = await analyzeText(session, text, 0, { maxTokens: PROFILE_TOKENS, rules: [], isCancelled });
     routings.push({ domain, ids: r.ids, experts: r.experts });
   }
   if (!routings.length) return null;
@@ -200,11 +211,12 @@ export async function computeExpertLabels(session: ModelBackend, isCancelled?: (
 const memory = new Map<string, Promise<ExpertLabelSet | null>>();
 
 /**
- * Labels for the session's model from `cacheDir` (keyed by the model's sha256), computing and storing them the first
- * time. A cache that cannot be read or written is not an error: the labels are computed again.
+ * Labels for the session's model, computed once per process and, when the client gave a cache folder, kept there
+ * between sessions (labelCache.ts). Without `cacheDir` nothing touches the disk. A cache that cannot be read or
+ * written is not an error: the labels are computed again.
  */
-export function expertLabels(session: ModelBackend, cacheDir: string): Promise<ExpertLabelSet | null> {
-  const key = `${cacheDir}\0${session.modelId}`;
+export function expertLabels(session: ModelBackend, cacheDir: string | undefined): Promise<ExpertLabelSet | null> {
+  const key = `${cacheDir ?? ''}\0${session.modelId}\0${session.dir}`;
   let p = memory.get(key);
   if (!p) {
     p = loadOrCompute(session, cacheDir);
@@ -214,24 +226,19 @@ export function expertLabels(session: ModelBackend, cacheDir: string): Promise<E
   return p;
 }
 
-async function loadOrCompute(session: ModelBackend, cacheDir: string): Promise<ExpertLabelSet | null> {
-  const file = labelCacheFile(cacheDir, session.modelId);
-  try {
-    const cached = JSON.parse(await readFile(file, 'utf8')) as ExpertLabelSet;
-    if (cached.modelId === session.modelId && cached.labels?.length === session.info.layers) return cached;
-  } catch {
-    // no cache yet, or unreadable: compute
+async function loadOrCompute(session: ModelBackend, cacheDir: string | undefined): Promise<ExpertLabelSet | null> {
+  const corpus = await readProfileCorpus(session);
+  if (!corpus.length) return null;
+  const key = labelCacheKey(session.modelId, corpus);
+  const domains = corpus.map((c) => c.domain);
+  if (cacheDir) {
+    const cached = await readCachedLabels(cacheDir, key, session.info, domains);
+    if (cached) return { modelId: session.modelId, domains: cached.domains, labels: cached.labels };
   }
-  const set = await computeExpertLabels(session);
-  if (set) {
-    try {
-      await mkdir(cacheDir, { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(set));
-      await rename(tmp, file); // atomic: a second window never reads half a file
-    } catch {
-      // read-only storage: labels still work for this session
-    }
+  const set = await computeExpertLabels(session, undefined, corpus);
+  if (set && cacheDir) {
+    // read-only storage: the labels still work for this session
+    await writeCachedLabels(cacheDir, { format: LABELS_FORMAT, key, domains: set.domains, labels: set.labels }).catch(() => undefined);
   }
   return set;
 }

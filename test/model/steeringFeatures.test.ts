@@ -9,7 +9,7 @@ import { biasFromRules } from '../../server/routing/expertBias';
 import { charClass } from '../../server/steering/charClass';
 import { findContrastiveExperts } from '../../server/steering/contrastive';
 import { compareContinuation, endOfTextId, generate } from '../../server/steering/generate';
-import { expertLabels, labelCacheFile } from '../../server/steering/labels';
+import { expertLabels, labelCacheFile, labelCacheKey, readProfileCorpus } from '../../server/steering/labels';
 import { nextTokenChange } from '../../server/steering/nextToken';
 import { argmax } from '../../server/steering/prng';
 import { embeddedModel } from '../support/paths';
@@ -156,7 +156,7 @@ describe('steering features on the embedded model', function () {
     assert.ok(set);
     assert.equal(set.labels.length, s.info.layers);
     assert.ok(set.labels.every((row) => row.length === s.info.experts && row.every((x) => typeof x === 'string' && x.length > 0)));
-    const file = labelCacheFile(labelDir, s.modelId);
+    const file = labelCacheFile(labelDir, labelCacheKey(s.modelId, await readProfileCorpus(s)));
     assert.ok(existsSync(file));
     assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).labels, set.labels);
     console.log(`      layer 0 labels: ${set.labels[0].slice(0, 6).map((x, e) => `${e}: ${x}`).join(' | ')}`);
