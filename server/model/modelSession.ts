@@ -26,6 +26,8 @@ export interface ForwardResult {
   /** [T]: log p(token t | before it), 0 for the first of the call; when the graph has the output */
   tokenLogprobs?: Float32Array;
   routerLogits: Float32Array; // [L*T*E], raw (before expert_bias)
+  /** [L*T]: router entropy in nats, when the graph has the output (imported models); else analysis computes it */
+  routerEntropy?: Float32Array;
   expertIds: Int32Array; // [L*T*K]
   expertWeights: Float32Array; // [L*T*K]
   /** the keys and values of every token so far (past + these): pass as `past` to continue */
@@ -187,6 +189,7 @@ export class ModelSession {
       logits: skipLogits ? new Float32Array(0) : dropRows(out[m.outputs.logits].data as Float32Array, 1, T + drop, drop),
       tokenLogprobs: m.outputs.tokenLogprobs !== undefined ? dropRows(out[m.outputs.tokenLogprobs].data as Float32Array, 1, T + drop, drop) : undefined,
       routerLogits: dropRows(out[m.outputs.routerLogits].data as Float32Array, m.layers, T + drop, drop),
+      routerEntropy: m.outputs.routerEntropy !== undefined ? dropRows(out[m.outputs.routerEntropy].data as Float32Array, m.layers, T + drop, drop) : undefined,
       expertIds,
       expertWeights: dropRows(out[m.outputs.expertWeights].data as Float32Array, m.layers, T + drop, drop),
       present,
