@@ -11,10 +11,10 @@ import * as ort from 'onnxruntime-node';
 import type { PackedRoutingResult, RoutingResult } from '../common/protocol';
 import { packRouting, unpackRouting } from '../common/routingCodec';
 import { analyzeText } from '../server/analysis/analyzer';
-import { DocumentAnalyses } from '../server/lsp/documentAnalyses';
 import { ModelSession, type ForwardResult } from '../server/model/modelSession';
 import { surprisalBits } from '../server/routing/math';
 import { hoverBench, quantile, type HoverBench } from './lsp';
+import { benchEdit, docOf } from './measure';
 
 const root = process.cwd();
 const argv = process.argv.slice(2);
@@ -163,13 +163,6 @@ function corpus(): string {
   return text;
 }
 
-/** The prefix of `text` that holds (about) `n` tokens. */
-function docOf(s: ModelSession, text: string, n: number): string {
-  const enc = s.tokenizer.encode(text.slice(0, n * 40));
-  if (enc.ids.length < n) throw new Error(`the benchmark corpus has only ${enc.ids.length} tokens, ${n} wanted`);
-  return text.slice(0, enc.offsets[2 * n - 1]);
-}
-
 // ---------------------------------------------------------------- cases
 interface LengthRow {
   tokens: number;
@@ -226,36 +219,10 @@ async function benchLengths(b: Bench, text: string): Promise<LengthRow[]> {
       return x;
     });
     outs.length = 0;
-    const edit = await benchEdit(s, doc, T + 8);
+    const edit = await benchEdit(s, doc, T + 8, Math.max(REPS, 5));
     rows.push({ tokens: Math.min(ids.length, T), bareMs, forwardMs, analyzeMs, tokenizeMs, postMs: analyzeMs - forwardMs - tokenizeMs, surprisalMs, incrementalMs: edit.ms, incrementalComputed: edit.computed });
   }
   return rows;
-}
-
-/**
- * One-token edits at the end of a document through DocumentAnalyses — the class the server answers moeLens/routing
- * with, so its real incremental path (KV caches kept per document and steering key) — without the stdio transport.
- * The last character alternates between two values: each version differs from the previous one in its last token.
- */
-async function benchEdit(s: ModelSession, doc: string, maxTokens: number): Promise<{ ms: number; computed: number }> {
-  let text = doc;
-  let version = 1;
-  const analyses = new DocumentAnalyses({ session: async () => s, rules: () => [], maxTokens: () => maxTokens, text: () => ({ text, version }), onResult: () => undefined }, 0);
-  const uri = 'file:///bench/edit.ts';
-  await analyses.get(uri); // the full pass that leaves the caches
-  const a = doc.endsWith(';') ? ',' : ';', b = a === ';' ? ',' : ';';
-  const times: number[] = [];
-  let computed = NaN;
-  for (let i = 0; i <= Math.max(REPS, 5); i++) {
-    text = doc.slice(0, -1) + (i % 2 ? b : a);
-    version++;
-    const t0 = performance.now();
-    const r = await analyses.get(uri);
-    if (i > 0) times.push(performance.now() - t0); // the first warms up
-    computed = r.incremental?.computed ?? NaN;
-  }
-  analyses.forget(uri);
-  return { ms: median(times), computed };
 }
 
 async function benchJson(b: Bench, text: string): Promise<ModelRow['json']> {
