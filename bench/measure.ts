@@ -6,7 +6,7 @@ import { quantile } from './lsp';
 export const median = (xs: number[]): number => quantile(xs, 0.5);
 
 /** The prefix of `text` that holds (about) `n` tokens. */
-export function docOf(s: ModelSession, text: string, n: number): string {
+export function docOf(s: Pick<ModelSession, 'tokenizer'>, text: string, n: number): string {
   const enc = s.tokenizer.encode(text.slice(0, n * 40));
   if (enc.ids.length < n) throw new Error(`the benchmark corpus has only ${enc.ids.length} tokens, ${n} wanted`);
   return text.slice(0, enc.offsets[2 * n - 1]);
