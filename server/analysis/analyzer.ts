@@ -185,10 +185,19 @@ function fillWindow(r: RoutingResult, out: ForwardResult, start: number, L: numb
     const t = start + j;
     for (let l = 0; l < L; l++) {
       for (let k = 0; k < K; k++) r.weights[slotIndex(r.model, t, l, k)] = out.expertWeights[(l * n + j) * K + k];
-      r.entropy[layerIndex(r.model, t, l)] = entropyNats(out.routerLogits, (l * n + j) * E, E);
+      r.entropy[layerIndex(r.model, t, l)] = routerEntropy(out, l * n + j, E);
     }
     r.surprisal[t] = j === 0 && !out.firstScored ? 0 : tokenSurprisal(out, j, r.ids[t], V);
   }
+}
+
+/**
+ * Router entropy (nats) of row `row` = l·T + j of a forward pass: the graph's router_entropy output when it has one
+ * (imported models: the server only copies), else computed here from the raw router logits (same formula: softmax
+ * over all E experts, before the steering bias).
+ */
+export function routerEntropy(out: ForwardResult, row: number, E: number): number {
+  return out.routerEntropy ? out.routerEntropy[row] : entropyNats(out.routerLogits, row * E, E);
 }
 
 /** Bits for row j > 0 of a forward pass (or row 0 when out.firstScored): from the graph's token log-probabilities, else a log-sum-exp over the logits. */

@@ -8,9 +8,8 @@ import type { RoutingResult } from '../../common/protocol';
 import { layerIndex, slotIndex } from '../../common/routingLayout';
 import type { BackendCache, ForwardResult, ModelBackend } from '../model/backend';
 import { tokenAt } from '../../common/tokens';
-import { entropyNats } from '../routing/math';
 import { biasFromRules, steeringKey } from '../routing/expertBias';
-import { analyzeText, CancelledError, emptyResult, encodePrefix, tokenSurprisal, type AnalyzeOptions } from './analyzer';
+import { analyzeText, CancelledError, emptyResult, encodePrefix, routerEntropy, tokenSurprisal, type AnalyzeOptions } from './analyzer';
 
 /** A result plus what continuing it needs: the KV cache of every window and the steering it was computed under. */
 export interface IncrementalAnalysis {
@@ -168,7 +167,7 @@ function fillRows(r: RoutingResult, out: ForwardResult, start: number, local: nu
         r.experts[slotIndex(r.model, t, l, k)] = out.expertIds[(l * n + j) * K + k];
         r.weights[slotIndex(r.model, t, l, k)] = out.expertWeights[(l * n + j) * K + k];
       }
-      r.entropy[layerIndex(r.model, t, l)] = entropyNats(out.routerLogits, (l * n + j) * E, E);
+      r.entropy[layerIndex(r.model, t, l)] = routerEntropy(out, l * n + j, E);
     }
     if (local + j === 0) r.surprisal[t] = out.firstScored ? tokenSurprisal(out, 0, r.ids[t], V) : 0;
     else if (j > 0) r.surprisal[t] = tokenSurprisal(out, j, r.ids[t], V);

@@ -26,6 +26,8 @@ export interface ForwardResult {
   /** [T]: log p(token t | before it), 0 for the first of the call; when the model has the output */
   tokenLogprobs?: Float32Array;
   routerLogits: Float32Array; // [L*T*E], raw (before expert_bias)
+  /** [L*T]: router entropy in nats, when the model gives it (imported graphs); else analysis computes it */
+  routerEntropy?: Float32Array;
   expertIds: Int32Array; // [L*T*K]
   expertWeights: Float32Array; // [L*T*K]
   /** the keys and values of every token so far (past + these): pass as `past` to continue */

@@ -207,6 +207,7 @@ export class ModelSession implements ModelBackend {
       logits: skipLogits ? new Float32Array(0) : dropRows(out[m.outputs.logits].data as Float32Array, 1, T + drop, drop),
       tokenLogprobs: m.outputs.tokenLogprobs !== undefined ? dropRows(out[m.outputs.tokenLogprobs].data as Float32Array, 1, T + drop, drop) : undefined,
       routerLogits: dropRows(out[m.outputs.routerLogits].data as Float32Array, m.layers, T + drop, drop),
+      routerEntropy: m.outputs.routerEntropy !== undefined ? dropRows(out[m.outputs.routerEntropy].data as Float32Array, m.layers, T + drop, drop) : undefined,
       expertIds,
       expertWeights: dropRows(out[m.outputs.expertWeights].data as Float32Array, m.layers, T + drop, drop),
       present,

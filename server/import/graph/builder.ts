@@ -71,6 +71,8 @@ export class GraphBuilder {
   readonly outputs: onnx.IValueInfoProto[] = [];
   private counter = 0;
   private readonly consts = new Map<string, string>();
+  /** values renamed to a graph output's name by output(): later nodes read them under the new name */
+  private readonly renamed = new Map<string, string>();
 
   constructor(private readonly data: DataFile, readonly weightDtype: WeightDtype = 'fp32') {}
 
@@ -83,9 +85,20 @@ export class GraphBuilder {
     return v.name;
   }
 
-  /** Marks `value` as the graph output `v.name` (an Identity renames it when they differ). */
+  /**
+   * Marks `value` as the graph output `v.name`. The node that produced it gets that name as its output (nodes before
+   * and after read it under the new name), so no Identity copies it: an Identity feeding a graph output is a real
+   * copy in onnxruntime, and for the KV cache outputs that was the whole cache once per run (the bench profiled it).
+   * An Identity remains only for a value that is not a node's output or that is already another output.
+   */
   output(value: string, v: ValueInfo): void {
-    if (value !== v.name) this.nodes.push({ opType: 'Identity', input: [value], output: [v.name], name: v.name });
+    const current = this.renamed.get(value) ?? value;
+    const producer = current === value ? this.nodes.find((n) => n.output?.includes(value)) : undefined;
+    if (current !== v.name && producer) {
+      producer.output = producer.output!.map((o) => (o === value ? v.name : o));
+      for (const n of this.nodes) if (n.input?.includes(value)) n.input = n.input.map((i) => (i === value ? v.name : i));
+      this.renamed.set(value, v.name);
+    } else if (current !== v.name) this.nodes.push({ opType: 'Identity', input: [current], output: [v.name], name: v.name });
     this.outputs.push(valueInfo(v));
   }
 
@@ -97,7 +110,7 @@ export class GraphBuilder {
   opN(opType: string, inputs: string[], outputs: number, attrs: Record<string, AttrValue> = {}, domain?: string): string[] {
     const base = this.fresh(opType.toLowerCase());
     const out = Array.from({ length: outputs }, (_, i) => (outputs === 1 ? base : `${base}_${i}`));
-    this.nodes.push({ opType, domain: domain ?? '', input: inputs, output: out, name: base, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
+    this.nodes.push({ opType, domain: domain ?? '', input: inputs.map((i) => this.renamed.get(i) ?? i), output: out, name: base, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
     return out;
   }
 
