@@ -1,0 +1,58 @@
+// Creating the onnxruntime session of a model directory: the session options (memory before peak speed) and the
+// choice of execution provider, with an error that says whether the provider or the model is at fault.
+import * as ort from 'onnxruntime-node';
+import type { ExecutionProviderSetting } from '../../common/protocol';
+import { ModelLoadError } from './errors';
+import { cudaLibraryInstalled, providerCandidates, providerUnavailableMessage } from './executionProvider';
+
+export const firstLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).split('\n')[0];
+
+/**
+ * Memory before peak speed, for a process that lives beside the editor all day: no CPU memory arena (it keeps the
+ * largest activations of any past run) and no weight pre-packing (a second, re-laid-out copy of every MatMul weight).
+ * Measured on the embedded model, 8 windows of 512 tokens: resident memory 211 → 189 MB, time per window unchanged
+ * within noise (bench/ has the server-level numbers).
+ */
+const SESSION_OPTIONS = (ep: string): ort.InferenceSession.SessionOptions => ({
+  executionProviders: [ep],
+  graphOptimizationLevel: 'all',
+  enableCpuMemArena: false,
+  // Memory patterns are planned and kept per input shape; a document's windows have ever-new lengths, so they only
+  // accumulate (bench/soak.ts: RSS after five edit bursts and documents closed, 415 → 277 MB on the quick form).
+  enableMemPattern: false,
+  extra: { session: { disable_prepacking: '1' } },
+});
+
+/**
+ * An onnxruntime session on the first provider that starts. When a provider asked for by name fails, the model is
+ * tried once on CPU to tell the two causes apart: a model that loads on CPU means the provider is missing, one that
+ * does not is broken (truncated, not ONNX).
+ */
+export async function createSession(path: string, setting: ExecutionProviderSetting, file: string): Promise<{ session: ort.InferenceSession; used: string }> {
+  const failures: string[] = [];
+  const create = (ep: string) => ort.InferenceSession.create(path, SESSION_OPTIONS(ep));
+  for (const ep of providerCandidates(setting)) {
+    if (ep === 'cuda' && !cudaLibraryInstalled()) {
+      // Asking onnxruntime anyway only adds native error logs; the answer is known.
+      failures.push('cuda: libonnxruntime_providers_cuda is not in onnxruntime-node/bin');
+      continue;
+    }
+    try {
+      return { session: await create(ep), used: ep };
+    } catch (e) {
+      failures.push(`${ep}: ${firstLine(e)}`);
+    }
+  }
+  if (setting === 'cuda' || setting === 'webgpu') {
+    let cpu: ort.InferenceSession | undefined;
+    try {
+      cpu = await create('cpu');
+    } catch (e) {
+      throw new ModelLoadError(`onnxruntime cannot load it (${firstLine(e)})`, file);
+    }
+    await cpu.release();
+    throw new ModelLoadError(providerUnavailableMessage(setting, failures.join('; ')), file, 'executionProvider');
+  }
+  throw new ModelLoadError(`onnxruntime cannot load it (${failures.join('; ')})`, file);
+}
+
