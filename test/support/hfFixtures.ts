@@ -1,6 +1,6 @@
 // The tiny Hugging Face checkpoints of test/fixtures/hf (tools/hf/make_fixtures.py) as hub folders, and a direct
-// onnxruntime runner for an imported model (the Llama-2 tokenizer of two fixtures is not one the server loads yet, so
-// parity runs the graph on the recorded token ids).
+// onnxruntime runner for an imported model: parity runs the graph on the token ids transformers recorded, so a
+// tokenizer difference cannot hide a graph difference (the server's own tokenization is checked separately).
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
