@@ -2,7 +2,7 @@
 // of texts, by the risk difference ΔP_i = P(expert i active | A) − P(expert i active | B) per layer. Beside the result
 // goes a random-expert baseline (MoTE: switching off the found experts must matter more than switching off as many
 // random ones), so a user can tell a real finding from noise. See README.md, "Steering experts".
-import type { ContrastiveRow, SteeringRule } from '../../common/protocol';
+import type { ContrastiveResult, ContrastiveRow, SteeringRule } from '../../common/protocol';
 import { DEFAULT_SETTINGS } from '../../common/defaults';
 import { slotIndex } from '../../common/routingLayout';
 import { analyzeText } from '../analysis/analyzer';
@@ -111,30 +111,6 @@ export interface ContrastiveOptions {
   maxTokens?: number;
   labels?: readonly (readonly string[])[];
   isCancelled?: () => boolean;
-}
-
-export interface ContrastiveResult {
-  rows: ContrastiveRow[];
-  tokens: { a: number; b: number };
-  /** the top-n by ΔP as disable rules (what the measure switched off) */
-  disable: SteeringRule[];
-  /** the n most negative ΔP rows, most negative first: candidates to force towards B */
-  mostNegative: ContrastiveRow[];
-  /**
-   * Target measure M = mean surprisal on A − mean surprisal on B (bits per token). Switching off A's experts should
-   * raise it: the model gets worse at A relative to B.
-   */
-  measure: {
-    none: number;
-    topN: number;
-    random: number[];
-    randomSpread: Spread;
-    /** topN − none and mean(random) − none */
-    effectTopN: number;
-    effectRandom: number;
-  };
-  n: number;
-  seed: number;
 }
 
 interface SetRouting {

@@ -8,13 +8,13 @@ describe('imported model names', () => {
   it("prefers config.json's _name_or_path, then the folder, then the architecture", () => {
     assert.equal(importedModelName(config({ _name_or_path: 'allenai/OLMoE-1B-7B-0924', architectures: ['OlmoeForCausalLM'] }), '/data/olmoe'), 'OLMoE-1B-7B-0924');
     assert.equal(importedModelName(config({ _name_or_path: 'C:\\models\\Mixtral-8x7B\\', architectures: ['MixtralForCausalLM'] }), 'D:\\x'), 'Mixtral-8x7B');
-    assert.equal(importedModelName(config({ architectures: ['Qwen3MoeForCausalLM'] }), '/home/me/ckpt/Qwen3-30B-A3B/'), 'Qwen3-30B-A3B');
+    assert.equal(importedModelName(config({ architectures: ['Qwen3MoeForCausalLM'] }), '/data/ckpt/Qwen3-30B-A3B/'), 'Qwen3-30B-A3B');
     assert.equal(importedModelName(config({ _name_or_path: '', architectures: ['Qwen3MoeForCausalLM'] }), '/'), 'Qwen3Moe');
     assert.equal(importedModelName(undefined, ''), 'model');
   });
 
   it('a Hugging Face cache snapshot is named after its repository, not its commit hash', () => {
-    const snap = '/home/me/.cache/huggingface/hub/models--Qwen--Qwen1.5-MoE-A2.7B/snapshots/0123456789abcdef0123456789abcdef01234567';
+    const snap = '/data/.cache/huggingface/hub/models--Qwen--Qwen1.5-MoE-A2.7B/snapshots/0123456789abcdef0123456789abcdef01234567';
     assert.equal(importedModelName(config({ architectures: ['Qwen2MoeForCausalLM'] }), snap), 'Qwen1.5-MoE-A2.7B');
     assert.equal(importedModelName(config({ architectures: ['Qwen2MoeForCausalLM'] }), '/x/0123456789abcdef0123456789abcdef01234567'), '0123456789abcdef0123456789abcdef01234567', 'a hash outside a cache is just a name');
   });
