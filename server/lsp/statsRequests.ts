@@ -1,7 +1,7 @@
 // moeLens/stats (routing statistics over documents, files and the profile corpus; progress, cancellable) and
 // moeLens/openTrace / moeLens/closeTrace (a document's routing from an engine trace). main.ts registers them once.
-// Handlers are registered by the typed objects' method names: vscode-languageserver 10 brings its own
-// vscode-jsonrpc 9, whose RequestType does not type-check against the protocol package's (jsonrpc 10).
+// moeLens/stats is registered by its method name, not its typed object: vscode-jsonrpc refuses a typed request that
+// arrives without params before the handler runs, and "nothing to count" tells a script more than "defines 1 params".
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { CloseTraceRequest, OpenTraceRequest, StatsProgressNotification, StatsRequest, type OpenTraceParams, type OpenTraceResult, type RoutingResult, type StatsParams, type StatsProgress, type StatsResult, type SteeringRule } from '../../common/protocol';
 import { CancelledError } from '../analysis/analyzer';
