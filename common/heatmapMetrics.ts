@@ -3,7 +3,7 @@
 // editor decorations (extension/decorations/heatmapBuckets.ts) and the routing panel's metric list and chart
 // (webview/routingViews.ts, webview/charts.ts). Adding a metric is one entry here plus its id in package.json.
 import type { ModelInfo, RoutingResult } from './protocol';
-import type { OptionalArray } from './routingSource';
+import { has, type OptionalArray } from './routingSource';
 import { layerIndex, slotIndex, topKChanged } from './routingLayout';
 
 /**
@@ -116,6 +116,9 @@ export type PanelMetricId = { [K in HeatmapMetricId]: (typeof HEATMAP_METRICS)[K
 export const PANEL_METRIC_IDS = HEATMAP_METRIC_IDS.filter((id): id is PanelMetricId => 'cell' in HEATMAP_METRICS[id]);
 
 export const heatmapMetric = (id: HeatmapMetricId): HeatmapMetric => HEATMAP_METRICS[id];
+
+/** Whether the result carries what the metric reads (an engine trace has no weights, entropy or surprisal). */
+export const metricAvailable = (m: HeatmapMetric, r: Pick<RoutingResult, 'absent'>): boolean => !m.needs || has(r, m.needs);
 
 /** A layer index, or "mean" (the mean over layers; for metrics that read one layer: layer 0). */
 export type HeatmapLayer = number | 'mean';

@@ -2,6 +2,7 @@
 // and usage, editor heatmap, panel charts). experts / weights / baselineExperts hold T × L × K values, entropy T × L.
 // Index through these helpers rather than writing `(t * L + l) * K + k` again.
 import type { ModelInfo, RoutingResult } from './protocol';
+import { notRecordedSet } from './routingSource';
 
 type Shape = Pick<ModelInfo, 'layers' | 'topK'>;
 
@@ -41,7 +42,7 @@ export function changedLayers(r: RoutingResult, t: number): number {
 export function expertUsage(r: RoutingResult): { active: number[][]; slots: number[][] } {
   const { layers: L, experts: E, topK: K } = r.model;
   // a trace's prefix-cached tokens carry placeholder experts: they are not counted
-  const skip = new Set(r.notRecorded ?? []);
+  const skip = notRecordedSet(r);
   const T = r.tokens - skip.size;
   const counts = Array.from({ length: L }, () => new Array<number>(E).fill(0));
   for (let t = 0; t < r.tokens; t++) if (!skip.has(t)) for (let l = 0; l < L; l++) for (let k = 0; k < K; k++) counts[l][r.experts[slotIndex(r.model, t, l, k)]]++;

@@ -15,7 +15,7 @@ export function has(r: Pick<RoutingResult, 'absent'>, array: OptionalArray): boo
 }
 
 /** The tokens without routing, as a set (empty for the model's own results). */
-export function notRecordedSet(r: Pick<RoutingResult, 'notRecorded'>): ReadonlySet<number> {
+export function notRecordedSet(r: { readonly notRecorded?: readonly number[] }): ReadonlySet<number> {
   return new Set(r.notRecorded ?? []);
 }
 

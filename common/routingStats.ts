@@ -14,6 +14,8 @@
 // p_i and the entropy both read softmax(raw router logits), whatever the manifest's router.function: for a
 // sigmoid router (DeepSeek-V3) that is the softmax of its logits, not its normalised sigmoid affinities.
 
+import { notRecordedSet } from './routingSource';
+
 /** One routed text as the statistics need it. Token-major arrays as in RoutingResult: experts[(t*L + l)*K + k]. */
 export interface StatsInput {
   ids: ArrayLike<number>;
@@ -100,7 +102,7 @@ export class RoutingStatsAccumulator {
     const { layers: L, experts: E, topK: K } = this.shape;
     const T = input.ids.length;
     if (input.experts.length !== T * L * K) throw new RangeError(`experts has ${input.experts.length} values, expected T·L·K = ${T}·${L}·${K}`);
-    const skip = new Set(input.notRecorded ?? []);
+    const skip = notRecordedSet(input);
     if (!input.probSums) this.withProbs = false;
     else for (let i = 0; i < L * E; i++) this.probSums[i] += input.probSums[i];
     if (!input.entropy) this.withEntropy = false;

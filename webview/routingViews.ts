@@ -1,6 +1,6 @@
 // Pure computations behind the panel's charts: no DOM, no Plotly (unit-tested in test/unit/webviewViews.test.ts).
 import type { ContrastiveRow, RoutingResult } from '../common/protocol';
-import { HEATMAP_METRICS, type HeatmapMetric } from '../common/heatmapMetrics';
+import { HEATMAP_METRICS, metricAvailable as available } from '../common/heatmapMetrics';
 import { slotIndex } from '../common/routingLayout';
 import type { PanelMetric } from '../common/webviewMessages';
 import { has, notRecordedSet } from '../common/routingSource';
@@ -29,8 +29,7 @@ export function windowRange(start: number, tokens: number, size = WINDOW): { sta
 
 /** Whether the result carries what the metric shows (a trace has no weights or entropy). */
 export function metricAvailable(r: RoutingResult, metric: PanelMetric): boolean {
-  const needs = (HEATMAP_METRICS[metric] as HeatmapMetric).needs;
-  return !needs || has(r, needs);
+  return available(HEATMAP_METRICS[metric], r);
 }
 
 /**

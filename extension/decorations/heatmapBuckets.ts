@@ -1,6 +1,6 @@
-import { HEATMAP_METRICS, tokenValue, type HeatmapLayer, type HeatmapMetric } from '../../common/heatmapMetrics';
+import { HEATMAP_METRICS, metricAvailable, tokenValue, type HeatmapLayer, type HeatmapMetric } from '../../common/heatmapMetrics';
 import type { RoutingResult } from '../../common/protocol';
-import { has, notRecordedSet } from '../../common/routingSource';
+import { notRecordedSet } from '../../common/routingSource';
 import type { HeatmapChoice } from '../config';
 
 /** Categorical expert colours (moeLens.expert0..15); experts beyond 16 reuse them modulo 16. */
@@ -22,7 +22,7 @@ export function tokenBuckets(r: RoutingResult, metric: HeatmapChoice, layer: Hea
   const m: HeatmapMetric = HEATMAP_METRICS[metric];
   // What the source did not record stays undecorated (a trace has no weights, entropy or surprisal): never a colour
   // that would read as a value.
-  if (m.needs && !has(r, m.needs)) return out;
+  if (!metricAvailable(m, r)) return out;
   const skip = notRecordedSet(r);
   const [min, max] = m.range(r.model);
   for (let t = 0; t < r.tokens; t++) {

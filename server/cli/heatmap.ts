@@ -2,6 +2,7 @@
 // layer, then a legend (expert -> colour, share of tokens). Pure: result and text in, string out.
 import type { RoutingResult } from '../../common/protocol';
 import { slotIndex } from '../../common/routingLayout';
+import { notRecordedSet } from '../../common/routingSource';
 import { expertPalette256 } from './palette';
 
 const RESET = '\x1b[0m';
@@ -31,7 +32,7 @@ export function ansiHeatmap(text: string, r: RoutingResult, layer: number): stri
   const paint = (e: number, s: string) => `\x1b[48;5;${colours[e].bg};38;5;${colours[e].fg}m${s}${RESET}`;
   const counts = new Array<number>(E).fill(0);
   let out = '';
-  const notRecorded = new Set(r.notRecorded ?? []); // a trace's prefix-cached positions: printed without colour
+  const notRecorded = notRecordedSet(r); // a trace's prefix-cached positions: printed without colour
   for (let t = 0; t < r.tokens; t++) {
     const piece = printable(text, r.offsets[2 * t], r.offsets[2 * t + 1]);
     if (notRecorded.has(t)) {
