@@ -37,7 +37,10 @@ export class ModelHost {
   private current?: Load;
   private lastRetry = 0;
 
-  constructor(private readonly loader: Loader = (dir, provider) => ModelSession.load(dir, provider)) {}
+  constructor(
+    private readonly loader: Loader = (dir, provider) => ModelSession.load(dir, provider),
+    private readonly timeoutMs: number = loadTimeoutMs(),
+  ) {}
 
   dirFor(settings: ServerSettings): string {
     return settings.modelPath?.trim() ? settings.modelPath.trim() : embeddedModelDir();
@@ -57,7 +60,7 @@ export class ModelHost {
     const load = kind === 'onnx' ? this.loader(dir, settings.executionProvider) : RemoteBackend.load({ kind, url: remote.url.trim(), model: remote.model.trim(), localDir });
     let supersede!: () => void;
     const superseded = new Promise<void>((r) => (supersede = r));
-    const session = withTimeout(load, loadTimeoutMs(), source);
+    const session = withTimeout(load, this.timeoutMs, source);
     this.current = { key, source, session, superseded, supersede };
     session.catch(() => undefined); // surfaced through session()
     if (old) {
@@ -79,11 +82,23 @@ export class ModelHost {
     return true;
   }
 
-  /** The current load's backend; if a newer load replaces it while waiting, the newer one's. */
+  /**
+   * The current load's backend; if a newer load replaces it while waiting, the newer one's. Once a load is superseded
+   * its outcome no longer counts: a superseded load that fails (or finishes) afterwards cannot settle the wait.
+   */
   session(): Promise<ModelBackend> {
     const cur = this.current;
     if (!cur) return Promise.reject(new Error('no model configured'));
-    return Promise.race([cur.session, cur.superseded.then(() => this.session())]);
+    let moved = false;
+    const next = cur.superseded.then(() => {
+      moved = true;
+      return this.session();
+    });
+    const own = cur.session.then(
+      (s) => (moved ? next : s),
+      (e: unknown) => (moved ? next : Promise.reject(e)),
+    );
+    return Promise.race([own, next]);
   }
 
   /** The model directory, or the engine URL, being loaded or in use. */

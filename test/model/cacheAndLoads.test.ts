@@ -1,7 +1,7 @@
 // Issue 12, items 1 and 2 on the real model: the expert-label cache (client folder only, keyed by model + corpus +
 // format, atomic O_EXCL writes, validated reads) and model loads that never finish (a FIFO stands in for a hung mount).
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelSession } from '../../server/model/modelSession';
@@ -87,43 +87,65 @@ describe('expert-label cache (issue 12 item 1)', function () {
 
 describe('model loads that never finish (issue 12 item 2)', function () {
   this.timeout(120000);
-  const env = process.env.MOE_LENS_LOAD_TIMEOUT_MS;
-  before(() => (process.env.MOE_LENS_LOAD_TIMEOUT_MS = '1500'));
-  after(() => (env === undefined ? delete process.env.MOE_LENS_LOAD_TIMEOUT_MS : (process.env.MOE_LENS_LOAD_TIMEOUT_MS = env)));
 
-  // Before: no timeout — session() waited forever, and the analysis queue with it.
+  // Before: no timeout — session() waited forever, and the analysis queue with it. The loader never finishes, so the
+  // short timeout cannot race a real load on a slow machine.
   it('a load that hangs fails after the load timeout with a message naming the folder', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'moe-lens-hung-')), 'model');
     const fifo = makeFifo(`${dir}.fifo`);
-    const pending = (async () => {
-      // the FIFO read happens on the libuv pool, not the main thread: open it asynchronously
-      const { readFile } = await import('node:fs/promises');
-      return readFile(fifo);
-    })();
-    const host = new ModelHost(async (d) => {
+    // the FIFO read happens on the libuv pool, not the main thread: open it asynchronously
+    const { readFile } = await import('node:fs/promises');
+    const pending = readFile(fifo);
+    try {
+      const host = new ModelHost(async () => {
+        await pending;
+        throw new Error('the FIFO was released');
+      }, 1500);
+      host.configure({ modelPath: dir, executionProvider: 'cpu', maxTokens: 4096 });
+      await assert.rejects(host.session(), (e: Error) => e.message.startsWith(dir) && /loading did not finish within 2 s/.test(e.message));
+    } finally {
+      closeSync(openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK)); // release the blocked read (EOF)
       await pending;
-      return ModelSession.load(d, 'cpu');
-    });
-    host.configure({ modelPath: dir, executionProvider: 'cpu', maxTokens: 4096 });
-    await assert.rejects(host.session(), (e: Error) => e.message.startsWith(dir) && /loading did not finish within 2 s/.test(e.message));
-    closeSync(openSync(fifo, 'w')); // release the blocked read (EOF)
-    await pending;
+    }
   });
 
-  // Before: a caller that asked while the hung load was current waited on it forever, even after a switch.
+  // Before: a caller that asked while the hung load was current waited on it forever, even after a switch. The
+  // default (long) timeout: the real load of the embedded model may be slow on a loaded machine.
   it('callers waiting on a superseded load move on to the newer one', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'moe-lens-hung-')), 'model');
     const fifo = makeFifo(`${dir}.fifo`);
     const { readFile } = await import('node:fs/promises');
     const blocked = readFile(fifo);
-    const host = new ModelHost(async (d) => (d === embeddedModel ? ModelSession.load(d, 'cpu') : blocked.then(() => ModelSession.load(d, 'cpu'))));
-    host.configure({ modelPath: dir, executionProvider: 'cpu', maxTokens: 4096 });
-    const waiting = host.session(); // e.g. the analysis queue, asking during the hung load
+    try {
+      const host = new ModelHost(async (d) => (d === embeddedModel ? ModelSession.load(d, 'cpu') : blocked.then(() => ModelSession.load(d, 'cpu'))));
+      host.configure({ modelPath: dir, executionProvider: 'cpu', maxTokens: 4096 });
+      const waiting = host.session(); // e.g. the analysis queue, asking during the hung load
+      host.configure({ modelPath: embeddedModel, executionProvider: 'cpu', maxTokens: 4096 });
+      const s = await waiting;
+      assert.equal(s.dir, embeddedModel);
+      await s.dispose();
+    } finally {
+      closeSync(openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK));
+      await blocked;
+    }
+  });
+
+  // Before: Promise.race([old load, superseded → newer load]) let the old load's rejection win when it failed after
+  // being superseded but before the newer load finished.
+  it('a superseded load that fails afterwards does not fail the callers waiting on it', async () => {
+    let failOld!: (e: Error) => void;
+    const old = new Promise<never>((_, reject) => (failOld = reject));
+    let releaseNew!: () => void;
+    const gate = new Promise<void>((r) => (releaseNew = r));
+    const host = new ModelHost(async (d) => (d === embeddedModel ? gate.then(() => ModelSession.load(d, 'cpu')) : old));
+    host.configure({ modelPath: join(tmpdir(), 'moe-lens-superseded-model'), executionProvider: 'cpu', maxTokens: 4096 });
+    const waiting = host.session();
     host.configure({ modelPath: embeddedModel, executionProvider: 'cpu', maxTokens: 4096 });
+    failOld(new Error('the superseded load failed'));
+    await new Promise((r) => setTimeout(r, 50)); // the rejection has been delivered before the newer load finishes
+    releaseNew();
     const s = await waiting;
     assert.equal(s.dir, embeddedModel);
     await s.dispose();
-    closeSync(openSync(fifo, 'w'));
-    await blocked;
   });
 });
