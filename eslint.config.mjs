@@ -17,6 +17,10 @@ const globals = (...names) => ({ 'no-restricted-globals': ['error', ...names.map
 const DOM_GLOBALS = ['document', 'window', 'navigator', 'localStorage'];
 const NODE_GLOBALS = ['process', 'Buffer', '__dirname', 'require', 'module'];
 
+/** onnxruntime is used only behind ModelBackend (the session, its providers) and by the REAP profiling pass. */
+const ONNX = [['onnxruntime-node', 'onnxruntime-node/*'], 'onnxruntime stays behind ModelBackend: use server/model/backend.ts (docs/ARCHITECTURE.md, Invariants)'];
+const ONNX_USERS = ['server/model/modelSession.ts', 'server/model/onnxSession.ts', 'server/model/executionProvider.ts', 'server/prune/profile.ts'];
+
 const NODE = [['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'url', 'onnxruntime-node', 'vscode-languageserver', 'vscode-languageserver/*'], 'no Node.js (or server library) here'];
 
 export default tseslint.config(
@@ -51,9 +55,30 @@ export default tseslint.config(
   // Boundaries: common/ is pure (types and functions for every part), the server never sees the editor, the
   // extension and the webview never import the server, the webview is a browser page.
   { files: ['common/**/*.ts'], rules: { ...forbid(...SERVER, ...EXTENSION, ...WEBVIEW, VSCODE, NODE), ...globals(...DOM_GLOBALS, ...NODE_GLOBALS) } },
-  { files: ['server/**/*.ts'], rules: { ...forbid(...EXTENSION, ...WEBVIEW, VSCODE), ...globals(...DOM_GLOBALS) } },
-  { files: ['extension/**/*.ts'], rules: { ...forbid(...SERVER, ...WEBVIEW), ...globals(...DOM_GLOBALS) } },
+  { files: ['server/**/*.ts'], ignores: ONNX_USERS, rules: { ...forbid(...EXTENSION, ...WEBVIEW, VSCODE, ONNX), ...globals(...DOM_GLOBALS) } },
+  { files: ONNX_USERS, rules: { ...forbid(...EXTENSION, ...WEBVIEW, VSCODE), ...globals(...DOM_GLOBALS) } },
+  { files: ['extension/**/*.ts'], rules: { ...forbid(...SERVER, ...WEBVIEW, ONNX), ...globals(...DOM_GLOBALS) } },
   { files: ['webview/**/*.ts'], rules: { ...forbid(...SERVER, ...EXTENSION, VSCODE, NODE), ...globals(...NODE_GLOBALS) } },
+  // Small files with names that explain themselves: no module over 300 lines in the product's parts.
+  { files: ['common/**/*.ts', 'server/**/*.ts', 'extension/**/*.ts', 'webview/**/*.ts'], rules: { 'max-lines': ['error', { max: 300 }] } },
+  // Routing arrays are token-major and indexed only through common/routingLayout.ts: no hand-written
+  // `[(t * L + l) * K + k]`-style index into experts, weights or routerLogits outside it.
+  {
+    files: ['common/**/*.ts', 'server/**/*.ts', 'extension/**/*.ts', 'webview/**/*.ts'],
+    // the importer's graph builder lays out weights, not routing; modelSession.ts's KV cache rows neither
+    ignores: ['common/routingLayout.ts', 'server/import/**', 'server/prune/exportHf.ts'], // weight rows, not routing arrays
+    rules: {
+      'no-restricted-syntax': ['error', {
+        // `(t * L + l) * K`, wherever it is written
+        selector: "BinaryExpression[operator='*'][left.type='BinaryExpression'][left.operator='+'][left.left.type='BinaryExpression'][left.left.operator='*']",
+        message: 'the routing layout is common/routingLayout.ts (slotIndex, layerIndex, layerMajorIndex): index through it',
+      }, {
+        // `r.experts[t * L * K + ...]`, `input.entropy[t * L + l]`
+        selector: "MemberExpression[computed=true]:matches([object.name=/^(experts|weights|baselineExperts|entropy)$/], [object.property.name=/^(experts|weights|baselineExperts|entropy|routerLogits|expertIds|expertWeights|routerEntropy)$/]) > .property:matches(BinaryExpression[operator='*'], :has(BinaryExpression[operator='*']))",
+        message: 'the routing layout is common/routingLayout.ts (slotIndex, layerIndex, layerMajorIndex): index through it',
+      }],
+    },
+  },
   // Tests edit arbitrary JSON (manifests, messages) to break it on purpose.
   { files: ['test/**/*.ts'], rules: { '@typescript-eslint/no-explicit-any': 'off' } },
   // Scripts and tests in plain JavaScript (CommonJS reporters, build scripts).

@@ -27,6 +27,8 @@ export interface ImportSummary {
   tensorsRead: number;
   /** checkpoint tensors the graph did not use (e.g. lm_head.weight of a tied model): worth a look when unexpected */
   unused: string[];
+  /** how many tensors were unused, when `unused` lists only the first of them (it stays a short line) */
+  unusedTotal?: number;
 }
 
 export interface ImportDoneEvent extends ImportSummary {

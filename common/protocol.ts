@@ -6,6 +6,7 @@
 // The objects come from the client's copy of vscode-languageserver-protocol. The server's library pins another copy:
 // server/lsp/protocolTypes.ts lets its connection accept these objects too (it sends and dispatches by method name).
 import { NotificationType, RequestType, RequestType0 } from 'vscode-languageserver-protocol';
+import type { BackendKind, ExecutionProviderSetting } from './backends';
 import type { RoutingSource } from './statsProtocol';
 import type { ExpertLabels, ExpertUsageParams, ExpertUsageResult } from './steeringProtocol';
 
@@ -36,7 +37,7 @@ export interface RoutingChangedParams {
   partial?: boolean;
 }
 
-export type ExecutionProviderSetting = 'auto' | 'cuda' | 'webgpu' | 'cpu';
+export type { ExecutionProviderSetting } from './backends';
 
 export interface ModelInfo {
   name: string;
@@ -45,6 +46,8 @@ export interface ModelInfo {
   topK: number;
   /** the execution provider actually used, e.g. "cpu", "cuda" */
   executionProvider: string;
+  /** the weights' precision when the model was imported quantised ("int8", "int4"); absent: float */
+  weights?: string;
   contextLength: number;
   vocabSize: number;
   /** optional human labels per [layer][expert] */
@@ -174,11 +177,19 @@ export interface ServerSettings {
   backend?: BackendKind;
   /** moeLens.remote.*: the engine (never sent by the extension in an untrusted workspace) */
   remote?: { url: string; model: string };
+  /** moeLens.hover.layers and the heatmap's layer: which layers the routing hover lists (server/lsp/hoverLayers.ts) */
+  hover?: HoverSettings;
+}
+
+/** "compact": the heatmap's layer (and, steered, the changed ones); "all": every layer. */
+export interface HoverSettings {
+  layers: 'compact' | 'all';
+  layer: number | 'mean';
 }
 
 // --- Model backends (server/model/backend.ts) ---
 
-export type BackendKind = 'onnx' | 'vllm' | 'sglang';
+export type { BackendKind, EngineKind } from './backends';
 
 /** What a backend can do; the extension enables commands from it. */
 export interface ModelCapabilities {

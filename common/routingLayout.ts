@@ -9,8 +9,18 @@ type Shape = Pick<ModelInfo, 'layers' | 'topK'>;
 /** Index of slot k (0 = the expert the router ranks first) of token t at layer l in experts, weights, baselineExperts. */
 export const slotIndex = (m: Shape, t: number, l: number, k = 0): number => (t * m.layers + l) * m.topK + k;
 
+/** [start, end) of token t's L × K values in experts, weights, baselineExperts (slot (l, k) is start + l·K + k). */
+export const tokenSlots = (m: Shape, t: number): [number, number] => [slotIndex(m, t, 0), slotIndex(m, t + 1, 0)];
+
 /** Index of (token t, layer l) in entropy. */
 export const layerIndex = (m: Pick<ModelInfo, 'layers'>, t: number, l: number): number => t * m.layers + l;
+
+/**
+ * Index into a forward pass's own outputs, which the graph gives layer-major ([L, T, width]): value k of (layer l,
+ * token j) of a pass over `tokens` tokens (width 1: the row itself). The engine reads them with this and writes the
+ * token-major result with slotIndex / layerIndex.
+ */
+export const layerMajorIndex = (tokens: number, l: number, j: number, width = 1, k = 0): number => (l * tokens + j) * width + k;
 
 /** The K values of token t at layer l (a copy), in the router's rank order. */
 export function topKAt(values: readonly number[], m: Shape, t: number, l: number): number[] {

@@ -14,9 +14,10 @@
 // p_i and the entropy both read softmax(raw router logits), whatever the manifest's router.function: for a
 // sigmoid router (DeepSeek-V3) that is the softmax of its logits, not its normalised sigmoid affinities.
 
+import { layerIndex, slotIndex } from './routingLayout';
 import { notRecordedSet } from './routingSource';
 
-/** One routed text as the statistics need it. Token-major arrays as in RoutingResult: experts[(t*L + l)*K + k]. */
+/** One routed text as the statistics need it. Token-major arrays as in RoutingResult (common/routingLayout.ts). */
 export interface StatsInput {
   ids: ArrayLike<number>;
   experts: ArrayLike<number>;
@@ -115,12 +116,12 @@ export class RoutingStatsAccumulator {
       this.recorded++;
       const top = new Int32Array(L);
       for (let l = 0; l < L; l++) {
-        const base = (t * L + l) * K;
+        const base = slotIndex(this.shape, t, l);
         for (let k = 0; k < K; k++) this.slots[l * E + input.experts[base + k]]++;
         const e = input.experts[base + top1Slot(input.weights, base, K)];
         top[l] = e;
         this.top1[l * E + e]++;
-        if (input.entropy) this.entropySums[l] += input.entropy[t * L + l];
+        if (input.entropy) this.entropySums[l] += input.entropy[layerIndex(this.shape, t, l)];
         if (prevTop) {
           this.pairs[l]++;
           if (prevTop[l] === e) this.repeats[l]++;

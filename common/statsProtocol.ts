@@ -1,6 +1,7 @@
 // Routing statistics (moeLens/stats) and engine traces (moeLens/openTrace): their typed messages and wire shapes,
 // re-exported by protocol.ts (kept apart so that each file stays small).
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import type { EngineKind } from './protocol';
 import type { LayerStats } from './routingStats';
 
 export type { LayerStats };
@@ -38,7 +39,7 @@ export interface StatsProgress {
 /** Where a RoutingResult came from when not from the server's own model run. */
 export interface RoutingSource {
   kind: 'trace';
-  engine: 'vllm' | 'sglang';
+  engine: EngineKind;
   /** the trace file */
   file: string;
 }
@@ -51,7 +52,7 @@ export interface OpenTraceParams {
 }
 
 export interface OpenTraceResult {
-  engine: 'vllm' | 'sglang';
+  engine: EngineKind;
   tokens: number;
   /** tokens whose routing the engine did not record (prefix-cached positions) */
   notRecorded: number;

@@ -73,3 +73,11 @@ export function rulesForRanking(
   for (const p of picked) out = withoutRule(out, p.layer as number, p.expert);
   return [...out, ...picked];
 }
+
+/** A stable key for a rule set (order-independent); "" for no steering. */
+export function steeringKey(rules: readonly SteeringRule[]): string {
+  return rules
+    .map((r) => `${r.layer}:${r.expert}:${r.mode}${r.mode === 'bias' ? `:${r.bias}` : ''}`)
+    .sort()
+    .join('|');
+}

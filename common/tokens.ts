@@ -1,4 +1,5 @@
 // Tokens as both sides see them: which token an editor offset falls in, and a token's text made readable.
+import { escapeMarkdown } from './labelText';
 
 /** Index of the token whose range contains the UTF-16 offset (or the nearest token before it); -1 if none. */
 export function tokenAt(offsets: ArrayLike<number>, offset: number): number {
@@ -17,8 +18,11 @@ export function tokenAt(offsets: ArrayLike<number>, offset: number): number {
   return best;
 }
 
-/** Makes whitespace visible and escapes markdown, so a token like "\n    " reads as "↵····". */
+/**
+ * Makes whitespace visible and escapes Markdown with the one escaper (labelText.ts), so a token like "\n    " reads as
+ * "↵····" and a hostile token (a URL, HTML, a link) stays text in a hover.
+ */
 export function visibleToken(text: string): string {
   const shown = text.replace(/\r/g, '␍').replace(/\n/g, '↵').replace(/\t/g, '⇥').replace(/ /g, '·');
-  return shown.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, (c) => `\\${c}`) || '∅';
+  return escapeMarkdown(shown) || '∅';
 }

@@ -21,12 +21,16 @@ export const COMMAND_IDS = [
   'moeLens.selectModel',
   'moeLens.importModel',
   'moeLens.deleteImportedModel',
+  'moeLens.verifyModel',
   'moeLens.routingStatistics',
   'moeLens.openRoutingTrace',
   'moeLens.closeRoutingTrace',
   'moeLens.restartServer',
   'moeLens.showOutput',
   'moeLens.openRoutingPanelBeside',
+  'moeLens.toggleHoverLayers',
+  'moeLens.openSample',
+  'moeLens.exportRouting',
 ] as const;
 
 /** For tests and scripts, not in package.json: decorated token counts, a document's expert usage, the whole state. */

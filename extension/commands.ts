@@ -14,8 +14,10 @@ import { deletePreset, exportSteering, importSteering, loadPreset, savePreset } 
 import { tokenAt } from '../common/tokens';
 import { importModel } from './models/importModelCommand';
 import { deleteImportedModel, selectModel } from './models/selectModel';
+import { verifyModel } from './models/verifyModel';
 import { routingStatistics } from './stats/routingStatistics';
 import { closeRoutingTrace, openRoutingTrace } from './traces/openRoutingTrace';
+import { exportRouting } from './export/exportRouting';
 import { NOT_IN_TRACE, NOT_RECORDED } from '../common/routingSource';
 
 type Command = (ctx: Ctx, ...args: unknown[]) => unknown;
@@ -23,6 +25,14 @@ type Command = (ctx: Ctx, ...args: unknown[]) => unknown;
 /** Every command of MoE Lens, registered from this one table (rust-analyzer's pattern); its keys are commandIds.ts. */
 export const commands: Record<CommandId, Command> = {
   'moeLens.selectHeatmap': selectHeatmap,
+  // the walkthrough's first step: an untitled copy of the shipped sample (analysed like any document, saved nowhere)
+  'moeLens.openSample': async (ctx) => {
+    const bytes = await vscode.workspace.fs.readFile(vscode.Uri.joinPath(ctx.extension.extensionUri, 'media', 'walkthrough', 'fib.py'));
+    await vscode.window.showTextDocument(await vscode.workspace.openTextDocument({ language: 'python', content: new TextDecoder().decode(bytes) }));
+  },
+  'moeLens.exportRouting': (ctx, ...a) => exportRouting(ctx, a[0] instanceof vscode.Uri ? a[0] : undefined),
+  // the hover's "all layers" / "fewer layers" link: flips moeLens.hover.layers (the server re-reads its settings)
+  'moeLens.toggleHoverLayers': (ctx) => ctx.config.setHoverLayers(ctx.config.hoverLayers === 'all' ? 'compact' : 'all'),
   'moeLens.disableExpert': (ctx, ...a) => steerExpert(ctx, 'disable', a[0] as Partial<SteeringRule> | undefined),
   'moeLens.forceExpert': (ctx, ...a) => steerExpert(ctx, 'force', a[0] as Partial<SteeringRule> | undefined),
   'moeLens.biasExpert': (ctx, ...a) => steerExpert(ctx, 'bias', a[0] as Partial<SteeringRule> | undefined),
@@ -41,6 +51,7 @@ export const commands: Record<CommandId, Command> = {
   'moeLens.selectModel': selectModel,
   'moeLens.importModel': (ctx, ...a) => importModel(ctx, a[0]),
   'moeLens.deleteImportedModel': deleteImportedModel,
+  'moeLens.verifyModel': (ctx, ...a) => verifyModel(ctx, a[0]),
   'moeLens.routingStatistics': (ctx, ...a) => routingStatistics(ctx, a[0]),
   'moeLens.openRoutingTrace': (ctx, ...a) => openRoutingTrace(ctx, a[0]),
   'moeLens.closeRoutingTrace': (ctx, ...a) => closeRoutingTrace(ctx, a[0]),

@@ -21,6 +21,7 @@ export class Config {
       maxTokens: this.cfg.get<number>('maxTokens', DEFAULT_SETTINGS.maxTokens),
       backend: this.cfg.get<BackendKind>('backend', DEFAULT_SETTINGS.backend),
       remote: { url: this.remoteUrl, model: this.cfg.get<string>('remote.model', '') },
+      hover: { layers: this.hoverLayers, layer: this.heatmapLayer },
     };
   }
 
@@ -40,6 +41,15 @@ export class Config {
       temperature: this.cfg.get<number>('continuation.temperature', DEFAULT_CONTINUATION.temperature),
       seed: this.cfg.get<number>('continuation.seed', DEFAULT_CONTINUATION.seed),
     };
+  }
+
+  /** moeLens.hover.layers: "compact" (the heatmap's layer) or "all" */
+  get hoverLayers(): 'compact' | 'all' {
+    return this.cfg.get<string>('hover.layers', 'compact') === 'all' ? 'all' : 'compact';
+  }
+
+  async setHoverLayers(v: 'compact' | 'all'): Promise<void> {
+    await this.cfg.update('hover.layers', v, vscode.ConfigurationTarget.Global);
   }
 
   get heatmapMetric(): HeatmapChoice {

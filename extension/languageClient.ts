@@ -2,6 +2,9 @@ import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { SERVER_PROCESS_ENV } from '../common/serverEnv';
 import type { Config } from './config';
+import { analysedSelector } from '../common/analysedDocuments';
+
+const TOGGLE_HOVER_LAYERS = 'moeLens.toggleHoverLayers'; // server/lsp/hoverMarkdown.ts links to it
 
 /** The MoE Lens server over IPC; the client restarts it if it dies (up to its default crash limit). */
 export function createLanguageClient(context: vscode.ExtensionContext, config: Config, output: vscode.LogOutputChannel): LanguageClient {
@@ -12,8 +15,8 @@ export function createLanguageClient(context: vscode.ExtensionContext, config: C
     debug: { module, transport: TransportKind.ipc, options: { env, execArgv: ['--nolazy', '--inspect=6011'] } },
   };
   const clientOptions: LanguageClientOptions = {
-    // Every text document: routing is about any text the model reads, not one language.
-    documentSelector: [{ scheme: 'file' }, { scheme: 'untitled' }],
+    // Every text document of an analysed scheme (common/analysedDocuments.ts): any language the model reads.
+    documentSelector: analysedSelector(),
     // A function, so a restart (moeLens.restartServer, crash recovery) starts with the settings of that moment.
     // cacheDir: the only folder the server may write (expert labels); never the shared temp folder.
     initializationOptions: () => ({ ...config.server, cacheDir: context.globalStorageUri.fsPath }),
@@ -21,6 +24,13 @@ export function createLanguageClient(context: vscode.ExtensionContext, config: C
     // What the server pulls for "moeLens" is config.server, the one place that decides what it may see: in an
     // untrusted workspace no engine URL from the workspace's settings (document text would go there).
     middleware: {
+      // The routing hover's one command link (all layers / fewer layers) works only in trusted markdown: trust
+      // exactly that command, nothing else a hover could name.
+      provideHover: async (document, position, token, next) => {
+        const h = await next(document, position, token);
+        for (const c of h?.contents ?? []) if (c instanceof vscode.MarkdownString) c.isTrusted = { enabledCommands: [TOGGLE_HOVER_LAYERS] };
+        return h;
+      },
       workspace: {
         configuration: async (params, token, next) => {
           const values = await next(params, token);

@@ -13,6 +13,7 @@ import { panelModel, RoutingPanelHost } from './panel/routingPanel';
 import { RoutingStore } from './routingStore';
 import { ServerStatusStore } from './serverStatus';
 import { StatusBar } from './statusBar';
+import { followActiveEditor } from './activeDocumentStatus';
 import { registerNextTokenHover } from './hover/nextTokenHover';
 import { PresetStore } from './steering/presetStore';
 import { SteeringStore } from './steering/steeringStore';
@@ -32,7 +33,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
   const decorations = new HeatmapDecorations(routing, config);
   const continuations = new ContinuationDocuments();
   const status = new ServerStatusStore(() => client);
-  const panel = new RoutingPanelHost(context.extensionUri, panelModel(routing, steering, output));
+  const panel = new RoutingPanelHost(context.extensionUri, panelModel(routing, steering, output, status));
 
   const ctx: Ctx = {
     extension: context,
@@ -72,6 +73,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
     status,
     panel,
     registerNextTokenHover(ctx),
+    followActiveEditor(routing, statusBar),
     visibleRanges,
     client.onDidChangeState((e) => {
       if (e.newState === State.Running) {

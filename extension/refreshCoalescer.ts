@@ -22,6 +22,12 @@ export class RefreshCoalescer {
     p.timer = setTimeout(() => void this.run(uri), this.quietMs);
   }
 
+  /** Drops what is pending for one document (it closed); a fetch in flight finishes but is not repeated. */
+  forget(uri: string): void {
+    clearTimeout(this.pending.get(uri)?.timer);
+    this.pending.delete(uri);
+  }
+
   /** Drops everything pending (server restart, extension shutdown). */
   clear(): void {
     for (const p of this.pending.values()) clearTimeout(p.timer);

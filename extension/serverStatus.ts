@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { Methods, type ModelInfo, type ServerStatus } from '../common/protocol';
+import { modelChanged } from './statusChange';
 
 const STARTING: ServerStatus = { state: 'starting', activeRules: 0 };
 
@@ -23,9 +24,8 @@ export class ServerStatusStore implements vscode.Disposable {
   /** A moeLens/statusChanged notification. */
   update(s: ServerStatus): void {
     const was = this.current;
-    const modelChanged = s.state !== was.state || s.model?.name !== was.model?.name || !!s.model?.labels !== !!was.model?.labels;
     this.current = s;
-    if (modelChanged) this.modelEmitter.fire();
+    if (modelChanged(was, s)) this.modelEmitter.fire();
   }
 
   /** The server process stopped: nothing it reported holds any more. */

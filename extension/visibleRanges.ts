@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { isAnalysedScheme } from '../common/analysedDocuments';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { Methods, type VisibleRangesParams } from '../common/protocol';
 
@@ -10,7 +11,7 @@ export function registerVisibleRanges(client: () => LanguageClient | undefined):
   const timers = new Map<vscode.TextEditor, ReturnType<typeof setTimeout>>();
   const send = (editor: vscode.TextEditor) => {
     const doc = editor.document;
-    if (doc.uri.scheme !== 'file' && doc.uri.scheme !== 'untitled') return;
+    if (!isAnalysedScheme(doc.uri.scheme)) return;
     const c = client();
     if (!c?.isRunning()) return;
     const params: VisibleRangesParams = { uri: doc.uri.toString(), ranges: editor.visibleRanges.map((r) => [doc.offsetAt(r.start), doc.offsetAt(r.end)]) };

@@ -4,11 +4,13 @@
 // server/cli/statsCommand.ts.
 import { readFileSync, statSync } from 'node:fs';
 import { DEFAULT_SETTINGS } from '../common/defaults';
-import type { ExecutionProviderSetting, RoutingResult } from '../common/protocol';
+import { EXECUTION_PROVIDERS, type ExecutionProviderSetting } from '../common/backends';
+import type { RoutingResult } from '../common/protocol';
 import { analyzeText } from './analysis/analyzer';
 import { ansiHeatmap, summaryLine } from './cli/heatmap';
 import { embeddedModelDir } from './model/embeddedModel';
 import { runStats, STATS_USAGE, type StatsArgs } from './cli/statsCommand';
+import { EXPORT_USAGE, runExport } from './cli/exportCommand';
 import { TraceError } from './trace/engineTrace';
 import { readTrace } from './trace/readTrace';
 import { traceRouting } from './trace/traceRouting';
@@ -16,6 +18,9 @@ import { ModelLoadError } from './model/errors';
 import type { ModelBackend } from './model/backend';
 import { ModelSession } from './model/modelSession';
 import { runImport } from './import/cli';
+import { PRUNE_COMMANDS } from './cli/pruneArgs';
+import { runPruneCommand } from './cli/pruneCommands';
+import { runVerify } from './cli/verifyCommand';
 
 const USAGE = `usage: moe-lens route FILE [--json] [--layer L] [--model DIR] [--max-tokens N] [--provider auto|cpu|cuda|webgpu] [--trace TRACE.json]
 
@@ -33,11 +38,15 @@ const USAGE = `usage: moe-lens route FILE [--json] [--layer L] [--model DIR] [--
 
 ${STATS_USAGE}
 
+${EXPORT_USAGE}
+
   Exit codes: 0 done, 1 unexpected failure, 2 bad arguments, missing file or unusable model.
 
-       moe-lens import HF_DIR OUT_DIR [--dtype fp32|fp16]   (moe-lens import --help)`;
+       moe-lens import HF_DIR OUT_DIR [--dtype fp32|fp16 | --quant int8|int4]   (moe-lens import --help)
+       moe-lens verify DIR   hash every byte of a model directory against moe.json (moe-lens verify --help)
+       moe-lens importance | prune | eval | offload …      (moe-lens prune --help)`;
 
-const PROVIDERS: readonly ExecutionProviderSetting[] = ['auto', 'cpu', 'cuda', 'webgpu'];
+const PROVIDERS: readonly ExecutionProviderSetting[] = EXECUTION_PROVIDERS;
 
 interface Args {
   file: string;
@@ -95,6 +104,9 @@ function readInput(file: string): string {
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'import') return runImport(argv.slice(1));
+  if ((PRUNE_COMMANDS as readonly string[]).includes(argv[0])) return runPruneCommand(argv);
+  if (argv[0] === 'verify') return runVerify(argv.slice(1), (m) => process.stdout.write(m), (m) => process.stderr.write(m));
+  if (argv[0] === 'export') return runExport(argv.slice(1), (m) => process.stderr.write(m), (m) => process.stdout.write(m));
   let args: Args;
   try {
     args = parseArgs(argv);

@@ -8,19 +8,26 @@ import { layerIndex, slotIndex, topKAt } from '../common/routingLayout';
 import { ruleFor } from '../common/steeringRules';
 import { heatmapMatrix, layerLoads, transitions } from './routingViews';
 import { discreteScale, type Theme } from './theme';
+import { chartMargins, heatmapWidth, NARROW_PX, plotWidth, tickStep } from './fit';
 
 export interface Figure {
   data: Record<string, unknown>[];
   layout: Record<string, unknown>;
+  /** the heatmap is wider than its container (MIN_CELL_PX per token): the panel scrolls it and says so */
+  scrolls?: boolean;
 }
 
-function baseLayout(t: Theme, title: string): Record<string, unknown> {
+/** Width the panel gives a chart when it does not say (the editor-side panel's usual width). */
+export const DEFAULT_WIDTH = 800;
+
+function baseLayout(t: Theme, title: string, width = DEFAULT_WIDTH): Record<string, unknown> {
   return {
+    // Titles are SVG text, which Plotly clips rather than wraps: the sidebar gets the short form.
     title: { text: title, font: { size: t.fontSize + 1, color: t.foreground }, x: 0, xanchor: 'left', xref: 'paper' },
     paper_bgcolor: t.background,
     plot_bgcolor: t.background,
     font: { color: t.foreground, family: t.font, size: t.fontSize },
-    margin: { l: 64, r: 16, t: 36, b: 44 },
+    margin: chartMargins(width),
     hoverlabel: { bgcolor: t.background, bordercolor: t.foreground, font: { color: t.foreground, family: t.font, size: t.fontSize } },
     dragmode: false,
   };
@@ -47,7 +54,8 @@ const label = (r: RoutingResult, l: number, e: number) => {
   return s ? ` (${escapeHtml(s)})` : '';
 };
 
-export function heatmapFigure(t: Theme, r: RoutingResult, metric: PanelMetric, start: number, n: number, tokenTexts: readonly string[], selection?: [number, number]): Figure {
+/** `width`: the container's width in px; the figure is that wide, or wider (it scrolls) at MIN_CELL_PX per token. */
+export function heatmapFigure(t: Theme, r: RoutingResult, metric: PanelMetric, start: number, n: number, tokenTexts: readonly string[], selection?: [number, number], width = DEFAULT_WIDTH): Figure {
   const { layers: L, topK: K, experts: E } = r.model;
   const z = heatmapMatrix(r, metric, start, n);
   const x = Array.from({ length: n }, (_, i) => start + i);
@@ -76,7 +84,8 @@ export function heatmapFigure(t: Theme, r: RoutingResult, metric: PanelMetric, s
     y: Array.from({ length: L }, (_, l) => l),
     text: hover,
     hoverinfo: 'text',
-    xgap: n > 128 ? 0 : 1,
+    // Gap-free columns: a 1 px gap between 2 px cells was the "pale hairline stripes" of a narrow sidebar.
+    xgap: 0,
     ygap: 2,
     // The categorical metric has its own clickable HTML legend (ids and labels); the others a colour bar.
     showscale: !categorical,
@@ -89,17 +98,23 @@ export function heatmapFigure(t: Theme, r: RoutingResult, metric: PanelMetric, s
   const shapes = selection
     ? [{ type: 'rect', xref: 'x', yref: 'paper', x0: selection[0] - 0.5, x1: selection[1] + 0.5, y0: -0.02, y1: 1.02, line: { color: t.foreground, width: 2 }, fillcolor: 'rgba(0,0,0,0)' }]
     : [];
+  const margin = chartMargins(width, { scale: !categorical });
+  const fit = heatmapWidth(n, width, margin, !categorical);
+  const digits = String(start + n).length;
   const layout = {
-    ...baseLayout(t, `Token × layer: ${spec.chartTitle}`),
-    xaxis: axis(t, 'token index', { showgrid: false, range: [start - 0.5, start + n - 0.5] }),
+    ...baseLayout(t, width < NARROW_PX ? spec.chartTitle : `Token × layer: ${spec.chartTitle}`, width),
+    margin,
+    width: fit.width,
+    // Token-index ticks thin out with the plot's width (Plotly picks nice values up to nticks).
+    xaxis: axis(t, 'token index', { showgrid: false, range: [start - 0.5, start + n - 0.5], nticks: Math.max(2, Math.floor(plotWidth(fit.width, margin, !categorical) / (digits * t.fontSize * 0.62 + 16))) }),
     yaxis: axis(t, 'layer', { dtick: 1, autorange: 'reversed', showgrid: false }),
     shapes,
   };
-  return { data: [trace], layout };
+  return { data: [trace], layout, scrolls: fit.scrolls };
 }
 
 /** Layer × expert load: f_i in % per cell, LBL per layer on the axis, dead experts ✕, steered experts ringed. */
-export function loadFigure(t: Theme, r: RoutingResult, rules: readonly SteeringRule[]): Figure {
+export function loadFigure(t: Theme, r: RoutingResult, rules: readonly SteeringRule[], width = DEFAULT_WIDTH): Figure {
   const loads = layerLoads(r);
   const { experts: E, layers: L } = r.model;
   const z = loads.map((l) => l.f.map((v) => v * 100));
@@ -107,7 +122,7 @@ export function loadFigure(t: Theme, r: RoutingResult, rules: readonly SteeringR
     ld.f.map((v, e) => {
       const mode = ruleFor(rules, l, e)?.mode;
       const p = ld.p ? `p ≈ ${(ld.p[e] * 100).toFixed(1)}% of gate weight` : `p: gate weights ${NOT_IN_TRACE}`;
-      return `layer ${l} · E${e}${label(r, l, e)}<br>f = ${(v * 100).toFixed(1)}% of routed slots<br>${p}${ld.dead.includes(e) ? '<br><b>dead: f < 0.5%</b>' : ''}${mode ? `<br>steered: ${mode}` : ''}<br>click: disable / force / reset`;
+      return `layer ${l} · E${e}${label(r, l, e)}<br>f = ${(v * 100).toFixed(1)}% of routed slots (top-${r.model.topK})<br>${p}<br>LBL of the layer ${ld.lbl === null ? '—' : ld.lbl.toFixed(2)}${ld.dead.includes(e) ? '<br><b>dead: f < 0.5%</b>' : ''}${mode ? `<br>steered: ${mode}` : ''}<br>click: disable / force / reset`;
     }),
   );
   const dead = loads.flatMap((l, li) => l.dead.map((e) => ({ x: e, y: li })));
@@ -119,11 +134,15 @@ export function loadFigure(t: Theme, r: RoutingResult, rules: readonly SteeringR
   const marks = (pts: { x: number; y: number }[], symbol: string, color: string, name: string) => ({
     type: 'scatter', mode: 'markers', name, x: pts.map((p) => p.x), y: pts.map((p) => p.y), marker: { symbol, size: 16, color, line: { color, width: 2.5 } }, hoverinfo: 'skip', showlegend: pts.length > 0,
   });
+  const narrow = width < NARROW_PX;
+  const margin = { ...chartMargins(width, { left: 104, scale: true }), l: narrow ? 32 : 104, b: 64 };
+  const cellText = plotWidth(width, margin, true) / E >= 2.2 * t.fontSize;
   const data = [
     {
       // Cell text: f in whole percent, blank for dead experts (their ✕ says it); the hover has the details.
       type: 'heatmap', z, x: Array.from({ length: E }, (_, e) => e), y: loads.map((_, i) => i), customdata: hover, hovertemplate: '%{customdata}<extra></extra>',
-      text: loads.map((ld) => ld.f.map((v, e) => (ld.dead.includes(e) ? '' : (v * 100).toFixed(0)))), texttemplate: '%{text}', textfont: { size: Math.max(9, t.fontSize - 2) },
+      // Only where a cell is wide enough for two digits (never in a 250 px sidebar: the numbers would run together).
+      text: loads.map((ld) => ld.f.map((v, e) => (ld.dead.includes(e) ? '' : (v * 100).toFixed(0)))), texttemplate: cellText ? '%{text}' : '', textfont: { size: Math.max(9, t.fontSize - 2) },
       colorscale: [[0, t.background], [1, t.accent]], zmin: 0, xgap: 2, ygap: 2, colorbar: colorbar(t, '% slots'), showlegend: false,
     },
     marks(dead, 'x-thin-open', t.hot, 'dead (f < 0.5%)'),
@@ -131,17 +150,18 @@ export function loadFigure(t: Theme, r: RoutingResult, rules: readonly SteeringR
     marks(steered('force'), 'diamond-open', t.forced, 'forced'),
     marks(steered('bias'), 'square-open', t.muted, 'biased'),
   ];
+  // In the sidebar the y ticks say only the layer (the LBL is in each cell's hover) and the expert ticks thin out.
   const layout = {
-    ...baseLayout(t, 'Layer × expert load fᵢ (% of routed slots)'),
-    xaxis: axis(t, '', { dtick: 1, tickprefix: 'E', showgrid: false, range: [-0.5, E - 0.5] }),
-    yaxis: axis(t, '', { range: [L - 0.5, -0.5], showgrid: false, tickvals: loads.map((_, i) => i), ticktext: loads.map((l, i) => `L${i} · LBL ${l.lbl === null ? '—' : l.lbl.toFixed(2)}`) }),
-    margin: { l: 104, r: 16, t: 36, b: 64 },
+    ...baseLayout(t, narrow ? 'Load fᵢ (% of routed slots)' : `Layer × expert load fᵢ (% of routed slots, top-${r.model.topK})`, width),
+    xaxis: axis(t, '', { dtick: tickStep(E, plotWidth(width, margin, true), String(E - 1).length + 1, t.fontSize), tickprefix: 'E', showgrid: false, range: [-0.5, E - 0.5] }),
+    yaxis: axis(t, '', { range: [L - 0.5, -0.5], showgrid: false, tickvals: loads.map((_, i) => i), ticktext: loads.map((l, i) => (narrow ? `L${i}` : `L${i} · LBL ${l.lbl === null ? '—' : l.lbl.toFixed(2)}`)) }),
+    margin,
     legend: { orientation: 'h', x: 0, y: -0.12, yanchor: 'top', font: { color: t.foreground }, bgcolor: 'rgba(0,0,0,0)' },
   };
   return { data, layout };
 }
 
-export function transitionFigure(t: Theme, r: RoutingResult, layer: number): Figure {
+export function transitionFigure(t: Theme, r: RoutingResult, layer: number, width = DEFAULT_WIDTH): Figure {
   const m = transitions(r, layer);
   const E = r.model.experts;
   const ids = Array.from({ length: E }, (_, i) => i);
@@ -151,10 +171,13 @@ export function transitionFigure(t: Theme, r: RoutingResult, layer: number): Fig
       hovertemplate: `E%{y} at layer ${layer} → E%{x} at layer ${layer + 1}: %{z:.2f}<extra></extra>`, colorbar: colorbar(t, 'P'),
     },
   ];
+  const margin = chartMargins(width, { scale: true });
+  const step = tickStep(E, plotWidth(width, margin, true), String(E - 1).length, t.fontSize);
   const layout = {
-    ...baseLayout(t, `Expert co-activation: top-1 at layer ${layer} → layer ${layer + 1}`),
-    xaxis: axis(t, `top-1 expert at layer ${layer + 1}`, { dtick: 1, showgrid: false }),
-    yaxis: axis(t, `top-1 expert at layer ${layer}`, { dtick: 1, autorange: 'reversed', showgrid: false }),
+    ...baseLayout(t, width < NARROW_PX ? `Top-1: layer ${layer} → ${layer + 1}` : `Expert co-activation: top-1 at layer ${layer} → layer ${layer + 1}`, width),
+    margin,
+    xaxis: axis(t, `top-1 expert at layer ${layer + 1}`, { dtick: step, showgrid: false }),
+    yaxis: axis(t, `top-1 expert at layer ${layer}`, { dtick: step, autorange: 'reversed', showgrid: false }),
   };
   return { data, layout };
 }

@@ -9,6 +9,8 @@ import type { ContrastiveRow, RoutingResult, StatsResult, SteeringRule } from '.
 import { sourceCaption } from '../common/routingSource';
 import { isPanelState, parseHostMessage, type HostMessage, type PanelMetric, type PanelState, type PanelView, type WebviewMessage } from '../common/webviewMessages';
 import { heatmapFigure, loadFigure, transitionFigure, type Figure } from './charts';
+import { MIN_CELL_PX } from './fit';
+import { boxWidth, onWidthChange } from './resize';
 import { renderContrastive } from './contrastiveTable';
 import { clampWindow, metricAvailable, tokensInRange, WINDOW, windowAround, windowRange } from './routingViews';
 import { documentStats, renderStatisticsTable, statisticsFigure } from './statisticsView';
@@ -42,9 +44,11 @@ function saveState(): void {
 }
 
 const CONFIG = { displaylogo: false, responsive: true, displayModeBar: false, scrollZoom: false };
+const chartWidth = () => boxWidth($('chart-scroll'));
 
 let plotted = false;
 async function plot(f: Figure): Promise<void> {
+  chart.style.width = f.scrolls ? `${String(f.layout.width)}px` : '';
   await Plotly.react(chart, f.data, f.layout, CONFIG);
   if (!plotted) chart.on('plotly_click', onChartClick);
   plotted = true;
@@ -56,7 +60,7 @@ function unplot(): void {
 }
 
 function show(part: 'chart' | 'contrastive' | 'empty', emptyText = '', table = false): void {
-  $('chart').hidden = part !== 'chart';
+  $('chart-scroll').hidden = part !== 'chart';
   $('statistics').hidden = !table;
   document.body.classList.toggle('with-table', table);
   $('contrastive').hidden = part !== 'contrastive';
@@ -81,9 +85,11 @@ function renderHeatmap(t: Theme, r: RoutingResult): Promise<void> {
     metricAvailable(r, state.metric) ? '' : `${METRIC_NAMES_SHORT[state.metric]} not in the trace: choose Top-1 expert`,
     'click a cell to go to its token',
   ].filter(Boolean);
+  const f = heatmapFigure(t, r, state.metric, start, n, doc?.tokenTexts ?? [], selection, chartWidth());
+  if (f.scrolls) notes.unshift(`scroll sideways (${MIN_CELL_PX} px per token)`);
   $('info').textContent = `${doc?.fileName ?? ''} · ${range} · ${notes.join(' · ')}`;
   renderLegend(t, r);
-  return plot(heatmapFigure(t, r, state.metric, start, n, doc?.tokenTexts ?? [], selection));
+  return plot(f);
 }
 
 /** The experts' colours, ids and labels; a click offers steering that expert at every layer. */
@@ -110,7 +116,7 @@ function renderLegend(t: Theme, r: RoutingResult): void {
 
 function renderLoad(t: Theme, r: RoutingResult): Promise<void> {
   $('info').textContent = `${doc?.fileName ?? ''} · ${r.tokens} tokens · LBL = N·Σ fᵢ·pᵢ per layer (1 = even load; pᵢ approximated by the expert's share of the top-k gate weight, as the raw router probabilities are not in the routing result) · click an expert to steer it`;
-  return plot(loadFigure(t, r, rules));
+  return plot(loadFigure(t, r, rules, chartWidth()));
 }
 
 const METRIC_NAMES_SHORT: Record<PanelMetric, string> = { expert: 'top-1 expert', entropy: 'router entropy', gate: 'gate weights', change: 'routing change' };
@@ -124,13 +130,13 @@ function renderStatistics(t: Theme): Promise<void> | void {
     ? `${s.model.name} · ${s.tokens} tokens · ${s.files.length} text${s.files.length === 1 ? '' : 's'}${s.steered ? ' · steered' : ''} (Routing Statistics…)`
     : `${doc?.fileName ?? ''} · this document only; p and LBL need “MoE Lens: Routing Statistics…”`;
   renderStatisticsTable($('statistics'), s);
-  return plot(statisticsFigure(t, s));
+  return plot(statisticsFigure(t, s, chartWidth()));
 }
 
 function renderTransitions(t: Theme, r: RoutingResult): Promise<void> {
   const layer = Math.max(0, Math.min(state.layer, r.model.layers - 2));
   $('info').textContent = `${doc?.fileName ?? ''} · row E at layer ${layer}: where its tokens' top-1 expert goes at layer ${layer + 1} (rows sum to 1)`;
-  return plot(transitionFigure(t, r, layer));
+  return plot(transitionFigure(t, r, layer, chartWidth()));
 }
 
 async function render(): Promise<void> {
@@ -288,6 +294,7 @@ window.addEventListener('message', (e: MessageEvent) => {
   }
 });
 onThemeChange(() => void render());
+onWidthChange(() => void render());
 bindControls();
 void render();
 post({ type: 'ready' });

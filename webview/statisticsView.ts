@@ -6,6 +6,7 @@ import { RoutingStatsAccumulator } from '../common/routingStats';
 import { has, NOT_IN_TRACE } from '../common/routingSource';
 import type { Figure } from './charts';
 import type { Theme } from './theme';
+import { chartMargins, NARROW_PX, plotWidth, tickStep } from './fit';
 
 /** Statistics of one routing result (the active document), with what it cannot know left null. */
 export function documentStats(r: RoutingResult, name: string): StatsResult {
@@ -17,11 +18,13 @@ export function documentStats(r: RoutingResult, name: string): StatsResult {
 
 const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
 
-export function statisticsFigure(t: Theme, s: StatsResult): Figure {
+export function statisticsFigure(t: Theme, s: StatsResult, width = 800): Figure {
   const E = s.model.experts;
+  const margin = { ...chartMargins(width, { left: 48, scale: true }), b: 36 };
+  const step = tickStep(E, plotWidth(width, margin, true), String(E - 1).length + 1, t.fontSize);
   const z = s.layers.map((l) => l.load.map((v) => v * 100));
   const hover = s.layers.map((l, li) =>
-    l.load.map((f, e) => `layer ${li} · E${e}<br>load f = ${pct(f)} of top-k slots<br>${l.meanProb ? `mean router probability p = ${pct(l.meanProb[e])}` : 'p: needs the router distribution (Routing Statistics…)'}${f === 0 ? '<br><b>dead: no slot</b>' : ''}`),
+    l.load.map((f, e) => `layer ${li} · E${e}<br>load f = ${pct(f)} of routed slots (top-${s.model.topK})<br>${l.meanProb ? `mean router probability p = ${pct(l.meanProb[e])}` : 'p: needs the router distribution (Routing Statistics…)'}${f === 0 ? '<br><b>dead: no slot</b>' : ''}`),
   );
   const axis = (title: string, extra: Record<string, unknown>) => ({ title: { text: title, font: { color: t.foreground } }, color: t.foreground, tickfont: { color: t.foreground }, gridcolor: t.grid, zeroline: false, fixedrange: true, showgrid: false, ...extra });
   return {
@@ -33,11 +36,11 @@ export function statisticsFigure(t: Theme, s: StatsResult): Figure {
       },
     ],
     layout: {
-      title: { text: `Load per expert and layer · ${s.tokens} tokens · ${s.files.length} text${s.files.length === 1 ? '' : 's'}`, font: { size: t.fontSize + 1, color: t.foreground }, x: 0, xanchor: 'left', xref: 'paper' },
+      title: { text: width < NARROW_PX ? `Load · ${s.tokens} tokens` : `Load per expert and layer · ${s.tokens} tokens · ${s.files.length} text${s.files.length === 1 ? '' : 's'}`, font: { size: t.fontSize + 1, color: t.foreground }, x: 0, xanchor: 'left', xref: 'paper' },
       paper_bgcolor: t.background, plot_bgcolor: t.background, font: { color: t.foreground, family: t.font, size: t.fontSize },
-      margin: { l: 48, r: 16, t: 36, b: 36 }, dragmode: false,
+      margin, dragmode: false,
       hoverlabel: { bgcolor: t.background, bordercolor: t.foreground, font: { color: t.foreground, family: t.font, size: t.fontSize } },
-      xaxis: axis('', { dtick: 1, tickprefix: 'E', range: [-0.5, E - 0.5] }),
+      xaxis: axis('', { dtick: step, tickprefix: 'E', range: [-0.5, E - 0.5] }),
       yaxis: axis('layer', { dtick: 1, range: [s.layers.length - 0.5, -0.5] }),
     },
   };
@@ -53,7 +56,10 @@ function cell(tr: HTMLTableRowElement, v: number | null, digits: number, missing
 export function renderStatisticsTable(el: HTMLElement, s: StatsResult): void {
   const t = document.createElement('table');
   t.className = 'delta-table stats-table';
-  t.createCaption().textContent = 'Per layer: balance (LBL = E·Σ fᵢ·pᵢ, 1 = even), top-1 repeat of consecutive tokens vs chance (Σ qₑ²), token-id consistency of the top-1 expert (1 = decided by the token id), mean router entropy';
+  // The caption sits above the scrolling box, so it wraps to the panel's width while a wide table scrolls.
+  const caption = document.createElement('p');
+  caption.className = 'table-caption';
+  caption.textContent = 'Per layer: balance (LBL = E·Σ fᵢ·pᵢ, 1 = even), top-1 repeat of consecutive tokens vs chance (Σ qₑ²), token-id consistency of the top-1 expert (1 = decided by the token id), mean router entropy';
   const head = t.createTHead().insertRow();
   for (const h of ['layer', 'LBL', 'dead', 'top-1 repeat', 'chance', 'repeat ÷ chance', 'token-id consistency', 'entropy (nats)']) {
     const th = document.createElement('th');
@@ -75,5 +81,8 @@ export function renderStatisticsTable(el: HTMLElement, s: StatsResult): void {
     cell(tr, l.tokenIdConsistency, 3, 'no token id occurs twice');
     cell(tr, l.meanEntropy, 3, traced);
   });
-  el.replaceChildren(t);
+  const box = document.createElement('div');
+  box.className = 'table-scroll';
+  box.append(t);
+  el.replaceChildren(caption, box);
 }

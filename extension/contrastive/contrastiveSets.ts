@@ -1,6 +1,7 @@
 // Choosing the two text sets of the contrastive expert finder: open documents, the selection, workspace files by glob,
 // or (for the embedded model) one domain of the profile corpus shipped with it.
 import * as vscode from 'vscode';
+import { isAnalysedScheme } from '../../common/analysedDocuments';
 import type { TextSource } from '../../common/protocol';
 import type { Ctx } from '../ctx';
 
@@ -26,7 +27,7 @@ async function profileDomains(ctx: Ctx): Promise<{ domain: string; uri: vscode.U
 export async function pickTextSet(ctx: Ctx, which: 'A' | 'B'): Promise<{ sources: TextSource[]; name: string } | undefined> {
   const title = `MoE Lens: contrastive set ${which}${which === 'A' ? ' (the behaviour whose experts you want)' : ' (what to contrast it with)'}`;
   const choices: SourceChoice[] = [];
-  const docs = vscode.workspace.textDocuments.filter((d) => d.uri.scheme === 'file' || d.uri.scheme === 'untitled');
+  const docs = vscode.workspace.textDocuments.filter((d) => isAnalysedScheme(d.uri.scheme));
   if (docs.length) {
     choices.push({
       label: '$(files) Open documents…',

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { isAnalysedScheme } from '../../common/analysedDocuments';
 import type { RoutingResult } from '../../common/protocol';
 import type { Config } from '../config';
 import type { RoutingStore } from '../routingStore';
@@ -14,7 +15,7 @@ export class HeatmapDecorations implements vscode.Disposable {
   private readonly expertTypes = Array.from({ length: EXPERT_COLOURS }, (_, i) => this.type(`moeLens.expert${i}`));
   private readonly heatTypes = Array.from({ length: HEAT_LEVELS }, (_, i) => this.type(`moeLens.heat${i}`));
   private readonly disposables: vscode.Disposable[] = [];
-  /** Decorated token count per editor (for the status bar and tests). */
+  /** Decorated token count per open document (for the status bar and tests); a closed document's count goes. */
   readonly counts = new Map<string, number>();
 
   constructor(private readonly store: RoutingStore, private readonly config: Config) {
@@ -22,6 +23,7 @@ export class HeatmapDecorations implements vscode.Disposable {
       vscode.window.onDidChangeVisibleTextEditors(() => this.refreshAll()),
       store.onDidChange(({ uri }) => this.refreshUri(uri)),
       vscode.workspace.onDidChangeConfiguration((e) => config.affectsHeatmap(e) && this.refreshAll()),
+      vscode.workspace.onDidCloseTextDocument((d) => this.counts.delete(d.uri.toString())),
     );
   }
 
@@ -38,7 +40,7 @@ export class HeatmapDecorations implements vscode.Disposable {
   }
 
   private async refreshEditor(editor: vscode.TextEditor): Promise<void> {
-    if (editor.document.uri.scheme === 'output') return;
+    if (!isAnalysedScheme(editor.document.uri.scheme)) return;
     const metric = this.config.heatmapMetric;
     const r = metric === 'off' ? undefined : await this.store.get(editor.document.uri.toString());
     // Only paint a result that belongs to the text on screen; a newer one is on its way otherwise.

@@ -3,12 +3,13 @@
 // It is a separate provider (GitLens style) because it needs two model calls, while the routing hover answers from
 // the cached analysis at once; VS Code shows each hover part as it arrives.
 import * as vscode from 'vscode';
+import { analysedSelector } from '../../common/analysedDocuments';
 import { SteeringMethods } from '../../common/protocol';
 import type { Ctx } from '../ctx';
 import { nextTokenMarkdown } from './nextTokenMarkdown';
 
 export function registerNextTokenHover(ctx: Ctx): vscode.Disposable {
-  return vscode.languages.registerHoverProvider([{ scheme: 'file' }, { scheme: 'untitled' }], {
+  return vscode.languages.registerHoverProvider(analysedSelector(), {
     async provideHover(doc, position, token) {
       if (!ctx.steering.rules.length) return undefined;
       try {

@@ -20,6 +20,8 @@ export interface ImportJob {
   /** the folder (made unique among modelsDir's) and moe.json's name */
   name: string;
   dtype?: 'fp32' | 'fp16';
+  /** --quant int8|int4 (block-wise; routers stay float32) */
+  quant?: 'int8' | 'int4';
   onProgress?(p: ImportProgressEvent): void;
   /** the importer's messages for people (stderr), line by line */
   onLog?(line: string): void;
@@ -42,7 +44,7 @@ export async function importIntoStorage(job: ImportJob): Promise<ImportOutcome> 
   try {
     if (job.signal?.aborted) return { kind: 'cancelled' };
     const out = join(staging, 'model');
-    const args = [job.cli, 'import', job.hfDir, out, '--progress', 'json', '--name', job.name, ...(job.dtype ? ['--dtype', job.dtype] : [])];
+    const args = [job.cli, 'import', job.hfDir, out, '--progress', 'json', '--name', job.name, ...(job.dtype ? ['--dtype', job.dtype] : []), ...(job.quant ? ['--quant', job.quant] : [])];
     const child = spawn(process.execPath, args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
     const kill = () => child.kill('SIGTERM');
     job.signal?.addEventListener('abort', kill);

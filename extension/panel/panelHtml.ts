@@ -64,7 +64,7 @@ ${PANEL_METRIC_IDS.map((id) => `      <vscode-option value="${id}">${attr(HEATMA
   <vscode-button id="menu-close" secondary icon="close" aria-label="Close" title="Close"></vscode-button>
 </div>
 <main>
-  <div id="chart"></div>
+  <div id="chart-scroll" class="chart-scroll"><div id="chart"></div></div>
   <div id="legend" class="legend" hidden aria-label="Experts: click one to steer it"></div>
   <div id="contrastive" class="contrastive" hidden></div>
   <div id="statistics" class="statistics" hidden></div>

@@ -1,12 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { isAnalysedScheme } from '../../common/analysedDocuments';
 import * as vscode from 'vscode';
-import type { ContrastiveResult, ContrastiveRow, RoutingResult, StatsResult, SteeringRule } from '../../common/protocol';
+import type { ContrastiveResult, ContrastiveRow, RoutingResult, ServerStatus, StatsResult, SteeringRule } from '../../common/protocol';
 import { withoutRule } from '../../common/steeringRules';
 import { parseWebviewMessage, type HostMessage } from '../../common/webviewMessages';
 import { contrastiveCaption } from '../contrastive/contrastiveCaption';
 import type { RoutingStore } from '../routingStore';
+import type { ServerStatusStore } from '../serverStatus';
 import type { SteeringStore } from '../steering/steeringStore';
 import { panelHtml } from './panelHtml';
+import { noRoutingReason } from './noRoutingReason';
 
 export const PANEL_VIEW_ID = 'moeLens.routingPanel';
 const EDITOR_PANEL_TYPE = 'moeLens.routingPanelEditor';
@@ -23,7 +26,10 @@ export interface PanelModel {
   onDidChangeSteering?: vscode.Event<readonly SteeringRule[]>;
   /** optional: where malformed webview messages are reported (default console.warn) */
   log?(message: string): void;
+  /** optional: the server's state, so that "loading" is said only while the model loads */
+  serverState?(): ServerStatus['state'];
 }
+
 
 /**
  * The routing panel, as a view in the MoE Lens container and, on request, as an editor-area panel beside the
@@ -152,7 +158,7 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   private follow(editor: vscode.TextEditor): void {
-    if (editor.document.uri.scheme === 'output') return;
+    if (!isAnalysedScheme(editor.document.uri.scheme)) return; // keep showing the last analysed document
     this.lastEditor = editor;
     void this.sendRouting(editor);
   }
@@ -165,7 +171,7 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
     if (r?.partial) return; // a long document's first windows: the panel waits for the whole (its axes count from 0)
     const send = (m: HostMessage) => (only ? void only.postMessage(m) : this.broadcast(m));
     const fileName = vscode.workspace.asRelativePath(editor.document.uri);
-    if (!r) return send({ type: 'clear', reason: `No routing for ${fileName} yet: the model may still be loading (see the MoE Lens status bar item).` });
+    if (!r) return send({ type: 'clear', reason: noRoutingReason(fileName, this.model.serverState?.()) });
     // Token texts come from the document the offsets were computed on; a newer edit only shifts the hover text.
     const text = editor.document.getText();
     const tokenTexts = Array.from({ length: r.tokens }, (_, t) => text.slice(r.offsets[2 * t], r.offsets[2 * t + 1]));
@@ -197,8 +203,9 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
 }
 
 /** The panel model over the extension's routing and steering stores (the Chromium tests use their own). */
-export function panelModel(routing: RoutingStore, steering: SteeringStore, output: vscode.LogOutputChannel): PanelModel {
+export function panelModel(routing: RoutingStore, steering: SteeringStore, output: vscode.LogOutputChannel, status?: ServerStatusStore): PanelModel {
   return {
+    serverState: () => status?.status.state ?? 'ready',
     getRouting: (uri) => routing.get(uri),
     onDidChangeRouting: routing.onDidChange,
     getSteering: () => [...steering.rules],

@@ -2,6 +2,8 @@
 // files matching a glob, or the model's profile corpus; with progress and cancellation. The result goes to the
 // routing panel's Statistics view and, as JSON, to the output channel (for copying into a notebook).
 import * as vscode from 'vscode';
+import { statsTable } from '../../common/statsTable';
+import { isAnalysedScheme } from '../../common/analysedDocuments';
 import { LSPErrorCodes } from 'vscode-languageclient/node';
 import { StatsRequest, type StatsParams, type StatsProgress, type StatsResult } from '../../common/protocol';
 import type { Ctx } from '../ctx';
@@ -20,7 +22,7 @@ export interface StatisticsArgs {
 type Scope = 'open' | 'glob' | 'profile';
 
 async function pickParams(): Promise<StatsParams | undefined> {
-  const open = vscode.workspace.textDocuments.filter((d) => d.uri.scheme === 'file' || d.uri.scheme === 'untitled');
+  const open = vscode.workspace.textDocuments.filter((d) => isAnalysedScheme(d.uri.scheme));
   const pick = await vscode.window.showQuickPick<vscode.QuickPickItem & { scope: Scope }>(
     [
       { label: 'Open documents', description: `${open.length} document${open.length === 1 ? '' : 's'}`, scope: 'open' },
@@ -65,7 +67,7 @@ export async function routingStatistics(ctx: Ctx, arg?: unknown): Promise<StatsR
     },
   );
   if (!result) return undefined;
-  ctx.output.info(`routing statistics: ${JSON.stringify(result)}`);
+  ctx.output.info(`routing statistics:\n${statsTable(result)}`);
   ctx.panel.showStatistics(result);
   return result;
 }

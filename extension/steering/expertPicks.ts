@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { plainLabel } from '../../common/labelText';
+import { shareText } from '../../common/shareText';
 import type { ModelInfo, SteeringRule } from '../../common/protocol';
 import { describeRule, ruleFor } from '../../common/steeringRules';
 
@@ -13,7 +14,7 @@ export async function pickLayer(model: ModelInfo, allowAll = true): Promise<numb
 export async function pickExpert(model: ModelInfo, layer: number | '*', usage: number[][] | undefined, rules: readonly SteeringRule[], labels?: string[][]): Promise<number | undefined> {
   const items: (vscode.QuickPickItem & { expert: number })[] = [];
   for (let e = 0; e < model.experts; e++) {
-    const use = usage && layer !== '*' ? `${(usage[layer][e] * 100).toFixed(1)}% of tokens here` : usage ? `${((usage.reduce((s, row) => s + row[e], 0) / usage.length) * 100).toFixed(1)}% of tokens here (mean)` : '';
+    const use = usage && layer !== '*' ? `${shareText(usage[layer][e], model.topK)} here` : usage ? `${shareText(usage.reduce((s, row) => s + row[e], 0) / usage.length, model.topK)} here (mean over layers)` : '';
     const rule = layer === '*' ? rules.find((r) => r.expert === e && r.layer === '*') : ruleFor(rules, layer, e);
     const raw = layer !== '*' ? labels?.[layer]?.[e] : undefined;
     const label = raw === undefined ? undefined : plainLabel(raw); // from a file: no codicons, no control characters

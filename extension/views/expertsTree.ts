@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import { shareText } from '../../common/shareText';
 import { plainLabel } from '../../common/labelText';
 import type { ModelInfo } from '../../common/protocol';
 import type { Ctx } from '../ctx';
@@ -63,14 +64,15 @@ export class ExpertsTree implements vscode.TreeDataProvider<ExpertNode>, vscode.
     }
     const rule = ruleFor(rules, node.layer, node.expert);
     const use = this.usage?.[node.layer]?.[node.expert];
+    const k = this.ctx.status.status.model?.topK ?? 1;
     const raw = this.ctx.labels()?.[node.layer]?.[node.expert];
     const label = raw === undefined ? undefined : plainLabel(raw); // from a file: no codicons, no control characters
     const item = new vscode.TreeItem(`Expert ${node.expert}`, vscode.TreeItemCollapsibleState.None);
     item.id = `expert-${node.layer}-${node.expert}`;
     // Usage and steering first: a long label is cut off at the view's edge, the numbers must not be.
-    item.description = [use !== undefined ? `${(use * 100).toFixed(1)}%` : '', rule && rule.mode !== 'disable' ? describeRule(rule).replace(/^E\d+ @ [^:]+: /, '') : '', label ?? ''].filter(Boolean).join(' · ');
+    item.description = [use !== undefined ? shareText(use, k) : '', rule && rule.mode !== 'disable' ? describeRule(rule).replace(/^E\d+ @ [^:]+: /, '') : '', label ?? ''].filter(Boolean).join(' · ');
     item.checkboxState = rule?.mode === 'disable' ? vscode.TreeItemCheckboxState.Unchecked : vscode.TreeItemCheckboxState.Checked;
-    item.tooltip = `Layer ${node.layer}, expert ${node.expert}${use !== undefined ? `: in the top-k of ${(use * 100).toFixed(1)}% of the active document's tokens` : ''}${label ? `\nLabel (profile corpus): ${label}` : ''}${rule ? `\nSteering: ${describeRule(rule)}` : ''}\nUncheck to disable this expert in this layer.`;
+    item.tooltip = `Layer ${node.layer}, expert ${node.expert}${use !== undefined ? `: ${shareText(use, k)} of the active document (the share of its tokens with this expert among their top ${k}; a layer sums to ${k * 100}%)` : ''}${label ? `\nLabel (profile corpus): ${label}` : ''}${rule ? `\nSteering: ${describeRule(rule)}` : ''}\nUncheck to disable this expert in this layer.`;
     item.contextValue = rule ? 'moeLens.expert.steered' : 'moeLens.expert';
     return item;
   }

@@ -1,20 +1,19 @@
-// Re-analysis after an edit that keeps a prefix of the tokens: the KV cache of the unchanged prefix is kept and only
-// the tokens from the first change on run through the model (a one-token edit at the end costs one or two tokens of
-// compute, not the whole document). Same output as analyzeText up to float rounding (the cached and the full forward
-// multiply in different shapes). Tokenisation is analyzer.ts's encodePrefix, so both paths cut long texts alike.
-// Steering without baseline is supported here; the server (server/lsp/documentAnalyses.ts) gets the baseline as a
-// second, unsteered incremental analysis, so withBaseline — a full pass here — is only for other callers.
+// The one analysis engine: the window loop over a document, continuing the KV cache of an unchanged prefix when there
+// is one. After an edit only the tokens from the first change on run through the model (a one-token edit at the end
+// costs one or two tokens of compute, not the whole document); with no previous analysis it is the full analysis
+// (analyzer.ts's analyzeText is this from an empty cache). A backend without a KV cache runs every window in full; a
+// routing-only backend (a serving engine) routes the whole text itself. The server (lsp/documentAnalyses.ts) gets a
+// steered document's baseline as a second, unsteered incremental analysis; withBaseline does the same in one call.
 import type { RoutingResult } from '../../common/protocol';
-import { layerIndex, slotIndex } from '../../common/routingLayout';
-import type { BackendCache, ForwardResult, ModelBackend } from '../model/backend';
+import type { BackendCache, ModelBackend } from '../model/backend';
 import { tokenAt } from '../../common/tokens';
 import { biasFromRules, steeringKey } from '../routing/expertBias';
-import { analyzeText, CancelledError, emptyResult, encodePrefix, routerEntropy, tokenSurprisal, type AnalyzeOptions } from './analyzer';
+import { addRouterProbs, CancelledError, emptyResult, encodePrefix, fillRows, routeText, type AnalyzeOptions } from './windows';
 
 /** A result plus what continuing it needs: the KV cache of every window and the steering it was computed under. */
 export interface IncrementalAnalysis {
   result: RoutingResult;
-  /** one cache per window (windows are independent); empty when the model has no KV cache or ran with a baseline */
+  /** one cache per window (windows are independent); empty when the backend has no KV cache or ran with a baseline */
   caches: BackendCache[];
   /** bytes those caches hold (ModelBackend.cacheBytes) */
   bytes: number;
@@ -73,15 +72,17 @@ export async function analyzeIncremental(
   const { layers: L, experts: E, topK: K, contextLength: C, vocabSize: V } = session.info;
   const key = steeringKey(opts.rules);
   const steered = opts.rules.length > 0;
-  if ((steered && opts.withBaseline) || !session.capabilities.kvCache) {
-    const result = await analyzeText(session, text, version, opts);
-    if (stats) Object.assign(stats, { computed: result.tokens * (steered && opts.withBaseline ? 2 : 1), reused: 0 });
+  if (session.routeText) {
+    const result = await routeText(session, text, version, opts);
+    if (stats) Object.assign(stats, { computed: result.tokens, reused: 0 });
     return { result, caches: [], bytes: 0, key, model: session.modelId };
   }
-  // Tokenised exactly as analyzeText does (same safe cut for huge texts), so both paths agree token for token.
+  if (steered && opts.withBaseline) return withBaseline(session, text, version, opts, stats);
+  // Tokenised once for every path (encodePrefix: the same safe cut for huge texts).
   const result = emptyResult(session, version, encodePrefix(session, text, opts.maxTokens), opts.maxTokens, steered);
   const { tokens: T, ids } = result;
-  const usable = prev && prev.key === key && prev.model === session.modelId && prev.result.model.contextLength === C && prev.caches.length === Math.ceil(prev.result.tokens / C);
+  const kv = session.capabilities.kvCache;
+  const usable = kv && prev && prev.key === key && prev.model === session.modelId && prev.result.model.contextLength === C && prev.caches.length === Math.ceil(prev.result.tokens / C);
   const prefix = usable ? commonPrefix(prev.result.ids, ids) : 0;
   // Reuse everything before the first recomputed token (copied: prev stays valid for other edits).
   const resume = resumePoint(prefix, T, C) ?? { window: Math.ceil(T / C), local: 0 };
@@ -111,8 +112,9 @@ export async function analyzeIncremental(
     const past = local > 0 ? session.truncateCache(prev!.caches[w], local) : undefined;
     const out = await session.forward(ids.slice(start + local, end), bias, past, { logits: false });
     fillRows(result, out, start, local, L, E, K, V);
+    if (opts.routerProbSums) addRouterProbs(opts.routerProbSums, out, L, E);
     computed += end - start - local;
-    caches[w] = out.present!;
+    if (kv) caches[w] = out.present;
     done[w] = true;
     if (i < order.length - 1 && opts.onWindow) {
       // messages that arrived during this window first: an edit among them makes this partial result obsolete
@@ -154,22 +156,15 @@ function copyPrefix(dst: number[], src: readonly number[], n: number): void {
 }
 
 /**
- * Writes the rows of one forward pass (layer-major, `out.tokens` rows starting at local position `local` of the
- * window that starts at `start`) into the token-major result. The surprisal of a token needs the logits of the token
- * before it: the first row of a resumed window keeps the value already copied from the previous analysis.
+ * A steered analysis with its unsteered baseline (RoutingResult.baselineExperts): two passes of the engine, each from
+ * an empty cache; no caches are kept (the server continues the two passes separately instead).
  */
-function fillRows(r: RoutingResult, out: ForwardResult, start: number, local: number, L: number, E: number, K: number, V: number): void {
-  const n = out.tokens;
-  for (let j = 0; j < n; j++) {
-    const t = start + local + j;
-    for (let l = 0; l < L; l++) {
-      for (let k = 0; k < K; k++) {
-        r.experts[slotIndex(r.model, t, l, k)] = out.expertIds[(l * n + j) * K + k];
-        r.weights[slotIndex(r.model, t, l, k)] = out.expertWeights[(l * n + j) * K + k];
-      }
-      r.entropy[layerIndex(r.model, t, l)] = routerEntropy(out, l * n + j, E);
-    }
-    if (local + j === 0) r.surprisal[t] = out.firstScored ? tokenSurprisal(out, 0, r.ids[t], V) : 0;
-    else if (j > 0) r.surprisal[t] = tokenSurprisal(out, j, r.ids[t], V);
-  }
+async function withBaseline(session: ModelBackend, text: string, version: number, opts: AnalyzeOptions, stats?: IncrementalStats): Promise<IncrementalAnalysis> {
+  const started = performance.now();
+  const [s1, s2]: IncrementalStats[] = [{ computed: 0, reused: 0 }, { computed: 0, reused: 0 }];
+  const main = await analyzeIncremental(session, text, version, { ...opts, withBaseline: false }, undefined, s1);
+  const base = await analyzeIncremental(session, text, version, { ...opts, rules: [], withBaseline: false, onWindow: undefined, routerProbSums: undefined }, undefined, s2);
+  if (stats) Object.assign(stats, { computed: s1.computed + s2.computed, reused: 0 });
+  const result = { ...main.result, baselineExperts: base.result.experts, elapsedMs: Math.round(performance.now() - started) };
+  return { result, caches: [], bytes: 0, key: main.key, model: session.modelId };
 }

@@ -1,6 +1,7 @@
 // The terminal view of a routing result: the text with each token's background coloured by its top-1 expert at one
 // layer, then a legend (expert -> colour, share of tokens). Pure: result and text in, string out.
 import type { RoutingResult } from '../../common/protocol';
+import { shareDenominator } from '../../common/shareText';
 import { slotIndex } from '../../common/routingLayout';
 import { notRecordedSet } from '../../common/routingSource';
 import { expertPalette256 } from './palette';
@@ -49,7 +50,7 @@ export function ansiHeatmap(text: string, r: RoutingResult, layer: number): stri
   const legend = counts.map((c, e) => `${paint(e, ` E${String(e).padStart(2)} `)} ${((100 * c) / counted).toFixed(1).padStart(5)}%`);
   const rows: string[] = [];
   for (let i = 0; i < legend.length; i += 8) rows.push(legend.slice(i, i + 8).join('  '));
-  return `${out}\n\n\x1b[1mtop-1 expert at layer ${layer}\x1b[0m (share of tokens)\n${rows.join('\n')}\n`;
+  return `${out}\n\n\x1b[1mtop-1 expert at layer ${layer}\x1b[0m (share ${shareDenominator(1)})\n${rows.join('\n')}\n`;
 }
 
 /** One line: model, provider, tokens, time, and windowing/truncation when they happened. */
@@ -57,5 +58,5 @@ export function summaryLine(r: RoutingResult): string {
   const notes = [
     r.source ? `${r.source.engine} trace ${r.source.file}${r.notRecorded?.length ? ` (${r.notRecorded.length} tokens not recorded)` : ''}` : '',
     r.windows > 1 ? `${r.windows} windows of ${r.model.contextLength} tokens` : '', r.truncated ? `truncated at ${r.tokens} tokens` : ''].filter(Boolean);
-  return `${r.model.name} · ${r.source ? 'trace' : r.model.executionProvider} · ${r.tokens} tokens · ${r.elapsedMs} ms${notes.length ? ` · ${notes.join(', ')}` : ''}`;
+  return `${r.model.name}${r.model.weights ? ` (${r.model.weights})` : ''} · ${r.source ? 'trace' : r.model.executionProvider} · ${r.tokens} tokens · ${r.elapsedMs} ms${notes.length ? ` · ${notes.join(', ')}` : ''}`;
 }

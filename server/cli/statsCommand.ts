@@ -1,7 +1,7 @@
 // `moe-lens stats FILE|GLOB… [--model DIR] [--json] [--profile] [--max-tokens N] [--provider P]`: per-layer routing
 // statistics over files (common/routingStats.ts), as a table or as JSON (StatsResult, the moeLens/stats shape).
 import { readFileSync, statSync } from 'node:fs';
-import type { ExecutionProviderSetting, StatsResult } from '../../common/protocol';
+import type { ExecutionProviderSetting } from '../../common/protocol';
 import { ModelLoadError } from '../model/errors';
 import type { ModelBackend } from '../model/backend';
 import { ModelSession } from '../model/modelSession';
@@ -29,20 +29,9 @@ export interface StatsArgs {
   provider: ExecutionProviderSetting;
 }
 
-const fmt = (x: number | null, d = 3) => (x === null ? '—' : x.toFixed(d));
-
-/** The statistics as a terminal table, one row per layer. */
-export function statsTable(s: StatsResult): string {
-  const head = `${s.model.name} · ${s.tokens} tokens · ${s.files.length} file${s.files.length === 1 ? '' : 's'}${s.traced?.length ? ` (${s.traced.length} from traces)` : ''}`;
-  const rows = [['layer', 'lbl', 'dead', 'top1Repeat', 'chance', 'tokenIdConsistency', 'meanEntropy', 'max load']];
-  s.layers.forEach((l, i) => {
-    rows.push([String(i), fmt(l.lbl), String(l.deadExperts.length), fmt(l.top1Repeat), fmt(l.top1RepeatChance), fmt(l.tokenIdConsistency), fmt(l.meanEntropy), fmt(Math.max(...l.load))]);
-  });
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  const lines = rows.map((r) => r.map((v, c) => v.padStart(widths[c])).join('  '));
-  const dead = s.layers.flatMap((l, i) => (l.deadExperts.length ? [`layer ${i}: ${l.deadExperts.map((e) => `E${e}`).join(' ')}`] : []));
-  return `${head}\n${lines.join('\n')}\n${dead.length ? `dead experts: ${dead.join('; ')}\n` : ''}`;
-}
+// The table is shared with the editor's log (common/statsTable.ts).
+export { statsTable } from '../../common/statsTable';
+import { statsTable } from '../../common/statsTable';
 
 /** Runs the command; returns the exit code. Unusable input (missing or unreadable file) exits 2 naming the file. */
 export async function runStats(args: StatsArgs, err: (s: string) => void, out: (s: string) => void): Promise<number> {

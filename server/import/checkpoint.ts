@@ -1,10 +1,14 @@
 // A Hugging Face checkpoint's weights: one model.safetensors, or shards listed by model.safetensors.index.json
-// ({ "weight_map": { tensor: shard file } }). Tensors are looked up by name and read one at a time.
+// ({ "weight_map": { tensor: shard file } }). Tensors are looked up by name and read one at a time. Every file is
+// opened through the confined reader (inputFiles.ts); headers are limited by the model's sizes (bounds.ts); each
+// tensor is checked for non-finite values as it is read.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { ImportError } from './errors';
-import { SafetensorsFile, type TensorInfo } from './safetensors';
+import { hasEntry, openInput, readInputText } from './inputFiles';
+import { excerpt, parseJsonText } from './jsonText';
+import { SafetensorsFile, type HeaderLimits, type TensorInfo } from './safetensors';
 
 export const INDEX_FILE = 'model.safetensors.index.json';
 export const SINGLE_FILE = 'model.safetensors';
@@ -13,37 +17,50 @@ export class Checkpoint {
   private readonly where = new Map<string, SafetensorsFile>();
 
   private constructor(readonly dir: string, readonly files: SafetensorsFile[]) {
-    for (const f of files) for (const name of f.tensors.keys()) this.where.set(name, f);
+    for (const f of files) {
+      for (const name of f.tensors.keys()) {
+        const other = this.where.get(name);
+        if (other) throw new ImportError(`tensor is in both ${other.name} and ${f.name}`, f.name, name);
+        this.where.set(name, f);
+      }
+    }
   }
 
-  static open(dir: string): Checkpoint {
+  static async open(dir: string, limits: HeaderLimits): Promise<Checkpoint> {
     const files: SafetensorsFile[] = [];
+    const handles: FileHandle[] = [];
+    const shard = async (name: string, field?: string) => {
+      const f = await openInput(dir, name, 'weights', field);
+      handles.push(f.handle);
+      files.push(SafetensorsFile.fromDescriptor(f.path, f.handle.fd, () => void f.handle.close().catch(() => undefined), limits, name));
+    };
     try {
-      if (existsSync(join(dir, INDEX_FILE))) {
-        let index: { weight_map?: unknown };
-        try {
-          index = JSON.parse(readFileSync(join(dir, INDEX_FILE), 'utf8')) as { weight_map?: unknown };
-        } catch (e) {
-          throw new ImportError(`not valid JSON (${(e as Error).message})`, INDEX_FILE);
-        }
-        const map = index.weight_map;
+      if (await hasEntry(dir, INDEX_FILE)) {
+        const index = parseJsonText(await readInputText(dir, INDEX_FILE, 'index'), INDEX_FILE).value as { weight_map?: unknown } | null;
+        const map = index?.weight_map;
         if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new ImportError('has no "weight_map" object', INDEX_FILE, 'weight_map');
-        const shards = [...new Set(Object.values(map as Record<string, unknown>))];
-        for (const s of shards) {
-          if (typeof s !== 'string' || s.includes('/') || s.includes('\\')) throw new ImportError(`shard name ${JSON.stringify(s)} is not a file name`, INDEX_FILE, 'weight_map');
-          files.push(SafetensorsFile.open(join(dir, s)));
+        const entries = Object.entries(map as Record<string, unknown>);
+        if (entries.length > limits.maxTensors) throw new ImportError(`lists ${entries.length} tensors, more than the ${limits.maxTensors} this model can use`, INDEX_FILE, 'weight_map');
+        const shards = new Set<string>();
+        for (const [tensor, s] of entries) {
+          if (typeof s !== 'string' || s === '' || s.includes('/') || s.includes('\\')) throw new ImportError(`shard name ${excerpt(s)} is not a file name`, INDEX_FILE, `weight_map.${tensor}`);
+          shards.add(s);
         }
+        for (const s of shards) await shard(s, 'weight_map');
         const cp = new Checkpoint(dir, files);
-        for (const [tensor, shard] of Object.entries(map as Record<string, string>)) {
-          if (cp.where.get(tensor)?.name !== shard) throw new ImportError(`the index puts tensor "${tensor}" in ${shard}, which does not hold it`, INDEX_FILE, `weight_map.${tensor}`);
+        for (const [tensor, s] of entries) {
+          const holder = cp.where.get(tensor);
+          if (holder === undefined) throw new ImportError(`the index puts tensor ${excerpt(tensor, 80)} in ${s}, which does not hold it (no shard does)`, INDEX_FILE, `weight_map.${tensor}`);
+          if (holder.name !== s) throw new ImportError(`the index puts tensor ${excerpt(tensor, 80)} in ${s}, but it is in ${holder.name}`, INDEX_FILE, `weight_map.${tensor}`);
         }
         return cp;
       }
-      if (!existsSync(join(dir, SINGLE_FILE))) throw new ImportError(`no ${SINGLE_FILE} and no ${INDEX_FILE} in the folder`, dir);
-      files.push(SafetensorsFile.open(join(dir, SINGLE_FILE)));
+      if (!(await hasEntry(dir, SINGLE_FILE))) throw new ImportError(`no ${SINGLE_FILE} and no ${INDEX_FILE} in the folder`, dir);
+      await shard(SINGLE_FILE);
       return new Checkpoint(dir, files);
     } catch (e) {
       for (const f of files) f.close();
+      await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
       throw e;
     }
   }
@@ -56,7 +73,10 @@ export class Checkpoint {
     return this.where.get(name)?.tensors.get(name);
   }
 
-  /** Reads a tensor as float32 and checks its shape; a missing tensor or a wrong shape names the tensor. */
+  /**
+   * Reads a tensor as float32 and checks its shape and its values: a missing tensor, a wrong shape or a NaN / ±Inf
+   * (which would make every output NaN, or route by garbage) names the tensor.
+   */
   read(name: string, shape: readonly number[]): Float32Array {
     const f = this.where.get(name);
     if (!f) throw new ImportError('tensor is missing from the checkpoint', this.files.length > 1 ? INDEX_FILE : SINGLE_FILE, name);
@@ -64,7 +84,28 @@ export class Checkpoint {
     if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
       throw new ImportError(`tensor has shape [${info.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`, f.name, name);
     }
-    return f.read(name);
+    if (info.dtype === 'U8') throw new ImportError('unsupported dtype "U8" for a weight (supported: F32, F16, BF16; U8 only as MXFP4 blocks and scales)', f.name, `${name}.dtype`);
+    const values = f.read(name);
+    const bad = firstNonFinite(values);
+    if (bad >= 0) throw new ImportError(`tensor has a non-finite value (${values[bad]}) at element ${bad}: the model would compute NaN`, f.name, name);
+    return values;
+  }
+
+  /** Reads a U8 tensor (MXFP4 blocks or scales) and checks its shape and dtype. */
+  readBytes(name: string, shape: readonly number[]): Uint8Array {
+    const f = this.where.get(name);
+    if (!f) throw new ImportError('tensor is missing from the checkpoint', this.files.length > 1 ? INDEX_FILE : SINGLE_FILE, name);
+    const info = f.tensors.get(name)!;
+    if (info.dtype !== 'U8') throw new ImportError(`MXFP4 blocks and scales must be U8, got ${info.dtype}`, f.name, `${name}.dtype`);
+    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+      throw new ImportError(`tensor has shape [${info.shape.join(', ')}] but config.json implies [${shape.join(', ')}]`, f.name, name);
+    }
+    return f.readRaw(name);
+  }
+
+  /** The file holding a tensor (for error messages). */
+  fileOf(name: string): string {
+    return this.where.get(name)?.name ?? SINGLE_FILE;
   }
 
   /** Total bytes of tensor data, for progress. */
@@ -72,6 +113,10 @@ export class Checkpoint {
     let n = 0;
     for (const f of this.files) for (const t of f.tensors.values()) n += t.length;
     return n;
+  }
+
+  get tensorCount(): number {
+    return this.files.reduce((n, f) => n + f.tensors.size, 0);
   }
 
   /** sha256 over the weight files, streamed: sha256 of "<file> <sha256>\n" lines in file-name order. */
@@ -91,4 +136,10 @@ export class Checkpoint {
   close(): void {
     for (const f of this.files) f.close();
   }
+}
+
+/** Index of the first NaN or ±Inf, or −1 (x − x is 0 for every finite x and NaN otherwise: one pass, no branches per kind). */
+export function firstNonFinite(v: Float32Array): number {
+  for (let i = 0; i < v.length; i++) if (v[i] - v[i] !== 0) return i;
+  return -1;
 }

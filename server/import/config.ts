@@ -2,9 +2,14 @@
 // builder and the tensor-name tables read. Defaults are those of transformers' configuration classes (5.18), so a
 // config.json that leaves a field out means what it means to transformers. Anything the builder cannot reproduce
 // exactly is refused here, naming the config field.
+import { checkSpecBounds, maximumFor } from './bounds';
 import { ImportError } from './errors';
+import { expertCount, fields } from './families/fields';
+import { FAMILY_PARSERS } from './families/registry';
+import type { RotaryTable } from './graph/yarn';
+import { excerpt, parseJsonText } from './jsonText';
 
-export const SUPPORTED_ARCHITECTURES = ['MixtralForCausalLM', 'OlmoeForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3MoeForCausalLM'] as const;
+export const SUPPORTED_ARCHITECTURES = ['MixtralForCausalLM', 'OlmoeForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3MoeForCausalLM', 'GraniteMoeForCausalLM', 'GptOssForCausalLM', 'PhimoeForCausalLM'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export interface ModelSpec {
@@ -40,48 +45,75 @@ export interface ModelSpec {
   norm: 'rms' | 'layer';
   /** SwiGLU experts (gate, up, down) or GELU experts (w1, w2; the embedded model) */
   expertActivation: 'swiglu' | 'gelu';
+  // Family extras (absent = the plain decoder above). Granite-MoE (families/granite.ts):
+  /** inputs_embeds ·= this */
+  embeddingMultiplier?: number;
+  /** residual + block · this, after attention and after the MLP */
+  residualMultiplier?: number;
+  /** attention scores · this instead of head_dim^-½ */
+  attentionScale?: number;
+  /** logits ÷ this */
+  logitsScaling?: number;
+  // gpt-oss (families/gptOss.ts):
+  /** rotary table other than the default one (YaRN); ropeTheta is then unused */
+  rotary?: RotaryTable;
+  /** the router has a bias (router logits include it) */
+  routerBias?: boolean;
+  /** experts have fc1/fc2 biases */
+  expertBiases?: boolean;
+  /** the SwiGLU variant min(g, limit)·σ(α·min(g, limit))·(clamp(u, ±limit) + β) */
+  swiglu?: { alpha: number; beta: number; limit: number };
+  /** one learned sink logit per head in the attention softmax */
+  attentionSinks?: boolean;
+  /** layers that attend only to the last slidingWindow keys (key > query − window) */
+  slidingWindow?: number;
+  slidingLayers?: number[];
+  // Phi-3.5-MoE (families/phimoe.ts):
+  /** the sparsemixer top-2 router with this jitter_eps (router_jitter_noise) instead of softmax top-k */
+  sparsemixerJitter?: number;
+  /** lm_head has a bias */
+  lmHeadBias?: boolean;
 }
 
 const CONFIG = 'config.json';
 type Json = Record<string, unknown>;
 
-const DEFAULT_THETA: Record<Architecture, number> = { MixtralForCausalLM: 1e6, OlmoeForCausalLM: 10000, Qwen2MoeForCausalLM: 10000, Qwen3MoeForCausalLM: 10000 };
-const DEFAULT_EPS: Record<Architecture, number> = { MixtralForCausalLM: 1e-5, OlmoeForCausalLM: 1e-5, Qwen2MoeForCausalLM: 1e-6, Qwen3MoeForCausalLM: 1e-6 };
+const DEFAULT_THETA: Partial<Record<Architecture, number>> = { MixtralForCausalLM: 1e6, OlmoeForCausalLM: 10000, Qwen2MoeForCausalLM: 10000, Qwen3MoeForCausalLM: 10000 };
+const DEFAULT_EPS: Partial<Record<Architecture, number>> = { MixtralForCausalLM: 1e-5, OlmoeForCausalLM: 1e-5, Qwen2MoeForCausalLM: 1e-6, Qwen3MoeForCausalLM: 1e-6 };
 
 export function parseConfig(text: string): ModelSpec {
-  let c: Json;
-  try {
-    c = JSON.parse(text) as Json;
-  } catch (e) {
-    throw new ImportError(`not valid JSON (${(e as Error).message})`, CONFIG);
-  }
+  const c = parseJsonText(text, CONFIG).value as Json;
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ImportError('is not a JSON object', CONFIG);
   const archs = c.architectures;
   const arch = Array.isArray(archs) && archs.length === 1 ? archs[0] : undefined;
   if (typeof arch !== 'string' || !(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) {
-    throw new ImportError(`architecture ${JSON.stringify(archs ?? null)} is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`, CONFIG, 'architectures');
+    throw new ImportError(`architecture ${Array.isArray(archs) && archs.length === 1 ? excerpt(archs[0]) : excerpt(archs ?? null)} is not supported; supported: ${SUPPORTED_ARCHITECTURES.join(', ')}`, CONFIG, 'architectures');
   }
   const a = arch as Architecture;
+  const family = FAMILY_PARSERS[a];
+  if (family) return family(c);
   const int = (key: string, dflt?: number): number => {
     const v = c[key] ?? dflt;
-    if (!Number.isInteger(v) || (v as number) < 0) throw new ImportError(v === undefined ? 'is missing' : `must be a non-negative integer, got ${JSON.stringify(v)}`, CONFIG, key);
+    if (!Number.isInteger(v) || (v as number) < 0) throw new ImportError(v === undefined ? 'is missing' : `must be a non-negative integer, got ${excerpt(v)}`, CONFIG, key);
+    // bounds.ts: a size larger than any real model's is refused before anything is sized by it
+    if ((v as number) > maximumFor(key)) throw new ImportError(`${v} is more than the ${maximumFor(key)} the importer accepts`, CONFIG, key);
     return v as number;
   };
   const num = (key: string, dflt?: number): number => {
     const v = c[key] ?? dflt;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ImportError(v === undefined ? 'is missing' : `must be a number, got ${JSON.stringify(v)}`, CONFIG, key);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ImportError(v === undefined ? 'is missing' : `must be a number, got ${excerpt(v)}`, CONFIG, key);
     return v;
   };
   const bool = (key: string, dflt: boolean): boolean => {
     const v = c[key] ?? dflt;
-    if (typeof v !== 'boolean') throw new ImportError(`must be true or false, got ${JSON.stringify(v)}`, CONFIG, key);
+    if (typeof v !== 'boolean') throw new ImportError(`must be true or false, got ${excerpt(v)}`, CONFIG, key);
     return v;
   };
 
   if (c.quantization_config != null) throw new ImportError('quantised checkpoints are not supported (the importer reads F32, F16 and BF16 weights only)', CONFIG, 'quantization_config');
   const act = c.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new ImportError(`hidden_act ${JSON.stringify(act)} is not supported (SwiGLU experts use silu)`, CONFIG, 'hidden_act');
-  const ropeTheta = rope(c, DEFAULT_THETA[a]);
+  if (act !== 'silu') throw new ImportError(`hidden_act ${excerpt(act)} is not supported (SwiGLU experts use silu)`, CONFIG, 'hidden_act');
+  const ropeTheta = rope(c, DEFAULT_THETA[a]!);
 
   const hidden = int('hidden_size');
   const layers = int('num_hidden_layers');
@@ -101,23 +133,27 @@ export function parseConfig(text: string): ModelSpec {
 
   const mixtral = a === 'MixtralForCausalLM';
   const qwen = a === 'Qwen2MoeForCausalLM' || a === 'Qwen3MoeForCausalLM';
-  const experts = int(mixtral ? 'num_local_experts' : 'num_experts');
+  // transformers 5 writes Qwen3-MoE's count as num_local_experts (the hub's 4.x files: num_experts)
+  const expertsKey = mixtral || (c.num_experts == null && c.num_local_experts != null) ? 'num_local_experts' : 'num_experts';
+  const experts = mixtral ? int(expertsKey) : expertCount(c, fields(c)).experts;
   const topK = int('num_experts_per_tok');
-  if (experts < 2) throw new ImportError(`a Mixture-of-Experts model needs at least 2 experts, got ${experts}`, CONFIG, mixtral ? 'num_local_experts' : 'num_experts');
+  if (experts < 2) throw new ImportError(`a Mixture-of-Experts model needs at least 2 experts, got ${experts}`, CONFIG, expertsKey);
   if (topK < 1 || topK > experts) throw new ImportError(`must be 1–${experts}`, CONFIG, 'num_experts_per_tok');
 
-  let moeLayers = [...Array(layers).keys()];
+  let moeLayers = [...Array(layers).keys()]; // layers ≤ CONFIG_MAXIMA.num_hidden_layers (bounds.ts)
   if (qwen) {
     const step = int('decoder_sparse_step', 1);
     const only = c.mlp_only_layers ?? [];
-    if (!Array.isArray(only) || !only.every((x) => Number.isInteger(x))) throw new ImportError('must be a list of layer indices', CONFIG, 'mlp_only_layers');
+    if (!Array.isArray(only) || !only.every((x) => Number.isInteger(x) && x >= 0 && x < layers)) throw new ImportError(`must be a list of layer indices 0–${layers - 1}`, CONFIG, 'mlp_only_layers');
+    if (only.length > layers) throw new ImportError(`lists ${only.length} layers but the model has ${layers}`, CONFIG, 'mlp_only_layers');
+    const dense = new Set(only as number[]);
     // transformers: sparse iff (layer not in mlp_only_layers) and num_experts > 0 and (layer + 1) % decoder_sparse_step == 0
-    moeLayers = moeLayers.filter((l) => !(only as number[]).includes(l) && step > 0 && (l + 1) % step === 0);
+    moeLayers = moeLayers.filter((l) => !dense.has(l) && step > 0 && (l + 1) % step === 0);
     if (moeLayers.length === 0) throw new ImportError('no decoder layer has experts (every layer is in mlp_only_layers or skipped by decoder_sparse_step)', CONFIG, 'mlp_only_layers');
   }
   const clip = c.clip_qkv;
   if (clip != null && (typeof clip !== 'number' || !(clip > 0))) throw new ImportError('must be a positive number or null', CONFIG, 'clip_qkv');
-  return {
+  const spec: ModelSpec = {
     architecture: a,
     hidden,
     layers,
@@ -125,7 +161,7 @@ export function parseConfig(text: string): ModelSpec {
     kvHeads,
     headDim,
     vocab: int('vocab_size'),
-    eps: num('rms_norm_eps', DEFAULT_EPS[a]),
+    eps: num('rms_norm_eps', DEFAULT_EPS[a]!),
     ropeTheta,
     contextLength,
     contextReason,
@@ -144,25 +180,29 @@ export function parseConfig(text: string): ModelSpec {
     norm: 'rms',
     expertActivation: 'swiglu',
   };
+  checkSpecBounds(spec);
+  return spec;
 }
+
+export { rope as ropeTheta };
 
 /** rope_theta from transformers 5's rope_parameters or the hub's older rope_theta; any scaled or partial RoPE is refused. */
 function rope(c: Json, dflt: number): number {
   const params = c.rope_parameters as Json | null | undefined;
   if (params != null) {
-    if (typeof params !== 'object') throw new ImportError('must be an object', CONFIG, 'rope_parameters');
+    if (typeof params !== 'object' || Array.isArray(params)) throw new ImportError('must be an object', CONFIG, 'rope_parameters');
     const type = params.rope_type ?? params.type ?? 'default';
-    if (type !== 'default') throw new ImportError(`RoPE variant ${JSON.stringify(type)} is not supported (only the default, unscaled rotary embedding)`, CONFIG, 'rope_parameters.rope_type');
+    if (type !== 'default') throw new ImportError(`RoPE variant ${excerpt(type)} is not supported (only the default, unscaled rotary embedding)`, CONFIG, 'rope_parameters.rope_type');
     if (params.partial_rotary_factor != null && params.partial_rotary_factor !== 1) throw new ImportError('partial rotary embeddings are not supported', CONFIG, 'rope_parameters.partial_rotary_factor');
   }
   const scaling = c.rope_scaling as Json | null | undefined;
   if (scaling != null) {
     const type = typeof scaling === 'object' ? (scaling.rope_type ?? scaling.type) : scaling;
-    if (type !== 'default') throw new ImportError(`RoPE scaling ${JSON.stringify(type)} is not supported (only the default, unscaled rotary embedding)`, CONFIG, 'rope_scaling');
+    if (type !== 'default') throw new ImportError(`RoPE scaling ${excerpt(type)} is not supported (only the default, unscaled rotary embedding)`, CONFIG, 'rope_scaling');
   }
   if (c.partial_rotary_factor != null && c.partial_rotary_factor !== 1) throw new ImportError('partial rotary embeddings are not supported', CONFIG, 'partial_rotary_factor');
   const theta = (params?.rope_theta as unknown) ?? c.rope_theta ?? dflt;
-  if (typeof theta !== 'number' || !(theta > 0)) throw new ImportError(`must be a positive number, got ${JSON.stringify(theta)}`, CONFIG, params?.rope_theta != null ? 'rope_parameters.rope_theta' : 'rope_theta');
+  if (typeof theta !== 'number' || !(theta > 0)) throw new ImportError(`must be a positive number, got ${excerpt(theta)}`, CONFIG, params?.rope_theta != null ? 'rope_parameters.rope_theta' : 'rope_theta');
   return theta;
 }
 

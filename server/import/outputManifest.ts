@@ -1,6 +1,7 @@
 // moe.json for an imported checkpoint: shapes, the router convention with its steering semantics, tensor names, and
 // provenance (source architecture, sha256 of config.json and of the weight files, importer version, the hashes of
 // model.onnx and model.onnx.data that the server checks at load).
+import { familyRouterDescription } from './families/routerDescription';
 import type { MoeManifest } from '../model/manifest';
 import type { ModelSpec } from './config';
 import { IO } from './graph/model';
@@ -40,6 +41,7 @@ export function importedManifest(name: string, spec: ModelSpec, tokens: { bos?: 
         'The bias steers selection only: a disabled expert is never selected; a forced expert is selected and gets the weight its raw router logit earns; bias 0 gives the unsteered model bit for bit. Router layer l is decoder layer routerLayers[l]: layers without experts have no router.',
       disableBias: -1e9,
       forceBias: 1e9,
+      ...familyRouterDescription(spec),
     },
     tokenizer: 'tokenizer.json',
     ...(Object.keys(special).length ? { specialTokens: special } : {}),

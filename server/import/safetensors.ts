@@ -2,14 +2,24 @@
 // ({ name: { dtype, shape, data_offsets: [begin, end] }, "__metadata__"?: {...} }), then the tensor bytes, offsets
 // relative to the end of the header. Tensors are read one at a time from an open file handle, so importing a
 // checkpoint never holds more than one tensor of it in memory.
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+//
+// The header is validated as the reference implementation (huggingface/safetensors, safetensors/src/tensor.rs,
+// `Metadata::validate` and `read_metadata`) reads it: N at most MAX_HEADER_SIZE = 100_000_000 bytes (HeaderTooLarge)
+// and 8 + N within the file (InvalidHeaderLength); the header is UTF-8 JSON (InvalidHeader, InvalidHeaderDeserialization);
+// tensors sorted by their begin offset are contiguous — each begins where the previous ended, the first at 0
+// (InvalidOffset) — so none overlap; each spans exactly elements × dtype size (TensorInvalidInfo, with the element
+// count computed without overflow: ValidationOverflow); the last ends where the file ends (MetadataIncompleteBuffer).
+// Names are unique (the header is a map; a name given twice is refused here rather than one entry silently dropped).
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ImportError } from './errors';
+import { excerpt, parseJsonText } from './jsonText';
 
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16';
-const ELEMENT_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
-/** A header larger than this is not a header (the format's own reference implementation caps it at 100 MB). */
-const MAX_HEADER = 100_000_000;
+/** U8: only gpt-oss's MXFP4 blocks and scales (Checkpoint.readBytes); Checkpoint.read refuses it as a weight */
+export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'U8';
+const ELEMENT_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2, U8: 1 };
+/** The format's header size limit (MAX_HEADER_SIZE in the Rust crate). */
+export const MAX_HEADER = 100_000_000;
 
 export interface TensorInfo {
   name: string;
@@ -20,29 +30,47 @@ export interface TensorInfo {
   length: number;
 }
 
+/** What a header may hold, from the model's sizes (bounds.ts): its size in bytes and its number of tensors. */
+export interface HeaderLimits {
+  maxHeaderBytes: number;
+  maxTensors: number;
+}
+
+const FORMAT_LIMITS: HeaderLimits = { maxHeaderBytes: MAX_HEADER, maxTensors: Number.MAX_SAFE_INTEGER };
+
 export class SafetensorsFile {
   readonly tensors = new Map<string, TensorInfo>();
   private fd: number | undefined;
   readonly name: string;
 
-  private constructor(readonly path: string, fd: number) {
+  /** `fd` is open for reading; `release` closes it (default: closeSync). */
+  private constructor(readonly path: string, fd: number, private readonly release: (fd: number) => void, name = basename(path)) {
     this.fd = fd;
-    this.name = basename(path);
+    this.name = name;
   }
 
-  /** Opens and validates the header; every problem is an ImportError naming the file and the header field. */
-  static open(path: string): SafetensorsFile {
+  /** Opens a file by path (non-blocking, a regular file only) and validates the header. */
+  static open(path: string, limits: HeaderLimits = FORMAT_LIMITS): SafetensorsFile {
     const name = basename(path);
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new ImportError(code === 'ENOENT' ? 'file is missing' : `cannot be read (${code ?? String(e)})`, name);
+      throw new ImportError(code === 'ENOENT' ? 'file is missing' : `cannot be read (${code ?? 'error'})`, name);
     }
-    const file = new SafetensorsFile(path, fd);
+    if (!fstatSync(fd).isFile()) {
+      closeSync(fd);
+      throw new ImportError('is not a regular file', name);
+    }
+    return SafetensorsFile.fromDescriptor(path, fd, (d) => closeSync(d), limits, name);
+  }
+
+  /** Wraps a descriptor already checked to be a regular file (confinedFiles.ts) and validates the header. */
+  static fromDescriptor(path: string, fd: number, release: (fd: number) => void, limits: HeaderLimits, name = basename(path)): SafetensorsFile {
+    const file = new SafetensorsFile(path, fd, release, name);
     try {
-      file.readHeader();
+      file.readHeader(limits);
     } catch (e) {
       file.close();
       throw e;
@@ -50,50 +78,74 @@ export class SafetensorsFile {
     return file;
   }
 
-  private readHeader(): void {
+  private readHeader(limits: HeaderLimits): void {
     const size = fstatSync(this.fd!).size;
     if (size < 8) throw new ImportError(`truncated safetensors header: the file has ${size} bytes, fewer than the 8-byte header length`, this.name, 'header');
     const lenBuf = Buffer.alloc(8);
     readSync(this.fd!, lenBuf, 0, 8, 0);
     const n = Number(lenBuf.readBigUInt64LE(0));
-    if (n > MAX_HEADER) throw new ImportError(`safetensors header length ${n} is not plausible (over ${MAX_HEADER} bytes)`, this.name, 'header');
+    if (n > MAX_HEADER) throw new ImportError(`safetensors header length ${n} is over the format's limit of ${MAX_HEADER} bytes`, this.name, 'header');
+    if (n > limits.maxHeaderBytes) throw new ImportError(`safetensors header length ${n} is more than the ${limits.maxHeaderBytes} bytes a header of this model's tensors needs`, this.name, 'header');
     if (8 + n > size) throw new ImportError(`truncated safetensors header: it says ${n} bytes of JSON but the file has only ${size - 8} after the length`, this.name, 'header');
     const json = Buffer.alloc(n);
-    readSync(this.fd!, json, 0, n, 8);
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(json.toString('utf8')) as Record<string, unknown>;
-    } catch (e) {
-      throw new ImportError(`safetensors header is not valid JSON (${(e as Error).message})`, this.name, 'header');
+    for (let done = 0; done < n; ) {
+      const got = readSync(this.fd!, json, done, n - done, 8 + done);
+      if (got === 0) throw new ImportError('file ended inside the header', this.name, 'header');
+      done += got;
     }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ImportError('safetensors header is not a JSON object', this.name, 'header');
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(json);
+    } catch {
+      throw new ImportError('safetensors header is not UTF-8', this.name, 'header');
+    }
+    const { value, scan } = parseJsonText(text, this.name, 'header');
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ImportError('safetensors header is not a JSON object', this.name, 'header');
+    if (scan.duplicate !== undefined) throw new ImportError(`tensor ${excerpt(scan.duplicate, 80)} is listed twice in the header`, this.name, 'header');
+    const header = value as Record<string, unknown>;
     const dataStart = 8 + n;
     const dataBytes = size - dataStart;
-    for (const [tensor, v] of Object.entries(header)) {
-      if (tensor === '__metadata__') continue;
+    const entries = Object.entries(header).filter(([k]) => k !== '__metadata__');
+    if (entries.length > limits.maxTensors) throw new ImportError(`the header lists ${entries.length} tensors, more than the ${limits.maxTensors} this model can use`, this.name, 'header');
+    const spans: [number, number, string][] = [];
+    for (const [tensor, v] of entries) {
       const info = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-      if (typeof info !== 'object' || info === null) throw new ImportError('header entry is not an object', this.name, tensor);
+      if (typeof info !== 'object' || info === null || Array.isArray(info)) throw new ImportError('header entry is not an object', this.name, tensor);
       const dtype = info.dtype;
       if (typeof dtype !== 'string' || !(dtype in ELEMENT_BYTES)) {
-        throw new ImportError(`unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(ELEMENT_BYTES).join(', ')})`, this.name, `${tensor}.dtype`);
+        throw new ImportError(`unsupported dtype ${excerpt(dtype)} (supported: F32, F16, BF16; U8 only as MXFP4 blocks and scales)`, this.name, `${tensor}.dtype`);
       }
       const shape = info.shape;
-      if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) throw new ImportError('shape must be a list of non-negative integers', this.name, `${tensor}.shape`);
+      if (!Array.isArray(shape) || shape.length > 8 || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ImportError('shape must be a list of at most 8 non-negative integers', this.name, `${tensor}.shape`);
       const off = info.data_offsets;
-      if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isInteger(d) && d >= 0) || off[1] < off[0]) {
+      if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[1] < off[0]) {
         throw new ImportError('data_offsets must be [begin, end] with 0 ≤ begin ≤ end', this.name, `${tensor}.data_offsets`);
       }
       const [b, e] = off as number[];
       if (e > dataBytes) throw new ImportError(`data_offsets [${b}, ${e}] run past the end of the file (${dataBytes} bytes of tensor data)`, this.name, `${tensor}.data_offsets`);
-      const elements = (shape as number[]).reduce((a, d) => a * d, 1);
-      const want = elements * ELEMENT_BYTES[dtype as SafetensorsDtype];
-      if (e - b !== want) throw new ImportError(`data_offsets span ${e - b} bytes but ${dtype} [${(shape as number[]).join(', ')}] needs ${want}`, this.name, `${tensor}.data_offsets`);
+      let want = ELEMENT_BYTES[dtype as SafetensorsDtype];
+      for (const d of shape as number[]) want *= d;
+      if (!Number.isSafeInteger(want) || e - b !== want) throw new ImportError(`data_offsets span ${e - b} bytes but ${dtype} [${(shape as number[]).join(', ')}] needs ${want}`, this.name, `${tensor}.data_offsets`);
+      spans.push([b, e, tensor]);
       this.tensors.set(tensor, { name: tensor, dtype: dtype as SafetensorsDtype, shape: shape as number[], offset: dataStart + b, length: e - b });
     }
+    // Contiguous, in order, not overlapping, covering the data exactly (tensor.rs: InvalidOffset, MetadataIncompleteBuffer).
+    spans.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    let at = 0;
+    for (const [b, e, tensor] of spans) {
+      if (b !== at) throw new ImportError(b < at ? `data_offsets [${b}, ${e}] overlap the tensor before (which ends at ${at})` : `data_offsets [${b}, ${e}] leave a gap after byte ${at}`, this.name, `${tensor}.data_offsets`);
+      at = e;
+    }
+    if (at !== dataBytes) throw new ImportError(`the tensors end at byte ${at} of the data but the file has ${dataBytes}`, this.name, 'header');
   }
 
-  /** The tensor's values as float32 (BF16 and F16 widened exactly). */
+/** The tensor's values as float32 (BF16 and F16 widened exactly). */
   read(name: string): Float32Array {
+    return toFloat32(this.readRaw(name), this.tensors.get(name)!.dtype);
+  }
+
+  /** The tensor's bytes as stored. */
+  readRaw(name: string): Buffer {
     const info = this.tensors.get(name);
     if (!info) throw new ImportError('tensor is missing', this.name, name);
     if (this.fd === undefined) throw new Error(`${this.name} is closed`);
@@ -104,11 +156,11 @@ export class SafetensorsFile {
       if (got === 0) throw new ImportError('file ended inside the tensor data', this.name, name);
       done += got;
     }
-    return toFloat32(raw, info.dtype);
+    return raw;
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.fd !== undefined) this.release(this.fd);
     this.fd = undefined;
   }
 }
@@ -118,7 +170,9 @@ export function toFloat32(raw: Uint8Array, dtype: SafetensorsDtype): Float32Arra
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const n = raw.byteLength / ELEMENT_BYTES[dtype];
   const out = new Float32Array(n);
-  if (dtype === 'F32') {
+  if (dtype === 'U8') {
+    out.set(raw);
+  } else if (dtype === 'F32') {
     for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
   } else if (dtype === 'BF16') {
     // bf16 is the top half of a float32: widening is exact.

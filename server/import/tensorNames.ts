@@ -2,6 +2,7 @@
 // read). transformers 5 may also save experts fused (`experts.gate_up_proj` [E, 2I, H], `experts.down_proj` [E, H, I]);
 // both layouts are accepted.
 import type { ModelSpec } from './config';
+import { familyLayerNames } from './families/names';
 
 export interface LayerNames {
   inputNorm: string;
@@ -32,6 +33,11 @@ export interface LayerNames {
   sharedUp: string;
   sharedDown: string;
   sharedExpertGate: string;
+  /** gpt-oss: the router's bias, the per-head attention sinks */
+  routerBias?: string;
+  sinks?: string;
+  /** the decoder layer these names belong to */
+  layer?: number;
 }
 
 export function layerNames(spec: ModelSpec, layer: number): LayerNames {
@@ -40,7 +46,7 @@ export function layerNames(spec: ModelSpec, layer: number): LayerNames {
   const mixtral = spec.architecture === 'MixtralForCausalLM';
   const moe = mixtral ? `${p}.block_sparse_moe` : `${p}.mlp`;
   const [g, u, d] = mixtral ? ['w1', 'w3', 'w2'] : ['gate_proj', 'up_proj', 'down_proj'];
-  return {
+  return familyLayerNames(spec, layer, {
     inputNorm: `${p}.input_layernorm.weight`,
     postNorm: `${p}.post_attention_layernorm.weight`,
     q: `${a}.q_proj.weight`,
@@ -66,7 +72,7 @@ export function layerNames(spec: ModelSpec, layer: number): LayerNames {
     sharedUp: `${p}.mlp.shared_expert.up_proj.weight`,
     sharedDown: `${p}.mlp.shared_expert.down_proj.weight`,
     sharedExpertGate: `${p}.mlp.shared_expert_gate.weight`,
-  };
+  });
 }
 
 export const EMBED = 'model.embed_tokens.weight';

@@ -1,8 +1,14 @@
-// tokenizer.json is copied as it is; tokenizer_config.json says whether Hugging Face puts a BOS token before the text
-// (add_bos_token, as LlamaTokenizer does for Mixtral) and which strings are BOS and EOS.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// tokenizer.json is read (confined, capped), parsed by the server's own tokenizer code and checked against the model
+// as the server will check it (tokenizerCheck.ts), then written into the model folder: never copied unread.
+// tokenizer_config.json says whether Hugging Face puts a BOS token before the text (add_bos_token, as LlamaTokenizer
+// does for Mixtral) and which strings are BOS and EOS.
+import { ModelLoadError } from '../model/errors';
+import { checkTokenizerFits } from '../model/tokenizerCheck';
+import { MoeTokenizer } from '../model/tokenizer';
+import type { ModelSpec } from './config';
 import { ImportError } from './errors';
+import { hasEntry, readInputText } from './inputFiles';
+import { parseJsonText, scanJson } from './jsonText';
 
 export interface TokenInfo {
   bos?: string;
@@ -13,17 +19,31 @@ export interface TokenInfo {
 const tokenText = (v: unknown): string | undefined =>
   typeof v === 'string' ? v : typeof v === 'object' && v !== null && typeof (v as { content?: unknown }).content === 'string' ? (v as { content: string }).content : undefined;
 
-export function readTokenizerConfig(dir: string): TokenInfo {
-  if (!existsSync(join(dir, 'tokenizer.json'))) throw new ImportError('file is missing (the importer needs the fast tokenizer file)', 'tokenizer.json');
-  const file = join(dir, 'tokenizer_config.json');
-  if (!existsSync(file)) return { addBos: false };
-  let c: Record<string, unknown>;
-  try {
-    c = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new ImportError(`not valid JSON (${(e as Error).message})`, 'tokenizer_config.json');
-  }
+export async function readTokenizerConfig(dir: string): Promise<TokenInfo> {
+  const file = 'tokenizer_config.json';
+  if (!(await hasEntry(dir, file))) return { addBos: false };
+  const c = parseJsonText(await readInputText(dir, file, 'tokenizerConfig'), file).value as Record<string, unknown> | null;
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new ImportError('is not a JSON object', file);
   const bos = tokenText(c.bos_token);
   const addBos = c.add_bos_token === true && bos !== undefined;
   return { bos, eos: tokenText(c.eos_token), addBos };
+}
+
+/** tokenizer.json's text, after the server's parse and checks against `spec` and `tokens`; errors name the file. */
+export async function readTokenizer(dir: string, spec: ModelSpec, tokens: TokenInfo): Promise<string> {
+  const file = 'tokenizer.json';
+  if (!(await hasEntry(dir, file))) throw new ImportError('file is missing (the importer needs the fast tokenizer file)', file);
+  const text = await readInputText(dir, file, 'tokenizer');
+  scanJson(text, file);
+  try {
+    const tokenizer = MoeTokenizer.fromText(text, file);
+    checkTokenizerFits(tokenizer, { vocabSize: spec.vocab, addBos: tokens.addBos, specialTokens: tokens.bos ? { bos: tokens.bos } : {}, tokenizer: file });
+  } catch (e) {
+    if (!(e instanceof ModelLoadError)) throw e;
+    const prefix = `${e.file}${e.field ? ` (${e.field})` : ''}: `;
+    const reason = (e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message).replace('moe.json says vocabSize', 'config.json says vocab_size').replace('addBos is true but specialTokens.bos', 'add_bos_token is true but bos_token');
+    throw e.file === 'moe.json' ? new ImportError(reason, 'tokenizer_config.json', 'bos_token') : new ImportError(reason, file, e.field);
+  }
+  if (tokens.addBos && spec.contextLength < 2) throw new ImportError('must be at least 2 when a BOS token is added (it takes one position)', 'config.json', 'max_position_embeddings');
+  return text;
 }

@@ -1,9 +1,11 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
+import { isAnalysedScheme } from '../../common/analysedDocuments';
 import { CancelledError, partialResult } from '../analysis/analyzer';
 import { analyzeIncremental, cacheBytes, type IncrementalAnalysis, type IncrementalStats } from '../analysis/incremental';
 import type { ModelBackend } from '../model/backend';
 import { steeringKey } from '../routing/expertBias';
 import { JobQueue } from '../analysis/jobQueue';
+import { DocumentNotOpenError } from './errors';
 
 interface Entry {
   version: number;
@@ -77,6 +79,8 @@ export class DocumentAnalyses {
 
   /** Debounced analysis after an edit: typing fast analyses only the last version. */
   schedule(uri: string): void {
+    // Only documents of an analysed scheme (common/analysedDocuments.ts); another client may sync anything it has open.
+    if (!isAnalysedScheme(uri)) return;
     clearTimeout(this.timers.get(uri));
     this.timers.set(uri, setTimeout(() => {
       this.timers.delete(uri);
@@ -98,7 +102,7 @@ export class DocumentAnalyses {
   /** The result for the document's current version and steering state (analysing it now if needed). */
   get(uri: string): Promise<RoutingResult> {
     const doc = this.ctx.text(uri);
-    if (!doc) return Promise.reject(new Error(`document ${uri} is not open`));
+    if (!doc) return Promise.reject(new DocumentNotOpenError(uri));
     const key = steeringKey(this.ctx.rules());
     const cur = this.entries.get(uri);
     if (cur && cur.version === doc.version && cur.key === key) return cur.promise;

@@ -1,9 +1,9 @@
-// The one place where a failure becomes an LSP error. Every handler throws what it knows (a SteeringError, a
+// The one place where a failure becomes an LSP error (requests.ts's `handler` calls it for every request). Every handler throws what it knows (a SteeringError, a
 // cancellation, a missing parameter, a model that is not loaded) and lets this map it, so a client never sees an
 // InternalError with a TypeError's text for what was its own mistake.
 import { ErrorCodes, LSPErrorCodes, ResponseError } from 'vscode-languageserver/node';
 import { CancelledError } from '../analysis/analyzer';
-import { ModelLoadError } from '../model/errors';
+import { ModelLoadError, UnsupportedError } from '../model/errors';
 import { SteeringError } from '../routing/expertBias';
 import { TraceError } from '../trace/engineTrace';
 
@@ -23,13 +23,8 @@ export class ModelNotLoadedError extends Error {
   }
 }
 
-/** The backend cannot do what was asked (a serving engine takes no expert masks): InvalidRequest with the reason. */
-export class UnsupportedError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UnsupportedError';
-  }
-}
+/** The backend cannot do what was asked (server/model/errors.ts; a serving engine has no logits): InvalidRequest. */
+export { UnsupportedError };
 
 /** A document the request names is not open on the server. */
 export class DocumentNotOpenError extends ParamsError {
@@ -51,15 +46,6 @@ export function toResponseError(e: unknown): ResponseError<void> {
   if (e instanceof ModelNotLoadedError) return new ResponseError(ErrorCodes.ServerNotInitialized, e.message);
   if (e instanceof ModelLoadError) return new ResponseError(ErrorCodes.InternalError, `model error: ${e.message}`);
   return new ResponseError(ErrorCodes.InternalError, e instanceof Error ? e.message : String(e));
-}
-
-/** Runs a handler body and maps whatever it throws (sync or async). */
-export async function mapped<R>(fn: () => R | Promise<R>): Promise<R> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw toResponseError(e);
-  }
 }
 
 // --- parameter checks: each names the field it checks ---

@@ -1,5 +1,9 @@
 import { escapeMarkdown } from '../../common/labelText';
-import type { RoutingResult } from '../../common/protocol';
+import type { HoverSettings, RoutingResult } from '../../common/protocol';
+import { hoverLayers } from './hoverLayers';
+
+/** The command a hover's "all layers" / "fewer layers" link runs (the client trusts exactly this one). */
+export const TOGGLE_HOVER_LAYERS = 'moeLens.toggleHoverLayers';
 import { layerIndex, slotIndex, topKAt, topKChanged } from '../../common/routingLayout';
 import { visibleToken } from '../../common/tokens';
 import { NOT_IN_TRACE, sourceCaption } from '../../common/routingSource';
@@ -9,14 +13,15 @@ const fmt = (w: number) => w.toFixed(2);
 
 /**
  * Hover for token t: its text and id, surprisal, then per layer the top-k experts with gate weights and the router
- * entropy; with steering active, the unsteered experts beside them; labels when known.
+ * entropy; with steering active, the unsteered experts beside them; labels when known. `opts`: which layers
+ * (hoverLayers.ts; without it every layer).
  */
-export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, labels?: string[][]): string {
+export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, labels?: string[][], opts?: HoverSettings): string {
   const { layers: L, topK: K } = r.model;
   const absent = new Set(r.absent ?? []);
   const lines: string[] = [];
   const surprisal = absent.has('surprisal') ? `surprisal ${NOT_IN_TRACE}` : `surprisal ${r.surprisal[t].toFixed(2)} bits`;
-  lines.push(`**MoE Lens** · token ${t + 1}/${r.tokens} **${visibleToken(tokenText)}** (id ${r.ids[t]}) · ${surprisal}`);
+  lines.push(`**MoE Lens**${r.model.weights ? ` (${r.model.weights})` : ''} · token ${t + 1}/${r.tokens} **${visibleToken(tokenText)}** (id ${r.ids[t]}) · ${surprisal}`);
   if (r.source) lines.push(`\n_Routing recorded by a serving engine (${escapeMarkdown(sourceCaption(r) ?? '')}): expert ids only; gate weights, entropy and surprisal are ${NOT_IN_TRACE}._`);
   if (r.notRecorded?.includes(t)) {
     lines.push('', `Routing **not recorded** for this token by the engine (a prefix-cached position, or a last generated token, never fed back).`);
@@ -27,7 +32,8 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
   const steered = r.steered && r.baselineExperts;
   const experts = absent.has('weights') ? 'experts' : 'experts (weight)';
   lines.push('', steered ? `| layer | ${experts} | unsteered | entropy |` : `| layer | ${experts} | entropy |`, steered ? '|---:|---|---|---:|' : '|---:|---|---:|');
-  for (let l = 0; l < L; l++) {
+  const shown = hoverLayers(r, t, opts);
+  for (const l of shown) {
     const base = slotIndex(r.model, t, l);
     const cells: string[] = [];
     for (let k = 0; k < K; k++) {
@@ -43,6 +49,8 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
       lines.push(`| ${l} | ${cells.join(', ')} | ${changed ? '**' : ''}${was.map((e) => `E${e}`).join(', ')}${changed ? '** (changed)' : ''} | ${ent} |`);
     } else lines.push(`| ${l} | ${cells.join(', ')} | ${ent} |`);
   }
+  if (shown.length < L) lines.push('', `_${shown.length} of ${L} layers · [all layers](command:${TOGGLE_HOVER_LAYERS} "moeLens.hover.layers: all")_`);
+  else if (opts?.layers === 'all' && L > 3) lines.push('', `_[fewer layers](command:${TOGGLE_HOVER_LAYERS} "moeLens.hover.layers: compact")_`);
   if (absent.has('weights')) lines.push('', `_experts in the engine's order (the first is taken as top-1); weights ${NOT_IN_TRACE}_`);
   else lines.push('', `_entropy in nats of the router softmax (max ${Math.log(r.model.experts).toFixed(2)})_`);
   return lines.join('\n');

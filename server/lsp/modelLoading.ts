@@ -30,6 +30,10 @@ export async function loadModel(s: Server): Promise<void> {
       if (problem) connection.console.warn(problem);
       setStatus(s, problem ? { state: 'error', model: session.info, message: problem } : { state: 'ready', model: session.info, message: undefined });
     });
+    // A serving engine learns its shape from its answers: a new (frozen) info is a status change.
+    session.onInfo?.((info) => {
+      if (!superseded()) setStatus(s, { model: { ...info, labels: s.state.status.model?.labels } });
+    });
     const refusal = steeringRefusal(session);
     if (refusal && state.rules.length) {
       notify(s, 'warning', `MoE Lens: steering rules were cleared: ${refusal}`);

@@ -2,62 +2,45 @@
 // (moeLens/status, moeLens/getSteering, moeLens/setSteering) and moeLens/visibleRanges. Every failure goes through
 // errors.ts: a client's mistake is InvalidParams naming the field, never an InternalError with a TypeError's text.
 import type { Hover, HoverParams } from 'vscode-languageserver/node';
-import { Methods, type PackedRoutingResult, type RoutingParams, type RoutingResult, type SteeringState, type VisibleRangesParams } from '../../common/protocol';
-import { steeringRefusal } from '../model/backend';
-import { ModelLoadError } from '../model/errors';
+import { Methods, type PackedRoutingResult, type RoutingParams, type RoutingResult, type ServerStatus, type SteeringState, type VisibleRangesParams } from '../../common/protocol';
+import { steeringRefusal, type ModelBackend } from '../model/backend';
 import { tokenAt } from '../../common/tokens';
 import { validateRules } from '../routing/expertBias';
-import { DocumentNotOpenError, mapped, ModelNotLoadedError, ParamsError, requireObject, requirePosition, requireTextDocumentUri, UnsupportedError } from './errors';
+import { isAnalysedScheme } from '../../common/analysedDocuments';
+import { ParamsError, requireObject, requirePosition, requireTextDocumentUri, UnsupportedError } from './errors';
 import { hoverMarkdown } from './hoverMarkdown';
+import { currentRouting, handler, openDocument, session } from './requests';
 import { setStatus, type Server } from './serverState';
-
-/** vscode-jsonrpc passes (params, token), or only (token) for a request sent without params. */
-const paramsOf = (args: unknown[]): unknown => (args.length > 1 ? args[0] : undefined);
-
-/** The trace's routing for the document as it is now, if one is open for it. */
-export const tracedRouting = (s: Pick<Server, 'traces' | 'documents'>, uri: string): RoutingResult | undefined => s.traces.get(uri, s.documents.get(uri)?.version);
-
-/** A routing result, or a clear "not loaded" error when the model failed (the status has the cause). */
-async function routingOf(s: Server, uri: string): Promise<RoutingResult> {
-  try {
-    return await s.analyses.get(uri);
-  } catch (e) {
-    if (e instanceof ModelLoadError || s.state.status.state === 'error') {
-      throw new ModelNotLoadedError(`the model is not loaded: ${s.state.status.message ?? (e as Error).message}`);
-    }
-    throw e;
-  }
-}
 
 export function registerRoutingHandlers(s: Server): void {
   const { connection, documents, analyses, replies, state } = s;
 
-  connection.onRequest(Methods.routing, (...args: unknown[]): Promise<RoutingResult | PackedRoutingResult> =>
-    mapped(async () => {
-      const params = paramsOf(args) as RoutingParams;
+  connection.onRequest(
+    Methods.routing,
+    handler(async (params: RoutingParams | undefined): Promise<RoutingResult | PackedRoutingResult> => {
       const uri = requireTextDocumentUri(params, 'moeLens/routing');
-      const doc = documents.get(uri);
-      if (!doc) throw new DocumentNotOpenError(uri);
-      if (params.encoding !== undefined && params.encoding !== 'json' && params.encoding !== 'packed') throw new ParamsError('moeLens/routing: "encoding" must be "json" or "packed"');
-      const fromTrace = tracedRouting(s, uri);
-      if (fromTrace) return replies.reply(params, fromTrace);
-      const partial = params.partial ? analyses.partial(uri, doc.version) : undefined;
-      const r = partial ?? (await routingOf(s, uri));
+      if (!isAnalysedScheme(uri)) throw new ParamsError(`moeLens/routing: ${uri.split(':')[0]}: documents are not analysed (common/analysedDocuments.ts)`);
+      const doc = openDocument(s, uri);
+      const p = params!;
+      if (p.encoding !== undefined && p.encoding !== 'json' && p.encoding !== 'packed') throw new ParamsError('moeLens/routing: "encoding" must be "json" or "packed"');
+      const partial = p.partial ? analyses.partial(uri, doc.version) : undefined;
+      const r = partial ?? (await currentRouting(s, uri));
       // closed while it ran: answer, but remember nothing for a document that is gone
-      return replies.reply(params, r, !!documents.get(uri));
+      return replies.reply(p, r, !!documents.get(uri));
     }),
   );
 
-  connection.onHover((...args: unknown[]): Promise<Hover | null> =>
-    mapped(async () => {
-      const params = paramsOf(args) as HoverParams;
+  connection.onHover(
+    handler(async (params: HoverParams | undefined): Promise<Hover | null> => {
       const uri = requireTextDocumentUri(params, 'textDocument/hover');
       const position = requirePosition(params, 'textDocument/hover');
-      const doc = documents.get(uri);
-      if (!doc) throw new DocumentNotOpenError(uri);
+      if (!isAnalysedScheme(uri)) return null; // a continuation, diff original or output: no routing, no error
+      openDocument(s, uri);
       let r: RoutingResult;
+      let model: ModelBackend;
       try {
-        r = tracedRouting(s, uri) ?? (await analyses.get(uri));
+        r = await currentRouting(s, uri);
+        model = await session(s);
       } catch {
         return null; // hover is best effort: errors show in the status bar, not in a popup
       }
@@ -65,23 +48,23 @@ export function registerRoutingHandlers(s: Server): void {
       if (!current || current.version !== r.version) return null;
       const t = tokenAt(r.offsets, current.offsetAt(position));
       if (t < 0 || (r.offsets[2 * t + 1] <= r.offsets[2 * t] && t === r.tokens - 1)) return null;
-      const session = await s.host.session();
       return {
-        contents: { kind: 'markdown', value: hoverMarkdown(r, t, session.tokenizer.tokenText(r.ids[t]), state.status.model?.labels) },
+        contents: { kind: 'markdown', value: hoverMarkdown(r, t, model.tokenizer.tokenText(r.ids[t]), state.status.model?.labels, state.settings.hover) },
         range: { start: current.positionAt(r.offsets[2 * t]), end: current.positionAt(r.offsets[2 * t + 1]) },
       };
     }),
   );
 
-  connection.onRequest(Methods.getStatus, () => state.status);
-  connection.onRequest(Methods.getSteering, (): SteeringState => ({ rules: state.rules }));
-  connection.onRequest(Methods.setSteering, (...args: unknown[]): Promise<SteeringState> =>
-    mapped(async () => {
-      const params = requireObject(paramsOf(args), 'moeLens/setSteering');
-      const session = await s.host.session();
-      const refusal = steeringRefusal(session);
+  connection.onRequest(Methods.getStatus, handler((): ServerStatus => state.status));
+  connection.onRequest(Methods.getSteering, handler((): SteeringState => ({ rules: state.rules })));
+  connection.onRequest(
+    Methods.setSteering,
+    handler(async (raw: unknown): Promise<SteeringState> => {
+      const params = requireObject(raw, 'moeLens/setSteering');
+      const model = await session(s);
+      const refusal = steeringRefusal(model);
       if (refusal && Array.isArray(params.rules) && params.rules.length > 0) throw new UnsupportedError(`steering is not available: ${refusal}`);
-      state.rules = validateRules(params.rules, session.info);
+      state.rules = validateRules(params.rules, model.info);
       analyses.invalidateAll();
       setStatus(s, {});
       for (const d of documents.all()) analyses.schedule(d.uri);

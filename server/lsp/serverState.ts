@@ -4,6 +4,7 @@ import { isAbsolute } from 'node:path';
 import type { Connection } from 'vscode-languageserver/node';
 import type { TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { BACKEND_KINDS, EXECUTION_PROVIDERS } from '../../common/backends';
 import { Methods, type ServerSettings, type ServerStatus, type SteeringRule } from '../../common/protocol';
 import type { ModelBackend } from '../model/backend';
 import type { DocumentAnalyses } from './documentAnalyses';
@@ -72,10 +73,11 @@ export function readSettings(raw: unknown): ServerSettings {
   const provider = s.executionProvider;
   return {
     modelPath: typeof s.modelPath === 'string' ? s.modelPath : '',
-    executionProvider: provider === 'cpu' || provider === 'cuda' || provider === 'webgpu' ? provider : 'auto',
+    executionProvider: provider !== undefined && EXECUTION_PROVIDERS.includes(provider) ? provider : 'auto',
     maxTokens: Number.isInteger(s.maxTokens) && (s.maxTokens as number) > 0 ? (s.maxTokens as number) : DEFAULT_SETTINGS.maxTokens,
-    backend: s.backend === 'vllm' || s.backend === 'sglang' ? s.backend : 'onnx',
+    backend: s.backend !== undefined && BACKEND_KINDS.includes(s.backend) ? s.backend : 'onnx',
     remote: { url: typeof s.remote?.url === 'string' ? s.remote.url : '', model: typeof s.remote?.model === 'string' ? s.remote.model : '' },
+    hover: { layers: s.hover?.layers === 'all' ? 'all' : 'compact', layer: Number.isInteger(s.hover?.layer) ? (s.hover!.layer as number) : s.hover?.layer === 'mean' ? 'mean' : 0 },
   };
 }
 

@@ -1,7 +1,6 @@
 // LSP requests for the steering features: continuation compare, contrastive expert search, expert labels, per-document
-// expert usage and the next-token change at a position. The server's main file calls registerSteeringRequests once;
-// everything here reads the session and the steering state through `deps`, so it holds no state of its own.
-import type { CancellationToken, Connection } from 'vscode-languageserver/node';
+// expert usage and the next-token change at a position. Registered once (lsp/server.ts) through the one request path
+// (requests.ts): the model through `session`, documents through `openDocument`, the steering state from `s.state`.
 import {
   Methods,
   SteeringMethods,
@@ -15,15 +14,12 @@ import {
   type GenerateResult,
   type NextTokenChangeParams,
   type NextTokenChangeResult,
-  type RoutingResult,
-  type SteeringRule,
   type TextSource,
 } from '../../common/protocol';
-import { DEFAULT_SETTINGS } from '../../common/defaults';
-import { analyzeText, CancelledError } from '../analysis/analyzer';
-import type { ModelBackend } from '../model/backend';
 import { tokenAt } from '../../common/tokens';
-import { ModelNotLoadedError, ParamsError, toResponseError } from './errors';
+import { ParamsError, requireObject } from './errors';
+import { currentRouting, handler, openDocument, session } from './requests';
+import type { Server } from './serverState';
 import { readSourceFile } from './sourceFiles';
 import { findContrastiveExperts } from '../steering/contrastive';
 import { compareContinuation } from '../steering/generate';
@@ -31,87 +27,63 @@ import { expertLabels } from '../steering/labels';
 import { nextTokenChange } from '../steering/nextToken';
 import { expertUsage } from '../steering/usage';
 
-export interface SteeringDeps {
-  getSession(): ModelBackend | undefined;
-  getRules(): SteeringRule[];
-  getDocumentText(uri: string): string | undefined;
-  /** a folder the client chose for caches (the extension's globalStorage); undefined: no disk cache */
-  cacheDir(): string | undefined;
-  /** the document's current routing when the server already has it (saves an analysis for moeLens/expertUsage) */
-  getRouting?(uri: string): Promise<RoutingResult>;
-  /** moeLens.maxTokens (default: common/defaults.ts) */
-  maxTokens?(): number;
-}
-
-const invalid = (message: string) => new ParamsError(message);
-
-function requireSession(deps: SteeringDeps): ModelBackend {
-  const s = deps.getSession();
-  if (!s) throw new ModelNotLoadedError('the model is not loaded yet (see the MoE Lens status bar item)');
-  return s;
-}
-
-function requireText(deps: SteeringDeps, uri: unknown): string {
-  if (typeof uri !== 'string') throw invalid('"uri" must be a string');
-  const text = deps.getDocumentText(uri);
-  if (text === undefined) throw invalid(`document ${uri} is not open`);
-  return text;
+/** params.uri of an open document: its text. */
+function documentText(s: Server, params: unknown, what: string): { uri: string; text: string } {
+  const uri = requireObject(params, what).uri;
+  if (typeof uri !== 'string') throw new ParamsError(`${what}: "uri" must be a string`);
+  return { uri, text: openDocument(s, uri, 'uri').getText() };
 }
 
 function requireOffset(offset: unknown, text: string): number {
   if (!(Number.isInteger(offset) && (offset as number) >= 0 && (offset as number) <= text.length)) {
-    throw invalid(`"offset" must be an integer from 0 to the document length ${text.length}, not ${String(offset)}`);
+    throw new ParamsError(`"offset" must be an integer from 0 to the document length ${text.length}, not ${String(offset)}`);
   }
   return offset as number;
 }
 
 /** A contrastive text: an open document, a file: uri on disk, or literal text. */
-async function sourceText(deps: SteeringDeps, s: TextSource, where: string): Promise<string> {
-  if (s && typeof (s as { text?: unknown }).text === 'string') return (s as { text: string }).text;
-  const uri = (s as { uri?: unknown })?.uri;
-  if (typeof uri !== 'string') throw invalid(`${where}: each entry needs "uri" or "text"`);
-  const open = deps.getDocumentText(uri);
-  if (open !== undefined) return open;
+async function sourceText(s: Server, src: TextSource, where: string): Promise<string> {
+  if (src && typeof (src as { text?: unknown }).text === 'string') return (src as { text: string }).text;
+  const uri = (src as { uri?: unknown })?.uri;
+  if (typeof uri !== 'string') throw new ParamsError(`${where}: each entry needs "uri" or "text"`);
+  const open = s.documents.get(uri);
+  if (open) return open.getText();
   if (uri.startsWith('file:')) return readSourceFile(uri, where);
-  throw invalid(`${where}: document ${uri} is not open`);
+  return openDocument(s, uri, where).getText(); // throws DocumentNotOpenError naming the entry
 }
 
-async function sourceTexts(deps: SteeringDeps, set: unknown, name: string): Promise<string[]> {
-  if (!Array.isArray(set) || set.length === 0) throw invalid(`"${name}" must be a non-empty array of { uri } or { text }`);
-  return Promise.all(set.map((s, i) => sourceText(deps, s as TextSource, `${name}[${i}]`)));
+async function sourceTexts(s: Server, set: unknown, name: string): Promise<string[]> {
+  if (!Array.isArray(set) || set.length === 0) throw new ParamsError(`"${name}" must be a non-empty array of { uri } or { text }`);
+  return Promise.all(set.map((x, i) => sourceText(s, x as TextSource, `${name}[${i}]`)));
 }
 
 /**
- * Wraps a handler: errors become ResponseErrors, a cancelled token becomes RequestCancelled. vscode-jsonrpc passes
- * (params, token), or only (token) for a request sent without params: the token is always the last argument.
+ * The document's tokens from its cached routing (the hover asks on every mouse move: no re-tokenising of the whole
+ * document), when that result is of the current version and reaches `offset`; else `encode()` (a truncated analysis,
+ * or one that failed).
  */
-function handle<P, R>(fn: (params: P, token: CancellationToken) => Promise<R>) {
-  return async (...args: unknown[]): Promise<R> => {
-    const token = args[args.length - 1] as CancellationToken;
-    const params = (args.length > 1 ? args[0] : undefined) as P;
-    try {
-      const r = await fn(params, token);
-      if (token.isCancellationRequested) throw new CancelledError();
-      return r;
-    } catch (e) {
-      throw toResponseError(e);
-    }
-  };
+async function documentTokens(s: Server, uri: string, offset: number, encode: () => { ids: number[]; offsets: number[] }): Promise<{ ids: readonly number[]; offsets: readonly number[] }> {
+  const r = await currentRouting(s, uri).catch(() => undefined);
+  const doc = s.documents.get(uri);
+  if (r && doc && r.version === doc.version && r.tokens > 0 && offset < r.offsets[2 * r.tokens - 1]) return r;
+  return encode();
 }
 
-export function registerSteeringRequests(connection: Connection, deps: SteeringDeps): void {
+export function registerSteeringRequests(s: Server): void {
+  const { connection, state } = s;
   connection.onRequest(
     SteeringMethods.generate,
-    handle(async (p: GenerateParams, token): Promise<GenerateResult> => {
-      const session = requireSession(deps);
-      const text = requireText(deps, p?.uri);
+    handler(async (params: GenerateParams | undefined, token): Promise<GenerateResult> => {
+      const { uri, text } = documentText(s, params, 'moeLens/generate');
+      const p = params!;
       const offset = requireOffset(p.offset, text);
-      if (p.temperature !== undefined && !(typeof p.temperature === 'number' && p.temperature >= 0)) throw invalid('"temperature" must be a number ≥ 0');
-      if (p.seed !== undefined && !Number.isInteger(p.seed)) throw invalid('"seed" must be an integer');
-      const id = p.progressId ?? p.uri;
-      const rules = deps.getRules();
+      if (p.temperature !== undefined && !(typeof p.temperature === 'number' && p.temperature >= 0)) throw new ParamsError('"temperature" must be a number ≥ 0');
+      if (p.seed !== undefined && !Number.isInteger(p.seed)) throw new ParamsError('"seed" must be an integer');
+      const model = await session(s);
+      const id = p.progressId ?? uri;
+      const rules = state.rules;
       const r = await compareContinuation(
-        session,
+        model,
         text,
         offset,
         {
@@ -129,15 +101,15 @@ export function registerSteeringRequests(connection: Connection, deps: SteeringD
 
   connection.onRequest(
     SteeringMethods.contrastive,
-    handle(async (p: ContrastiveParams, token): Promise<ContrastiveResult> => {
-      const session = requireSession(deps);
-      const [a, b] = [await sourceTexts(deps, p?.setA, 'setA'), await sourceTexts(deps, p?.setB, 'setB')];
-      const labels = (await expertLabels(session, deps.cacheDir()).catch(() => null))?.labels;
-      return findContrastiveExperts(session, a, b, {
-        n: p.n,
-        randomDraws: p.randomDraws,
-        seed: p.seed,
-        maxTokens: deps.maxTokens?.(),
+    handler(async (p: ContrastiveParams | undefined, token): Promise<ContrastiveResult> => {
+      const [a, b] = [await sourceTexts(s, p?.setA, 'setA'), await sourceTexts(s, p?.setB, 'setB')];
+      const model = await session(s);
+      const labels = (await expertLabels(model, state.cacheDir).catch(() => null))?.labels;
+      return findContrastiveExperts(model, a, b, {
+        n: p!.n,
+        randomDraws: p!.randomDraws,
+        seed: p!.seed,
+        maxTokens: state.settings.maxTokens,
         labels,
         isCancelled: () => token.isCancellationRequested,
       });
@@ -146,33 +118,29 @@ export function registerSteeringRequests(connection: Connection, deps: SteeringD
 
   connection.onRequest(
     Methods.expertLabels,
-    handle(async (): Promise<ExpertLabels> => (await expertLabels(requireSession(deps), deps.cacheDir()))?.labels ?? null),
+    handler(async (): Promise<ExpertLabels> => (await expertLabels(await session(s), state.cacheDir))?.labels ?? null),
   );
 
   connection.onRequest(
     Methods.expertUsage,
-    handle(async (p: ExpertUsageParams, token): Promise<ExpertUsageResult> => {
-      const session = requireSession(deps);
-      const text = requireText(deps, p?.uri);
-      const routing = deps.getRouting
-        ? await deps.getRouting(p.uri)
-        : await analyzeText(session, text, 0, { maxTokens: deps.maxTokens?.() ?? DEFAULT_SETTINGS.maxTokens, rules: deps.getRules(), isCancelled: () => token.isCancellationRequested });
-      return { uri: p.uri, ...expertUsage(routing) };
+    handler(async (params: ExpertUsageParams | undefined): Promise<ExpertUsageResult> => {
+      const { uri } = documentText(s, params, 'moeLens/expertUsage');
+      return { uri, ...expertUsage(await currentRouting(s, uri)) };
     }),
   );
 
   connection.onRequest(
     SteeringMethods.nextTokenChange,
-    handle(async (p: NextTokenChangeParams): Promise<NextTokenChangeResult> => {
-      const session = requireSession(deps);
-      const text = requireText(deps, p?.uri);
-      const offset = requireOffset(p.offset, text);
-      const enc = session.tokenizer.encode(text);
+    handler(async (params: NextTokenChangeParams | undefined): Promise<NextTokenChangeResult> => {
+      const { uri, text } = documentText(s, params, 'moeLens/nextTokenChange');
+      const offset = requireOffset(params!.offset, text);
+      const model = await session(s);
+      const enc = await documentTokens(s, uri, offset, () => model.tokenizer.encode(text));
       const t = tokenAt(enc.offsets, offset);
-      if (t < 0) throw invalid(`no token at offset ${offset}`);
-      const rules = deps.getRules();
-      const r = await nextTokenChange(session, enc.ids, t, rules);
-      const named = (xs: { id: number; p: number }[]) => xs.map((x) => ({ ...x, text: session.tokenizer.tokenText(x.id) }));
+      if (t < 0) throw new ParamsError(`no token at offset ${offset}`);
+      const rules = state.rules;
+      const r = await nextTokenChange(model, enc.ids, t, rules);
+      const named = (xs: { id: number; p: number }[]) => xs.map((x) => ({ ...x, text: model.tokenizer.tokenText(x.id) }));
       return { position: t, range: [enc.offsets[2 * t], enc.offsets[2 * t + 1]], baseline: named(r.baseline), steered: named(r.steered), klNats: r.klNats, rulesActive: rules.length > 0 };
     }),
   );

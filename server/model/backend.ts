@@ -84,6 +84,11 @@ export interface ModelBackend {
   routeText?(text: string, version: number, opts: RouteTextOptions): Promise<RoutingResult>;
   /** Run-time health of a backend that can fail after loading (an engine that stops answering): a sentence, or undefined when it works again. */
   onHealth?(listener: (problem: string | undefined) => void): void;
+  /**
+   * `info` is never mutated. A backend that learns its shape only from answers (a serving engine without config.json)
+   * replaces it with a new frozen object and calls these listeners; the server then sends moeLens/statusChanged.
+   */
+  onInfo?(listener: (info: ModelInfo) => void): void;
 }
 
 export interface RouteTextOptions {

@@ -11,3 +11,14 @@ export function jsonErrorPosition(e: unknown): string {
   const m = /position (\d+)/.exec(String((e as Error)?.message));
   return m ? ` (at position ${m[1]})` : '';
 }
+
+/**
+ * What this backend cannot do (a serving engine reports routed experts only: no logits, no expert masks). The
+ * message says what would; the LSP answers InvalidRequest with it (server/lsp/errors.ts), as docs/ARCHITECTURE.md says.
+ */
+export class UnsupportedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedError';
+  }
+}

@@ -1,5 +1,6 @@
 import Ajv from 'ajv';
 import schema from '../../schema/moe.schema.json';
+import type { DataCheck } from './weightsCheck';
 import { jsonErrorPosition, ModelLoadError } from './errors';
 
 /** moe.json, format "moe-lens/1" (schema/moe.schema.json). */
@@ -25,7 +26,9 @@ export interface MoeManifest {
   inputs: { inputIds: string; expertBias: string };
   outputs: { logits: string; routerLogits: string; expertIds: string; expertWeights: string; tokenLogprobs?: string; routerEntropy?: string };
   kvCache: { pastKey: string; pastValue: string; presentKey: string; presentValue: string; heads: number; headDim: number; layers?: number };
-  provenance: Record<string, unknown> & { licence: string; sha256?: string; dataSha256?: string };
+  provenance: Record<string, unknown> & { licence: string; sha256?: string; dataSha256?: string; dataCheck?: DataCheck };
+  /** set by `moe-lens import --quant`: block-wise symmetric int8/int4 weights (routers stay float32) */
+  quantization?: { bits: 4 | 8; block: number; scheme: string; experts?: string; projections?: string; embeddings?: string; routers?: string };
 }
 
 const validate = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema);

@@ -1,10 +1,10 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderSetting, ModelCapabilities, ModelInfo } from '../../common/protocol';
 import type { BackendCache, ForwardResult as BackendForwardResult, ModelBackend } from './backend';
+import { checkWeightsAtLoad, sha256File, type WeightsVerdict } from './weightsCheck';
 import { ModelLoadError } from './errors';
 import { checkGraphSignature, checkProbeDims } from './graphCheck';
 import { createSession, firstLine } from './onnxSession';
@@ -13,6 +13,7 @@ import { confinedFile, readModelText } from './modelFiles';
 import { checkRoutingOutputs } from './outputCheck';
 import { disableDependencyTelemetry } from './telemetry';
 import { MoeTokenizer } from './tokenizer';
+import { checkTokenizerFits } from './tokenizerCheck';
 
 // Before any session exists: onnxruntime reads ORT_DISABLE_TELEMETRY when it creates its environment.
 disableDependencyTelemetry();
@@ -57,6 +58,7 @@ export class ModelSession implements ModelBackend {
       executionProvider: provider,
       contextLength: manifest.contextLength,
       vocabSize: manifest.vocabSize,
+      ...(manifest.quantization ? { weights: `int${manifest.quantization.bits}` } : {}),
     };
     // Everything the graph contract (moe.json) guarantees; token log-probs are an optional output.
     this.capabilities = {
@@ -92,55 +94,11 @@ export class ModelSession implements ModelBackend {
     if (!(await stat(dir).then((st) => st.isDirectory(), () => false))) throw new ModelLoadError('model directory does not exist', dir);
     // Every file is confined to the directory (realpath inside it, a regular file, a size cap per kind): see modelFiles.ts.
     const manifest = parseManifest(await readModelText(dir, 'moe.json', 'manifest'));
-    const tok = await confinedFile(dir, manifest.tokenizer, 'tokenizer', '/tokenizer');
-    const tokenizer = await MoeTokenizer.fromFile(tok.path, manifest.tokenizer);
-    // Hugging Face checkpoints pad the embedding past the tokenizer's last id (Qwen: 151669 tokens, vocab_size 151936):
-    // a tokenizer smaller than the logits is fine, a larger one would produce ids the model has no row for.
-    if (tokenizer.vocabSize > manifest.vocabSize) {
-      throw new ModelLoadError(`tokenizer has ${tokenizer.vocabSize} tokens but moe.json says vocabSize ${manifest.vocabSize}`, manifest.tokenizer, '/model/vocab');
-    }
-    if (manifest.addBos && tokenizer.tokenId(manifest.specialTokens?.bos ?? '') === undefined) {
-      throw new ModelLoadError(`addBos is true but specialTokens.bos ${JSON.stringify(manifest.specialTokens?.bos ?? null)} is not a token of ${manifest.tokenizer}`, 'moe.json', '/specialTokens/bos');
-    }
-    // The profile corpus is read later (expert labels); its paths are checked now, so a bad entry fails the load.
-    for (const [domain, file] of Object.entries(manifest.profileCorpus?.domains ?? {})) {
-      await confinedFile(dir, file, 'corpus', `/profileCorpus/domains/${domain}`).catch((e: ModelLoadError) => {
-        if (!/file is missing/.test(e.message)) throw e;
-      });
-    }
+    const tokenizer = await loadTokenizer(dir, manifest);
     const onnxFile = manifest.model ?? 'model.onnx';
-    const graph = await confinedFile(dir, onnxFile, 'graph', '/model');
-    // Weights stored beside the graph (ONNX external data, "<model>.data") are read by onnxruntime from the graph's
-    // folder: when present, that file too must be a regular file inside the directory.
-    await confinedFile(dirname(graph.path), `${basename(graph.path)}.data`, 'graphData').catch((e: ModelLoadError) => {
-      if (!/file is missing/.test(e.message)) throw e;
-    });
-    // Hashed here as a stream, then the bytes are dropped: onnxruntime reads the file itself, so the server does not
-    // keep a second copy of the weights in a JS buffer (about the size of model.onnx in resident memory).
-    let sha: string;
-    try {
-      sha = await sha256File(graph.path);
-    } catch (e) {
-      throw new ModelLoadError(unreadable(e), onnxFile);
-    }
-    // An imported model keeps its weights in an external-data file: hashed streamed (it can be many GB), checked
-    // against provenance.dataSha256, and part of the model's identity.
-    let id = sha;
-    if (manifest.modelData !== undefined) {
-      let dataSha: string;
-      const data = await confinedFile(dir, manifest.modelData, 'graphData', '/modelData');
-      try {
-        dataSha = await sha256File(data.path);
-      } catch (e) {
-        throw new ModelLoadError(unreadable(e), manifest.modelData);
-      }
-      const declared = manifest.provenance.dataSha256;
-      if (declared && declared !== dataSha) {
-        throw new ModelLoadError(`its sha256 is ${dataSha} but moe.json provenance.dataSha256 says ${declared}: the weights are not the ones the manifest describes`, manifest.modelData, '/provenance/dataSha256');
-      }
-      id = createHash('sha256').update(`${sha} ${dataSha}`).digest('hex');
-    }
-    const { session, used } = await createSession(graph.path, provider, onnxFile);
+    const graph = await checkModelFiles(dir, manifest, onnxFile);
+    const { sha, id } = await modelIdentity(dir, manifest, graph, onnxFile);
+    const { session, used } = await createSession(graph, provider, onnxFile);
     try {
       checkGraphSignature(session, manifest, onnxFile);
       const declared = manifest.provenance.sha256;
@@ -148,15 +106,7 @@ export class ModelSession implements ModelBackend {
         throw new ModelLoadError(`its sha256 is ${sha} but moe.json provenance.sha256 says ${declared}: the manifest describes a different export`, onnxFile, '/provenance/sha256');
       }
       const loaded = new ModelSession(dir, manifest, tokenizer, session, used, id);
-      let probe: ForwardResult;
-      try {
-        probe = await loaded.forward([0], new Float32Array(manifest.layers * manifest.experts));
-      } catch (e) {
-        if (e instanceof ModelLoadError) throw e; // invalid outputs (outputCheck.ts): already names the graph
-        if (e instanceof ModelLoadError) throw e; // invalid outputs (outputCheck.ts): already names the graph
-        throw new ModelLoadError(`a one-token test run failed (${firstLine(e)})`, onnxFile);
-      }
-      checkProbeDims(probe.dims, manifest, onnxFile);
+      await probe(loaded, manifest, onnxFile);
       return loaded;
     } catch (e) {
       await session.release();
@@ -253,15 +203,76 @@ function dropRows<A extends Float32Array | BigInt64Array>(data: A, blocks: numbe
   const row = data.length / blocks / positions;
   if (blocks === 1) return data.subarray(drop * row) as A;
   const out = new (data.constructor as new (n: number) => A)(blocks * (positions - drop) * row);
+  // eslint-disable-next-line no-restricted-syntax -- KV cache rows [blocks, positions, row], not routing arrays
   for (let b = 0; b < blocks; b++) out.set(data.subarray((b * positions + drop) * row, (b + 1) * positions * row) as never, b * (positions - drop) * row);
   return out;
 }
 
-async function sha256File(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
-  return h.digest('hex');
+/** The tokenizer the manifest names, checked against the model's vocabulary and BOS token. */
+async function loadTokenizer(dir: string, manifest: MoeManifest): Promise<MoeTokenizer> {
+  const tok = await confinedFile(dir, manifest.tokenizer, 'tokenizer', '/tokenizer');
+  const tokenizer = await MoeTokenizer.fromFile(tok.path, manifest.tokenizer);
+  checkTokenizerFits(tokenizer, manifest); // vocabulary within vocabSize, the BOS token known (tokenizerCheck.ts)
+  return tokenizer;
 }
+
+/** A file that may be absent, but when present must pass the confinement rules. */
+const optionalFile = (p: Promise<unknown>) =>
+  p.catch((e: ModelLoadError) => {
+    if (!/file is missing/.test(e.message)) throw e;
+  });
+
+/** Confines the profile corpus (read later, for labels: a bad entry fails the load now), the graph and its data; the graph's path. */
+async function checkModelFiles(dir: string, manifest: MoeManifest, onnxFile: string): Promise<string> {
+  for (const [domain, file] of Object.entries(manifest.profileCorpus?.domains ?? {})) await optionalFile(confinedFile(dir, file, 'corpus', `/profileCorpus/domains/${domain}`));
+  const graph = await confinedFile(dir, onnxFile, 'graph', '/model');
+  // Weights stored beside the graph (ONNX external data, "<model>.data") are read by onnxruntime from the graph's
+  // folder: when present, that file too must be a regular file inside the directory.
+  await optionalFile(confinedFile(dirname(graph.path), `${basename(graph.path)}.data`, 'graphData'));
+  return graph.path;
+}
+
+/**
+ * The graph's sha256 and the model's identity (graph and, for an imported model, its external weights' checked
+ * sha256). Hashed as streams, the bytes dropped: onnxruntime reads the files itself, so the
+ * server keeps no second copy of the weights in a JS buffer.
+ */
+async function modelIdentity(dir: string, manifest: MoeManifest, graph: string, onnxFile: string): Promise<{ sha: string; id: string }> {
+  const sha = await hashFile(graph, onnxFile);
+  if (manifest.modelData === undefined) return { sha, id: sha };
+  // An imported model keeps its weights in an external-data file (it can be many GB): checked against provenance by
+  // size, mtime and sampled chunks, or hashed in full when those say it changed (weightsCheck.ts).
+  const data = await confinedFile(dir, manifest.modelData, 'graphData', '/modelData');
+  let verdict: WeightsVerdict;
+  try {
+    verdict = await checkWeightsAtLoad(data.path, manifest.modelData, manifest.provenance.dataSha256, manifest.provenance.dataCheck);
+  } catch (e) {
+    if (e instanceof ModelLoadError) throw e;
+    throw new ModelLoadError(unreadable(e), manifest.modelData);
+  }
+  return { sha, id: createHash('sha256').update(`${sha} ${verdict.sha256}`).digest('hex') };
+}
+
+/** A one-token run: its outputs are checked (outputCheck.ts, a ModelLoadError naming the graph) and their shapes. */
+async function probe(loaded: ModelSession, manifest: MoeManifest, onnxFile: string): Promise<void> {
+  let out: ForwardResult;
+  try {
+    out = await loaded.forward([0], new Float32Array(manifest.layers * manifest.experts));
+  } catch (e) {
+    if (e instanceof ModelLoadError) throw e;
+    throw new ModelLoadError(`a one-token test run failed (${firstLine(e)})`, onnxFile);
+  }
+  checkProbeDims(out.dims, manifest, onnxFile);
+}
+
+async function hashFile(path: string, name: string): Promise<string> {
+  try {
+    return await sha256File(path);
+  } catch (e) {
+    throw new ModelLoadError(unreadable(e), name);
+  }
+}
+
 
 const unreadable = (e: unknown): string => {
   const code = (e as NodeJS.ErrnoException).code;

@@ -2,7 +2,7 @@
 // and producer names, run counts, durations, error messages, a device id) in an SQLite queue under
 // $XDG_CACHE_HOME/Microsoft/DeveloperTools/.onnxruntime/ for upload, unless ORT_DISABLE_TELEMETRY is set when the
 // runtime environment is created — that is, before the first InferenceSession (checked: set after `require` but
-// before the first session, no file appears; test/model/privacy.test.ts). onnxruntime-node has no API for it.
+// before the first session, no file appears; test/model/hostileModels.test.ts "item 4"). onnxruntime-node has no API for it.
 
 /** Turns dependency telemetry off for this process (and the processes it starts). Idempotent. */
 export function disableDependencyTelemetry(): void {

@@ -77,10 +77,5 @@ export function biasFromRules(rules: readonly SteeringRule[], info: Pick<ModelIn
   return bias;
 }
 
-/** A stable key for a rule set (order-independent); "" for no steering. */
-export function steeringKey(rules: readonly SteeringRule[]): string {
-  return rules
-    .map((r) => `${r.layer}:${r.expert}:${r.mode}${r.mode === 'bias' ? `:${r.bias}` : ''}`)
-    .sort()
-    .join('|');
-}
+// steeringKey lives in common/ (the routing export names the steering of each row with it, in the editor too).
+export { steeringKey } from '../../common/steeringRules';

@@ -8,11 +8,11 @@ export const CHAR_CLASSES: readonly CharClass[] = ['whitespace', 'digits', 'lowe
 export const CHAR_CLASS_PHRASE: Record<CharClass, string> = {
   whitespace: 'whitespace',
   digits: 'digits',
-  lowercase: 'lowercase words',
-  capitalised: 'capitalised words',
+  lowercase: 'lowercase',
+  capitalised: 'Capitalised',
   punctuation: 'punctuation',
   nonAscii: 'non-ASCII',
-  mixed: 'mixed tokens',
+  mixed: 'mixed',
 };
 
 /**

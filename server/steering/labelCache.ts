@@ -9,7 +9,7 @@ import { mkdir, open, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Bump when the profile or label rules change, so old caches are not reused. */
-export const LABELS_FORMAT = 6;
+export const LABELS_FORMAT = 7; // 7: domain display names, shorter class phrases, two examples
 
 /** A label longer than this is not one this code wrote. */
 const MAX_LABEL_LENGTH = 300;

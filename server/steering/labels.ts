@@ -1,6 +1,6 @@
 // Expert labels: what each (layer, expert) takes on the model's profile corpus (held-out text per training domain) —
 // its most frequent top-1 tokens, the character class and the domain it is enriched for — in a short label such as
-// "python · lowercase words (def, self, return)". OLMoE's routing analysis found domain-concentrated experts and
+// "Python · lowercase (def, self)" (the words are explained in the README's "Labels"). OLMoE's routing analysis found domain-concentrated experts and
 // OpenMoE token-ID specialisation: these labels surface both. Computed once per model, cached.
 import { slotIndex } from '../../common/routingLayout';
 import { analyzeText } from '../analysis/analyzer';
@@ -148,13 +148,21 @@ const CLASS_ENRICHMENT = 1.3;
 /** A class counts as owned when the expert is in the top-k of at least this share of its tokens. */
 const CLASS_COVERAGE = 0.5;
 
-/** Pure: the label text for a profile, e.g. "python · lowercase words (def, self, return)". */
+/** Display names of the profile corpus's domains (file names such as typescript_js); others: "_" becomes "/". */
+const DOMAIN_NAMES: Record<string, string> = { python: 'Python', typescript_js: 'TS/JS', c_cpp: 'C/C++', markdown: 'Markdown', json: 'JSON' };
+export const domainName = (d: string): string => DOMAIN_NAMES[d] ?? d.replace(/_/g, '/');
+
+/** At most this many example tokens in a label, each at most EXAMPLE_CHARS long (longer ones are rare BPE merges). */
+const EXAMPLES = 2;
+const EXAMPLE_CHARS = 10;
+
+/** Pure: the label text for a profile, e.g. "Python · lowercase (def, self)". */
 export function labelFor(p: ExpertProfile): string {
   if (!p.activeTokens) return 'unused on the profile corpus';
   const parts: string[] = [];
   // up to two domains: code experts are often shared by two languages, and naming only one would hide that
   const domains = Object.entries(p.domainEnrichment).filter(([, x]) => x >= DOMAIN_ENRICHMENT).sort((a, b) => b[1] - a[1]).slice(0, 2);
-  if (domains.length) parts.push(domains.map(([d]) => d).join(' & '));
+  if (domains.length) parts.push(domains.map(([d]) => domainName(d)).join(' & '));
   // A class the expert takes most of comes first ("digits" for the expert that routes nearly every digit), then the
   // classes that make up much of its own traffic.
   const owned = CHAR_CLASSES.filter((c) => (p.classCoverage?.[c] ?? 0) >= CLASS_COVERAGE).sort((a, b) => p.classCoverage![b] - p.classCoverage![a]);
@@ -163,7 +171,8 @@ export function labelFor(p: ExpertProfile): string {
   const preferred = [...new Set([...owned, ...enriched])].slice(0, 2);
   const classes = preferred.length ? preferred : [CHAR_CLASSES.reduce((a, b) => (p.classShare[b] > p.classShare[a] ? b : a))];
   parts.push(classes.map((c) => CHAR_CLASS_PHRASE[c]).join(' & '));
-  const tokens = p.topTokens.filter((t) => t.share >= MIN_TOKEN_SHARE).map((t) => displayToken(t.text));
+  // Examples the expert really owns (a high share), short and not word pieces of other words' merges.
+  const tokens = p.topTokens.filter((t) => t.share >= MIN_TOKEN_SHARE).map((t) => displayToken(t.text)).filter((s) => s.length > 0 && s.length <= EXAMPLE_CHARS).slice(0, EXAMPLES);
   return parts.join(' · ') + (tokens.length ? ` (${tokens.join(', ')})` : '');
 }
 

@@ -2,7 +2,9 @@
 // each token to. vllm.ts and sglang.ts parse their engine's response into it; traceRouting.ts turns it into a
 // RoutingResult for a document. A remote-engine backend can build one from its HTTP answer the same way.
 
-export type Engine = 'vllm' | 'sglang';
+import type { EngineKind } from '../../common/protocol';
+
+export type Engine = EngineKind;
 
 export interface EngineTrace {
   engine: Engine;

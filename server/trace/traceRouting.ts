@@ -2,6 +2,7 @@
 // with the selected model's tokenizer and passes ids and offsets. The trace must be of this text and this model:
 // token ids must match one for one, and its layer and top-k counts and expert ids must fit the model.
 import type { ModelInfo, RoutingResult } from '../../common/protocol';
+import { tokenSlots } from '../../common/routingLayout';
 import { TraceError, type EngineTrace } from './engineTrace';
 
 /** Gate weights, router entropy and surprisal: engines record expert ids only. */
@@ -26,13 +27,15 @@ export function traceRouting(trace: EngineTrace, enc: { ids: readonly number[]; 
   const experts = new Array<number>(T * L * K);
   const notRecorded: number[] = [];
   for (let t = 0; t < T; t++) {
-    const row = trace.experts.subarray(t * L * K, (t + 1) * L * K);
+    // an engine trace is token-major like a RoutingResult: token t's L × K ids are one block in both
+    const [from, to] = tokenSlots(model, t);
+    const row = trace.experts.subarray(from, to);
     const recorded = row.every((e) => e >= 0);
     if (!recorded) notRecorded.push(t);
-    for (let i = 0; i < L * K; i++) {
+    for (let i = 0; i < row.length; i++) {
       const e = row[i];
       if (e >= E) throw new TraceError(`token ${t}, layer ${Math.floor(i / K)}: expert id ${e}, but the model ${model.name} has ${E} experts: the trace is of another model`);
-      experts[t * L * K + i] = recorded ? e : 0; // placeholder: notRecorded says these are not routing
+      experts[from + i] = recorded ? e : 0; // placeholder: notRecorded says these are not routing
     }
   }
   return {

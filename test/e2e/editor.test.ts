@@ -94,11 +94,12 @@ describe('MoE Lens in code-server (installed from the .vsix)', function () {
   });
 
   let hover0 = '';
-  it('hovering a token lists every layer with its experts', async () => {
+  it('hovering a token lists the heatmap layer with its experts, and links to all layers', async () => {
     hover0 = await wb.hover('def fib', 'fib');
     const rows = hoverRows(hover0);
     log(hover0.split('\n')[0]);
-    assert.equal(rows.size, manifest.layers, `one row per layer:\n${hover0}`);
+    assert.deepEqual([...rows.keys()], [0], `compact: the heatmap's layer only:\n${hover0}`);
+    assert.match(hover0, new RegExp(`1 of ${manifest.layers} layers`));
     for (const [l, r] of rows) assert.ok(r.experts.length >= 1, `layer ${l} without experts:\n${hover0}`);
     assert.ok(!/unsteered/.test(hover0), 'no steering yet');
     await wb.screenshot('hover');
@@ -155,7 +156,7 @@ describe('MoE Lens in code-server (installed from the .vsix)', function () {
     // Disable the most used other expert of layer 0 from the tree.
     const shares = await until('expert rows with their usage', async () => {
       const rows = await wb.page.evaluate(() => [...document.querySelectorAll('.monaco-list-row[aria-label^="Layer 0, expert "]')].map((r) => {
-        const m = /expert (\d+): in the top-k of ([\d.]+)%/.exec(r.getAttribute('aria-label') ?? '');
+        const m = /expert (\d+): ([\d.]+)% of tokens, top-\d/.exec(r.getAttribute('aria-label') ?? '');
         return m ? [Number(m[1]), Number(m[2])] as [number, number] : undefined;
       }).filter((x): x is [number, number] => !!x));
       return rows.length >= 2 ? rows : undefined;

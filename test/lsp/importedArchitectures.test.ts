@@ -6,12 +6,12 @@ import { Methods, SteeringMethods } from '../../common/protocol';
 import { unpackRouting } from '../../common/routingCodec';
 import { isRoutingResult } from '../../common/webviewMessages';
 import { importCheckpoint } from '../../server/import/importCheckpoint';
-import { golden, HF_ARCHS, hubFolder } from '../support/hfFixtures';
+import { golden, HF_ARCHS, hubFolder, hubRoot } from '../support/hfFixtures';
 import { checkInvariants } from '../support/invariants';
 import { TestServer } from './client';
 
 /**
- * Each of the four architectures, imported from its Hugging Face hub layout with its family's real tokenizer, in the
+ * Each architecture, imported from its Hugging Face hub layout with its family's real tokenizer, in the
  * real server over stdio: what the editor asks for (routing for the heatmap and the panel, hover, steering, Compare
  * Continuation) works unchanged. Parity with transformers is test/model/importParity.test.ts.
  */
@@ -29,7 +29,7 @@ for (const arch of HF_ARCHS) {
       try {
         await importCheckpoint(hf, join(tmp, 'model'));
       } finally {
-        rmSync(hf, { recursive: true, force: true });
+        rmSync(hubRoot(hf), { recursive: true, force: true });
       }
       s = new TestServer();
       await s.start({ modelPath: join(tmp, 'model') });
@@ -71,6 +71,30 @@ for (const arch of HF_ARCHS) {
         }
         const g2 = await s.conn.sendRequest(SteeringMethods.generate, { uri, offset: text.length, maxNewTokens: 4 });
         assert.ok(g2.baseline.length > 0 && g2.steered.length > 0, 'Compare Continuation gives both sides');
+      } finally {
+        await s.conn.sendRequest(Methods.setSteering, { rules: [] });
+      }
+    });
+
+    it('a forced expert is in every token\'s routing at its layer', async () => {
+      const before = unpackRouting(await s.conn.sendRequest(Methods.routing, { textDocument: { uri } }));
+      const L = before.model.layers, K = before.model.topK, E = before.model.experts;
+      const last = L - 1;
+      // the expert chosen least often at the last router layer
+      const count = new Array<number>(E).fill(0);
+      for (let t = 0; t < before.tokens; t++) for (let k = 0; k < K; k++) count[before.experts[(t * L + last) * K + k]]++;
+      const e = count.indexOf(Math.min(...count));
+      await s.conn.sendRequest(Methods.setSteering, { rules: [{ layer: last, expert: e, mode: 'force' }] });
+      try {
+        for (let tries = 0; ; tries++) {
+          const r = unpackRouting(await s.conn.sendRequest(Methods.routing, { textDocument: { uri } }));
+          if (r.steered) {
+            for (let t = 0; t < r.tokens; t++) assert.ok(r.experts.slice((t * L + last) * K, (t * L + last + 1) * K).includes(e), `token ${t} not routed to forced E${e}`);
+            break;
+          }
+          assert.ok(tries < 200, 'a steered result arrives');
+          await new Promise((res) => setTimeout(res, 50));
+        }
       } finally {
         await s.conn.sendRequest(Methods.setSteering, { rules: [] });
       }

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Methods, SteeringMethods, type RoutingResult } from '../../common/protocol';
 import { LABELS_FORMAT, labelCacheFile, labelCacheKey } from '../../server/steering/labelCache';
-import { makeFifo, modelCopy } from '../support/hostileModels';
+import { makeFifo, modelCopy, releaseFifo } from '../support/hostileModels';
 import { distDir, embeddedModel } from '../support/paths';
 import { TestServer } from './client';
 
@@ -107,7 +107,7 @@ describe('reliability over stdio (issue 12)', function () {
       assert.ok('tokens' in e || [-32002, -32603].includes((e as Err).code), JSON.stringify(e).slice(0, 200));
     } finally {
       await s.stop();
-      closeSync(openSync(fifo, constants.O_RDWR | constants.O_NONBLOCK)); // a reader the server left blocked gets EOF
+      releaseFifo(fifo); // a reader the server left blocked gets EOF
     }
   });
 
@@ -163,27 +163,33 @@ describe('reliability over stdio (issue 12)', function () {
       const fifo = makeFifo(join(dir, 'pipe'));
       const big = join(dir, 'big.txt');
       writeFileSync(big, 'x'.repeat(9 * 2 ** 20));
-      for (const [file, pattern] of [['/dev/zero', /not a regular file/], [fifo, /not a regular file/], [big, /more than the 8 MiB/]] as const) {
-        const e = await s.conn.sendRequest(SteeringMethods.contrastive.method, { setA: [{ uri: `file://${file}` }], setB: [{ text: 'b' }] }).then(
-          () => undefined,
-          (x: Err) => x,
-        );
-        assert.ok(e, `${file} was read`);
-        assert.equal(e.code, -32602);
-        assert.match(e.message, pattern);
+      try {
+        for (const [file, pattern] of [['/dev/zero', /not a regular file/], [fifo, /not a regular file/], [big, /more than the 8 MiB/]] as const) {
+          const e = await s.conn.sendRequest(SteeringMethods.contrastive.method, { setA: [{ uri: `file://${file}` }], setB: [{ text: 'b' }] }).then(
+            () => undefined,
+            (x: Err) => x,
+          );
+          assert.ok(e, `${file} was read`);
+          assert.equal(e.code, -32602);
+          assert.match(e.message, pattern);
+        }
+      } finally {
+        releaseFifo(fifo); // should the server have opened it after all, its read ends
       }
     });
 
-    // Item 11: 200k never-opened uris in moeLens/visibleRanges kept 138 MB.
-    it('item 11: visibleRanges for 200k never-opened uris does not grow the server', async function () {
-      if (process.platform !== 'linux') this.skip();
-      const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${s.proc.pid}/status`, 'utf8'))![1]) / 1024;
+    // Item 11: 200k never-opened uris in moeLens/visibleRanges kept 138 MB. What keeps them out is VisibleOffsets
+    // (bounded: test/unit/reliability.test.ts); the memory itself is measured in the soak (bench/soak.ts), not here,
+    // where another process's load would move it. Over stdio: the flood is read to its end and the open document's
+    // own visible range still steers its analysis.
+    it('item 11: a flood of visibleRanges for never-opened uris is absorbed; the open document is still served', async () => {
       await routing(s, uri);
-      const before = rss();
-      for (let i = 0; i < 200000; i++) void s.conn.sendNotification(Methods.visibleRanges.method, { uri: `file:///never/opened/${i}/with/a/long/path/name.ts`, ranges: [[i, i + 100]] });
+      for (let i = 0; i < 20000; i++) void s.conn.sendNotification(Methods.visibleRanges.method, { uri: `file:///never/opened/${i}/with/a/long/path/name.ts`, ranges: [[i, i + 100]] });
       await s.conn.sendRequest(Methods.getStatus.method); // answered after every notification before it
-      const growth = rss() - before;
-      assert.ok(growth < 60, `RSS grew by ${growth.toFixed(0)} MB`);
+      s.conn.sendNotification(Methods.visibleRanges.method, { uri, ranges: [[0, 10]] });
+      s.edit(uri, { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, '# ');
+      const r = await routing(s, uri);
+      assert.ok(r.tokens > 0 && !r.partial, 'the open document is analysed after the flood');
     });
 
     // Item 7: while an analysis ran, the server handled one incoming message per model window (vscode-jsonrpc takes
@@ -211,12 +217,13 @@ describe('reliability over stdio (issue 12)', function () {
       for (let i = 0; i < 1200 && !answered(); i++) await sleep(50);
       assert.ok(burstAt > 0, 'no partial result for version 1');
       assert.ok(acknowledged >= 0, 'the server did not answer after the burst');
-      const oldWork = seen.slice(burstAt, acknowledged).filter((p) => p.version === 1);
-      // at most the window running when the first partial result was sent, and one more during the round trip (the
-      // server learns of the burst only when it arrives); before the fix the old version ran to its end (7 windows)
-      assert.ok(oldWork.length <= 2, `${oldWork.length} windows of the old version were analysed while the edits waited`);
-      assert.ok(!seen.some((p) => p.version === 1 && !p.partial), 'the old version ran to completion');
+      // How many windows of the old text ran during the round trip depends on the machine's load, so it is not
+      // counted. What does not: once the server has read the edits (the status request after them is answered), not
+      // one more window of version 1 is published, and version 1 never completes (before the fix it ran its 7 windows
+      // to the end while the edits waited, one message read per window).
       assert.equal((await routing(s, u)).version, 101);
+      assert.deepEqual(seen.slice(acknowledged).filter((p) => p.version === 1), [], 'the old version went on after the edits were read');
+      assert.ok(!seen.some((p) => p.version === 1 && !p.partial), 'the old version ran to completion');
     });
   });
 
@@ -230,15 +237,18 @@ describe('reliability over stdio (issue 12)', function () {
     for (const [name, bytes] of cases) {
       it(name, async () => {
         const proc = spawn(process.execPath, [join(distDir, 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
-        let stderr = '';
-        proc.stderr.on('data', (d) => (stderr += d));
-        const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-        proc.stdin.write(bytes);
-        const code = await Promise.race([exited, sleep(20000).then(() => 'alive')]);
-        if (code === 'alive') proc.kill('SIGKILL');
-        assert.notEqual(code, 'alive', 'the server is still running, deaf');
-        assert.notEqual(code, 0);
-        assert.match(stderr, /unreadable input on stdin/);
+        try {
+          let stderr = '';
+          proc.stderr.on('data', (d) => (stderr += d));
+          const exited = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
+          proc.stdin.write(bytes);
+          // the server exits on its own; only a deaf server reaches mocha's timeout (and the finally below)
+          const code = await exited;
+          assert.notEqual(code, 0);
+          assert.match(stderr, /unreadable input on stdin/);
+        } finally {
+          if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+        }
       });
     }
   });

@@ -37,19 +37,35 @@ describe('language server over stdio', function () {
     assert.equal(r.model.executionProvider, 'cpu');
   });
 
-  it('hover agrees with routing at that token', async () => {
+  it('hover agrees with routing at that token: compact by default (the heatmap layer), every layer with hover.layers "all"', async () => {
     const r = await routing(s, uri);
     const offset = text.indexOf('area');
-    const h = await s.conn.sendRequest<{ contents: { value: string }; range: { start: { line: number; character: number } } }>('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 5 } });
-    assert.ok(h, 'no hover');
+    const hover = () => s.conn.sendRequest<{ contents: { value: string }; range: { start: { line: number; character: number } } }>('textDocument/hover', { textDocument: { uri }, position: { line: 2, character: 5 } });
     const t = r.offsets.findIndex((o, i) => i % 2 === 0 && o <= offset + 1 && r.offsets[i + 1] > offset + 1) / 2;
     const { layers: L, topK: K } = r.model;
-    for (let l = 0; l < L; l++) {
-      const experts = r.experts.slice((t * L + l) * K, (t * L + l + 1) * K);
-      // each expert may carry its label ("E3 (0.17) python · lowercase words (def, self)")
-      assert.match(h.contents.value, new RegExp(`\\| ${l} \\| ${experts.map((e) => `E${e} \\(\\d\\.\\d\\d\\)(?: [^|]*?)?`).join(', ')} \\|`));
+    // each expert may carry its label ("E3 (0.17) Python · lowercase (def, self)")
+    const row = (l: number) => new RegExp(`\\| ${l} \\| ${r.experts.slice((t * L + l) * K, (t * L + l + 1) * K).map((e) => `E${e} \\(\\d\\.\\d\\d\\)(?: [^|]*?)?`).join(', ')} \\|`);
+    const compact = await hover();
+    assert.ok(compact, 'no hover');
+    assert.match(compact.contents.value, row(0));
+    for (let l = 1; l < L; l++) assert.doesNotMatch(compact.contents.value, new RegExp(`^\\| ${l} \\|`, 'm'));
+    assert.match(compact.contents.value, new RegExp(`1 of ${L} layers · \\[all layers\\]\\(command:moeLens\\.toggleHoverLayers`));
+    assert.equal(compact.range.start.line, 2);
+    const pushed = (hoverSettings: unknown) => s.conn.sendNotification('workspace/didChangeConfiguration', { settings: { moeLens: { modelPath: '', executionProvider: 'cpu', maxTokens: 4096, hover: hoverSettings } } });
+    await pushed({ layers: 'all', layer: 0 });
+    try {
+      let full = await hover();
+      for (let i = 0; i < 100 && !/fewer layers/.test(full.contents.value); i++) full = await hover();
+      for (let l = 0; l < L; l++) assert.match(full.contents.value, row(l));
+      // the heatmap on layer 2: that layer's row
+      await pushed({ layers: 'compact', layer: 2 });
+      let two = await hover();
+      for (let i = 0; i < 100 && !/^\| 2 \|/m.test(two.contents.value); i++) two = await hover();
+      assert.match(two.contents.value, row(2));
+      assert.doesNotMatch(two.contents.value, /^\| 0 \|/m);
+    } finally {
+      await pushed({ layers: 'compact', layer: 0 });
     }
-    assert.equal(h.range.start.line, 2);
   });
 
   it('expert labels arrive in the status once computed, and the hover names them', async () => {

@@ -44,7 +44,7 @@ describe('moe-lens CLI', function () {
     assert.match(r.stdout, /\x1b\[48;5;\d+;38;5;\d+mdef/);
     const plain = r.stdout.replace(/\x1b\[[0-9;]*m/g, '');
     assert.ok(plain.startsWith('def add(a, b):\n    return a + b  # 😀\n'), JSON.stringify(plain.slice(0, 60))); // CR dropped before LF
-    assert.match(plain, /top-1 expert at layer 2 \(share of tokens\)/);
+    assert.match(plain, /top-1 expert at layer 2 \(share of tokens, top-1\)/);
     const shares = [...plain.matchAll(/ E\s?(\d+) \s+(\d+\.\d)%/g)];
     assert.equal(shares.length, 16);
     const total = shares.reduce((a, m) => a + Number(m[2]), 0);
@@ -67,7 +67,7 @@ describe('moe-lens CLI', function () {
       [['route', file, '--layer', 'x'], /--layer must be a non-negative integer/],
       [['route', file, '--max-tokens', '0'], /--max-tokens must be a positive integer/],
       [['route', file, '--model', dir], /cannot load the model in .*: moe\.json: file is missing/],
-      [['route', file, '--provider', 'tpu'], /--provider must be one of auto, cpu, cuda, webgpu/],
+      [['route', file, '--provider', 'tpu'], /--provider must be one of auto, cuda, webgpu, cpu/],
     ];
     for (const [args, re] of cases) {
       const r = run(...args);

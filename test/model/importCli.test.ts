@@ -38,7 +38,7 @@ describe('moe-lens import (CLI)', function () {
     const r = run(fresh(tinyQwen3Moe(), 3), out);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /tensors/);
-    assert.deepEqual(readdirSync(out).sort(), ['model.onnx', 'model.onnx.data', 'moe.json', 'tokenizer.json']);
+    assert.deepEqual(readdirSync(out).sort(), ['model.onnx', 'model.onnx.data', 'moe.json', 'source-config.json', 'tokenizer.json']);
     const m = JSON.parse(readFileSync(join(out, 'moe.json'), 'utf8'));
     assert.equal(m.provenance.source.architecture, 'Qwen3MoeForCausalLM');
     assert.match(m.provenance.source.configSha256, /^[0-9a-f]{64}$/);

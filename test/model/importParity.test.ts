@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importCheckpoint } from '../../server/import/importCheckpoint';
 import { ModelSession } from '../../server/model/modelSession';
-import { GraphRunner, golden, HF_ARCHS, hubFolder } from '../support/hfFixtures';
+import { GraphRunner, golden, HF_ARCHS, hubFolder, hubRoot, TF5_CONFIGS } from '../support/hfFixtures';
 
 /**
  * Parity with Hugging Face transformers itself: each tiny checkpoint of test/fixtures/hf is imported, and the graph's
@@ -15,16 +15,21 @@ describe('import: parity with transformers', function () {
   const tmp = mkdtempSync(join(tmpdir(), 'moe-lens-import-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  for (const arch of HF_ARCHS) {
-    it(`${arch}: logits, router logits, expert ids and weights match`, async () => {
+  const cases: { arch: string; out: string; configFrom?: string }[] = [
+    ...HF_ARCHS.map((arch) => ({ arch, out: arch })),
+    // config.json written by transformers 5.18's save_pretrained (num_local_experts, rope_parameters, dtype)
+    ...TF5_CONFIGS.map((arch) => ({ arch, out: `${arch}_tf5`, configFrom: `${arch}_tf5` })),
+  ];
+  for (const { arch, out: outName, configFrom } of cases) {
+    it(`${outName}: logits, router logits, expert ids and weights match`, async () => {
       const g = golden(arch);
-      const out = join(tmp, arch);
-      const hub = hubFolder(arch);
+      const out = join(tmp, outName);
+      const hub = hubFolder(arch, configFrom);
       try {
         const r = await importCheckpoint(hub, out);
         assert.deepEqual(r.unused, [], 'every tensor of the checkpoint is used');
       } finally {
-        rmSync(hub, { recursive: true, force: true });
+        rmSync(hubRoot(hub), { recursive: true, force: true });
       }
       const runner = await GraphRunner.open(out);
       try {
@@ -70,7 +75,7 @@ describe('import: parity with transformers', function () {
             }
           }
         }
-        console.log(`      ${arch}: max |Δlogit| ${maxLogit.toExponential(2)}, max |Δrouter logit| ${maxRouter.toExponential(2)}, max |Δweight| ${maxWeight.toExponential(2)}, expert ids compared at ${compared} (layer, token) pairs, ${skipped} near-ties skipped`);
+        console.log(`      ${outName}: max |Δlogit| ${maxLogit.toExponential(2)}, max |Δrouter logit| ${maxRouter.toExponential(2)}, max |Δweight| ${maxWeight.toExponential(2)}, expert ids compared at ${compared} (layer, token) pairs, ${skipped} near-ties skipped`);
         assert.ok(maxLogit < 1e-4, `max |Δlogit| ${maxLogit}`);
         assert.ok(maxRouter < 1e-4, `max |Δrouter logit| ${maxRouter}`);
         assert.ok(maxWeight < 1e-4, `max |Δweight| ${maxWeight}`);
@@ -78,6 +83,9 @@ describe('import: parity with transformers', function () {
         await runner.dispose();
       }
     });
+  }
+
+  for (const arch of HF_ARCHS) {
 
     it(`${arch}: the server loads it and, from the text, tokenizes and runs it as transformers did (BOS included)`, async () => {
       const g = golden(arch);

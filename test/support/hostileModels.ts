@@ -5,7 +5,7 @@
 // a serialized ModelProto { graph { node..., output... } } to the file adds nodes and outputs to its graph. moe.json
 // then names the new output instead of the original one.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, cpSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { embeddedModel } from './paths';
@@ -93,6 +93,18 @@ export function brokenGraphDir(which: 'nanWeights' | 'id99' | 'idMinus1'): strin
 export function makeFifo(path: string): string {
   execFileSync('mkfifo', [path]);
   return path;
+}
+
+/**
+ * Releases a FIFO made by makeFifo: a writer opens and closes it, so a reader blocked on it (a libuv pool thread, which
+ * mocha's --exit cannot end) gets EOF. Call it in `finally` or `after`; a FIFO that is already gone is fine.
+ */
+export function releaseFifo(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_RDWR | constants.O_NONBLOCK));
+  } catch {
+    /* removed with its folder, or never made */
+  }
 }
 
 /** Hostile directories for the confinement rules: [name, make the dir, file the error must name, message pattern]. */

@@ -1,6 +1,7 @@
 // Issue 12: the pure parts of the reliability fixes. Each `it` names the item it covers.
 import assert from 'node:assert/strict';
 import { escapeMarkdown, plainLabel } from '../../common/labelText';
+import { visibleToken } from '../../common/tokens';
 import { JobQueue } from '../../server/analysis/jobQueue';
 import { FramingWatcher, MAX_MESSAGE_BYTES } from '../../server/lsp/framing';
 import { VisibleOffsets } from '../../server/lsp/visibleOffsets';
@@ -22,6 +23,13 @@ describe('reliability: pure parts (issue 12)', () => {
     assert.ok(!md.includes('\n'));
     assert.equal(md.replace(/\\(.)/g, '$1'), evil.replace('\n', ' '), 'unescaped, it is the same text');
     assert.equal(plainLabel('$(alert) run me\u0007'), '$\u200b(alert) run me ');
+    // a token's text in a hover goes through the same escaper (common/tokens.ts escaped fewer characters: a token
+    // "https://evil.example" or "www.evil.example" autolinked)
+    for (const token of [evil, 'https://evil.example', 'mailto:a@evil.example', '&lt;img&gt;', '~~x~~']) {
+      const shown = visibleToken(token);
+      assert.doesNotMatch(shown, /(^|[^\\])[[\]()<>*#!:/@&~]/, shown);
+      assert.equal(shown.replace(/\\(.)/g, '$1'), token.replace(/ /g, '·').replace(/\n/g, '↵'), 'unescaped, it is the token made visible');
+    }
     assert.equal(plainLabel('x'.repeat(500)).length, 200);
   });
 

@@ -138,12 +138,14 @@ describe('expert labels', () => {
 
   it('domain · class (top tokens) from a hand-made profile', () => {
     const p = base({ topTokens: [{ text: ' def', count: 40, share: 0.9 }, { text: ' self', count: 30, share: 0.5 }, { text: ' return', count: 9, share: 0.3 }, { text: '\n', count: 50, share: 0.1 }] });
-    assert.equal(labelFor(p), 'python · lowercase words (def, self, return)');
+    assert.equal(labelFor(p), 'Python · lowercase (def, self)');
+    // a long rare merge is no example
+    assert.equal(labelFor(base({ topTokens: [{ text: 'WithRSAEncryption', count: 9, share: 0.9 }, { text: ' used', count: 5, share: 0.5 }] })), 'Python · lowercase (used)');
   });
 
   it('two preferred domains, most enriched first', () => {
     const p = base({ domainEnrichment: { python: 1.6, c_cpp: 2.1, markdown: 0.2, json: 1.4 } });
-    assert.equal(labelFor(p), 'c_cpp & python · lowercase words');
+    assert.equal(labelFor(p), 'C/C++ & Python · lowercase');
   });
 
   it('two enriched classes and no preferred domain', () => {
@@ -162,9 +164,9 @@ describe('expert labels', () => {
       domainEnrichment: { python: 1, json: 1 },
       topTokens: [{ text: '0', count: 20, share: 0.9 }],
     });
-    assert.equal(labelFor(p), 'digits & lowercase words (0)');
+    assert.equal(labelFor(p), 'digits & lowercase (0)');
     // coverage under one half does not count
-    assert.equal(labelFor({ ...p, classCoverage: { ...p.classCoverage!, digits: 0.4 } }), 'lowercase words (0)');
+    assert.equal(labelFor({ ...p, classCoverage: { ...p.classCoverage!, digits: 0.4 } }), 'lowercase (0)');
   });
 
   it('an unused expert says so; tokens display without their leading space, escaped', () => {
@@ -192,7 +194,7 @@ describe('expert labels', () => {
     assert.equal(e1.classEnrichment.digits, 3); // all its tokens are digits, a third of all tokens are
     assert.deepEqual(e0.topTokens, [{ text: ' def', count: 3, share: 0.75 }]);
     assert.deepEqual(e2.topTokens, []);
-    assert.equal(labelFor(e0), 'py · lowercase words (def)');
+    assert.equal(labelFor(e0), 'py · lowercase (def)');
     assert.equal(labelFor(e1), 'md · digits (42)');
     assert.equal(e2.domainEnrichment.md, 2);
   });

@@ -62,11 +62,9 @@ describe('routing panel (Chromium)', function () {
     const big = tiled(ts, 4096);
     const T = big.result.tokens;
     await h.open('dark');
-    const t0 = Date.now();
+    // drawing time is measured in the bench, not here (load on the machine would move it)
     await h.send(routingMessage(big, 'file:///w/big.ts'));
     await h.waitForChart();
-    const ms = Date.now() - t0;
-    assert.ok(ms < 5000, `first draw of ${T} tokens took ${ms} ms`);
     assert.ok((await h.chart<number[][]>('c.data[0].z')).every((row) => row.length === WINDOW));
     assert.match(await h.page.locator('#info').innerText(), new RegExp(`tokens 0–${WINDOW - 1} of ${T}`));
     await h.page.locator('#next').click();

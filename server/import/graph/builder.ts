@@ -5,6 +5,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { onnx } from 'onnx-proto';
 import { floatsToHalf } from '../safetensors';
+import type { QuantOptions } from './quantize';
 
 export type AttrValue = number | string | number[] | { float: number } | { floats: number[] };
 export type WeightDtype = 'fp32' | 'fp16';
@@ -74,7 +75,8 @@ export class GraphBuilder {
   /** values renamed to a graph output's name by output(): later nodes read them under the new name */
   private readonly renamed = new Map<string, string>();
 
-  constructor(private readonly data: DataFile, readonly weightDtype: WeightDtype = 'fp32') {}
+  /** quant: block-wise int8/int4 for the projections, experts and embeddings (quantLayers.ts); null: float weights */
+  constructor(private readonly data: DataFile, readonly weightDtype: WeightDtype = 'fp32', readonly quant: QuantOptions | null = null) {}
 
   fresh(prefix: string): string {
     return `${prefix}_${this.counter++}`;
@@ -167,6 +169,26 @@ export class GraphBuilder {
     if (length !== want) throw new Error(`streamed weight ${name}: wrote ${length} bytes, expected ${want}`);
     this.initializers.push({ name: stored, dims, dataType: fp16 ? T.FLOAT16 : T.FLOAT, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: externalData(this.data.location, offset, length) });
     if (fp16) this.nodes.push({ opType: 'Cast', input: [stored], output: [name], name: `${name}.cast`, attribute: [attribute('to', T.FLOAT)] });
+    return name;
+  }
+
+  /** An initializer of raw bytes (quantised values as uint8, their float32 scales), to the data file when large. */
+  bytes(name: string, dims: number[], type: 'uint8' | 'float32', bytes: Uint8Array): string {
+    this.initializers.push(this.tensor(name, dims, type === 'uint8' ? T.UINT8 : T.FLOAT, bytes));
+    return name;
+  }
+
+  /** Raw bytes written piece by piece (one expert's quantised rows at a time), contiguous in the data file. */
+  streamedBytes(name: string, dims: number[], type: 'uint8' | 'float32', pieces: Iterable<Uint8Array>): string {
+    const offset = this.data.align();
+    let length = 0;
+    for (const p of pieces) {
+      this.data.write(p);
+      length += p.byteLength;
+    }
+    const want = dims.reduce((a, d) => a * d, 1) * (type === 'uint8' ? 1 : 4);
+    if (length !== want) throw new Error(`streamed tensor ${name}: wrote ${length} bytes, expected ${want}`);
+    this.initializers.push({ name, dims, dataType: type === 'uint8' ? T.UINT8 : T.FLOAT, dataLocation: onnx.TensorProto.DataLocation.EXTERNAL, externalData: externalData(this.data.location, offset, length) });
     return name;
   }
 

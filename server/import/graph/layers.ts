@@ -1,14 +1,19 @@
 // The small pieces every architecture shares, with transformers' arithmetic: Linear (x @ Wᵀ + b, weights kept in the
 // checkpoint's [out, in] layout via Gemm transB), RMSNorm in float32, SwiGLU MLP, rotary embeddings.
 import type { GraphBuilder } from './builder';
+import { quantLinear } from './quantLayers';
 import type { WeightSource } from './weights';
+import type { RotaryTable } from './yarn';
 
-/** nn.Linear on a 2-D [rows, in] value: Gemm(x, W, b, transB=1). */
-export function linear(g: GraphBuilder, src: WeightSource, x: string, weight: string, outF: number, inF: number, bias?: string): string {
+/**
+ * nn.Linear on a 2-D [rows, in] value: Gemm(x, W, b, transB=1); in a quantised graph MatMulNBits unless `float`
+ * (routers and Qwen2-MoE's shared-expert gate stay float32: they decide, they do not compute).
+ */
+export function linear(g: GraphBuilder, src: WeightSource, x: string, weight: string, outF: number, inF: number, bias?: string, float = false): string {
+  const b = bias ? g.weight(bias, [outF], src.read(bias, [outF])) : undefined;
+  if (g.quant && !float) return quantLinear(g, weight, src.read(weight, [outF, inF]), outF, inF, x, b);
   const w = g.weight(weight, [outF, inF], src.read(weight, [outF, inF]));
-  const inputs = [x, w];
-  if (bias) inputs.push(g.weight(bias, [outF], src.read(bias, [outF])));
-  return g.op('Gemm', inputs, { transB: 1 });
+  return g.op('Gemm', b ? [x, w, b] : [x, w], { transB: 1 });
 }
 
 /**
@@ -47,11 +52,16 @@ export function swigluMlp(g: GraphBuilder, src: WeightSource, x: string, names: 
  * cos and sin [T, headDim] for positions past..past+T-1, as transformers' default rotary embedding: inv_freq =
  * 1 / θ^(2i/d) in float32, freqs = position · inv_freq, emb = [freqs, freqs].
  */
-export function rotary(g: GraphBuilder, positions: string, headDim: number, theta: number): { cos: string; sin: string } {
-  const inv = Array.from({ length: headDim / 2 }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim))));
+export function rotary(g: GraphBuilder, positions: string, headDim: number, theta: number, table?: RotaryTable): { cos: string; sin: string } {
+  // table: another rotary's inverse frequencies and cos/sin scaling (YaRN, graph/yarn.ts)
+  const inv = table?.invFreq ?? Array.from({ length: headDim / 2 }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim))));
   const pos = g.op('Unsqueeze', [g.op('Cast', [positions], { to: 1 }), g.constI([1])]); // [T, 1] float
   const freqs = g.op('Mul', [pos, g.constF(inv, [1, headDim / 2])]);
   const emb = g.op('Concat', [freqs, freqs], { axis: -1 });
+  if (table && table.attentionScaling !== 1) {
+    const s = g.constF([Math.fround(table.attentionScaling)], []);
+    return { cos: g.op('Mul', [g.op('Cos', [emb]), s]), sin: g.op('Mul', [g.op('Sin', [emb]), s]) };
+  }
   return { cos: g.op('Cos', [emb]), sin: g.op('Sin', [emb]) };
 }
 

@@ -8,6 +8,8 @@ import { attention } from './attention';
 import type { GraphBuilder } from './builder';
 import { linear, norm, rotary, swigluMlp } from './layers';
 import { moeBlock, type RoutingOutputs } from './moeLayer';
+import { slidingMask } from './slidingWindow';
+import { quantEmbedding, quantLinear } from './quantLayers';
 import type { WeightSource } from './weights';
 
 /** Tensor names of the graph's inputs and outputs (written to moe.json). */
@@ -56,18 +58,32 @@ export function buildModel(g: GraphBuilder, src: WeightSource, spec: ModelSpec, 
   const positions = g.op('Range', [P, S, scalar(1)]); // [T] int64
   const keyPositions = g.op('Range', [scalar(0), S, scalar(1)]); // [S]
   const allowed = g.op('LessOrEqual', [g.op('Unsqueeze', [keyPositions, g.constI([0])]), g.op('Unsqueeze', [positions, g.constI([1])])]); // [T, S]
-  const ctx = { rope: rotary(g, positions, headDim, spec.ropeTheta), allowed, T };
+  const ctx = { rope: rotary(g, positions, headDim, spec.ropeTheta, spec.rotary), allowed, T, allowedSliding: slidingMask(g, spec, allowed, positions, keyPositions) };
 
   const flatIds = g.op('Reshape', [ids, g.constI([-1])]);
-  const embed = g.weight(EMBED, [V, H], src.read(EMBED, [V, H]));
-  let x = g.op('Gather', [embed, flatIds], { axis: 0 }); // [T, H]
+  // Quantised: the table through GatherBlockQuantized; a tied lm_head gets its own MatMulNBits copy at the end (the
+  // float table is kept until then only when tied).
+  let tiedTable: Float32Array | null = null;
+  let embed = '';
+  let x: string;
+  if (g.quant) {
+    const table = src.read(EMBED, [V, H]);
+    if (spec.tied) tiedTable = table;
+    if (g.quant.embeddings === 'float') x = g.op('Gather', [g.weight(EMBED, [V, H], table), flatIds], { axis: 0 });
+    else x = quantEmbedding(g, EMBED, table, V, H, flatIds);
+  } else {
+    embed = g.weight(EMBED, [V, H], src.read(EMBED, [V, H]));
+    x = g.op('Gather', [embed, flatIds], { axis: 0 }); // [T, H]
+  }
+  if (spec.embeddingMultiplier !== undefined && spec.embeddingMultiplier !== 1) x = g.op('Mul', [x, g.constF([Math.fround(spec.embeddingMultiplier)], [])]);
+  const residual = (block: string) => (spec.residualMultiplier !== undefined && spec.residualMultiplier !== 1 ? g.op('Mul', [block, g.constF([Math.fround(spec.residualMultiplier)], [])]) : block);
   const routing: RoutingOutputs[] = [];
   for (let l = 0; l < spec.layers; l++) {
     const n = layerNames(spec, l);
     const a = attention(g, src, spec, n, norm(g, src, spec, x, n.inputNorm, H), ctx, pasts[l][0], pasts[l][1]);
     g.output(a.presentKey, { name: at(IO.presentKey, l), elemType: 'float32', dims: [1, kvHeads, 'S', headDim] });
     g.output(a.presentValue, { name: at(IO.presentValue, l), elemType: 'float32', dims: [1, kvHeads, 'S', headDim] });
-    x = g.op('Add', [x, a.out]);
+    x = g.op('Add', [x, residual(a.out)]);
     const h = norm(g, src, spec, x, n.postNorm, H);
     const m = spec.moeLayers.indexOf(l);
     let out: string;
@@ -79,11 +95,14 @@ export function buildModel(g: GraphBuilder, src: WeightSource, spec: ModelSpec, 
     } else {
       out = swigluMlp(g, src, h, { gate: n.mlpGate, up: n.mlpUp, down: n.mlpDown }, H, spec.denseWidth);
     }
-    x = g.op('Add', [x, out]);
+    x = g.op('Add', [x, residual(out)]);
     opts.onLayer?.(l);
   }
   const final = norm(g, src, spec, x, FINAL_NORM, H);
-  const logits2d = spec.tied ? g.op('Gemm', [final, embed], { transB: 1 }) : linear(g, src, final, LM_HEAD, V, H);
+  let logits2d = !spec.tied
+    ? linear(g, src, final, LM_HEAD, V, H, spec.lmHeadBias ? 'lm_head.bias' : undefined)
+    : tiedTable ? quantLinear(g, `${EMBED}.lm_head`, tiedTable, V, H, final) : g.op('Gemm', [final, embed], { transB: 1 });
+  if (spec.logitsScaling !== undefined && spec.logitsScaling !== 1) logits2d = g.op('Div', [logits2d, g.constF([Math.fround(spec.logitsScaling)], [])]); // Granite
   g.output(g.op('Reshape', [logits2d, g.constI([1, -1, V])]), { name: IO.logits, elemType: 'float32', dims: [1, 'T', V] });
 
   const stack = (pick: (r: RoutingOutputs) => string) => g.op('Concat', routing.map((r) => g.op('Unsqueeze', [pick(r), g.constI([0])])), { axis: 0 });

@@ -14,6 +14,10 @@
 //   part, and computes min(g, limit)·sigmoid(α·min(g, limit))·(clamp(u, ±limit) + β). Defaults are α=1, β=0,
 //   limit=+∞: exactly transformers' silu(gate)·up (max |Δ| 2.4e-8 vs the JS reference). gpt-oss's variant is
 //   α=1.702, β=1, swiglu_limit=7 (matched 4.6e-8 with those attributes set). We set α, β and the limit explicitly.
+//   Re-probed for gpt-oss (test/model/importGptOssBlock.test.ts): a whole block with router bias, fc1/fc2 biases and
+//   inputs where 19 of 270 gates exceed 7 and 39 |up| exceed 7 matches a float64 transcription of GptOssExperts within
+//   2.5e-6: the op clamps the gate only from above and up on both sides, as gpt-oss does,
+//   and adds fc1's bias before the activation (interleaved like its rows) and fc2's after.
 //   activation_alpha/beta/swiglu_limit are FLOAT attributes (an INT value is refused at load).
 // - router_probs with -1e9 outside the k selected experts and normalize_routing_weights=1 give exactly the softmax over
 //   the selected experts (matched the unmasked op to 2.4e-8).
@@ -24,10 +28,17 @@
 // full-softmax probabilities p_i = (that) · S with S = Σ_selected p_j, and the op's output is linear in its weights,
 // so the op's output is multiplied by S per token. A disabled expert (bias -1e9) is never in sel; a forced one (+1e9)
 // always is and keeps the weight its raw logit earns; bias 0 adds exact zeros, so selection is bit-identical.
+//
+// Quantised (--quant): the experts are one com.microsoft.QMoE node instead (quantLayers.ts, with what the kernel does
+// on CPU): the same masked router input, plus router_weights = the full softmax, so the op applies transformers' gate
+// weights itself (renormalised or not) and no rescaling by S follows. The router stays float32.
 import type { ModelSpec } from '../config';
 import type { LayerNames } from '../tensorNames';
 import type { AttrValue, GraphBuilder } from './builder';
+import { gptOssExperts } from './gptOssExperts';
 import { linear, swigluMlp } from './layers';
+import { sparsemixer } from './sparsemixer';
+import { qmoe } from './quantLayers';
 import type { WeightSource } from './weights';
 
 export interface RoutingOutputs {
@@ -40,35 +51,54 @@ export interface RoutingOutputs {
 /** The MoE block on x [T, H] (after post_attention_layernorm); `bias` is expert_bias[l] [E], or null for no steering. */
 export function moeBlock(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n: LayerNames, x: string, bias: string | null): { out: string; routing: RoutingOutputs } {
   const { hidden: H, experts: E, topK: K, expertWidth: I } = spec;
-  const raw = linear(g, src, x, n.router, E, H); // [T, E]
+  const raw = linear(g, src, x, n.router, E, H, spec.routerBias ? n.routerBias : undefined, true); // [T, E] (gpt-oss: with its bias), float32 even in a quantised graph
   const scores = bias === null ? raw : g.op('Add', [raw, bias]);
-  const [, sel] = g.opN('TopK', [scores, g.constI([K])], 2, { axis: -1, largest: 1, sorted: 1 });
+  // Phi-3.5-MoE: the sparsemixer chooses and weighs (graph/sparsemixer.ts); the op is then fed log(weight) at the
+  // chosen experts, so its softmax over them gives weight / S and the output is multiplied by S as below.
+  const mixer = spec.sparsemixerJitter !== undefined ? sparsemixer(g, raw, scores, spec.sparsemixerJitter) : null;
+  const sel = mixer?.sel ?? g.opN('TopK', [scores, g.constI([K])], 2, { axis: -1, largest: 1, sorted: 1 })[1];
   // Gate weights as transformers computes them: softmax over all experts in float32, the selected probabilities,
   // renormalised to sum 1 when the model does.
   const probs = g.op('Softmax', [raw], { axis: -1 });
-  const picked = g.op('GatherElements', [probs, sel], { axis: 1 }); // [T, K]
+  const picked = mixer?.weights ?? g.op('GatherElements', [probs, sel], { axis: 1 }); // [T, K]
   const mass = g.op('ReduceSum', [picked, g.constI([1])], { keepdims: 1 }); // [T, 1] = S
   const weights = spec.normTopK ? g.op('Div', [picked, mass]) : picked;
   const entropy = g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [probs, g.op('LogSoftmax', [raw], { axis: -1 })]), g.constI([1])], { keepdims: 0 })]);
 
   // Router input for the op: raw logits at the selected experts, -1e9 elsewhere.
   const floor = g.op('ConstantOfShape', [g.op('Shape', [raw])], {});
-  const masked = g.op('ScatterElements', [g.op('Add', [floor, g.constF([-1e9], [])]), sel, g.op('GatherElements', [raw, sel], { axis: 1 })], { axis: 1 });
+  const masked = g.op('ScatterElements', [g.op('Add', [floor, g.constF([-1e9], [])]), sel, mixer ? g.op('Log', [mixer.weights]) : g.op('GatherElements', [raw, sel], { axis: 1 })], { axis: 1 });
   const gelu = spec.expertActivation === 'gelu';
-  const fc1 = g.streamedWeight(`${n.router}.fc1${gelu ? '' : '_interleaved'}`, [E, (gelu ? 1 : 2) * I, H], expertPieces(src, n, E, I, H, gelu ? 'fc1-gate-only' : 'fc1'));
-  const fc2 = g.streamedWeight(`${n.router}.fc2`, [E, H, I], expertPieces(src, n, E, I, H, 'fc2'));
-  const activation: Record<string, AttrValue> = gelu
-    ? { activation_type: 'gelu' } // the op's gelu is the tanh approximation (moe_utils.cc), not torch's default erf
-    : { activation_type: 'swiglu', swiglu_fusion: 1, activation_alpha: { float: 1 }, activation_beta: { float: 0 }, swiglu_limit: { float: 3.4028234663852886e38 } };
-  let out = g.op('MoE', [x, masked, fc1, '', fc2], { k: K, ...activation, normalize_routing_weights: 1 }, 'com.microsoft');
-  if (!spec.normTopK) out = g.op('Mul', [out, mass]);
+  let out: string;
+  if (g.quant) {
+    // quantPlan.checkBlocks refuses what QMoE is not checked for (gpt-oss experts, sparsemixer, GELU) before import
+    const pieces = { fc1: expertPieces(src, n, E, I, H, 'fc1'), fc2: expertPieces(src, n, E, I, H, 'fc2') };
+    out = qmoe(g, spec, { fc1: `${n.router}.fc1_interleaved`, fc2: `${n.router}.fc2` }, pieces, x, masked, probs);
+  } else {
+    out = floatMoe(g, src, spec, n, x, masked, mass, gelu);
+  }
   if (spec.sharedWidth > 0) {
     // Qwen2-MoE: out += sigmoid(shared_expert_gate(x)) · shared_expert(x)
     const shared = swigluMlp(g, src, x, { gate: n.sharedGate, up: n.sharedUp, down: n.sharedDown }, H, spec.sharedWidth);
-    const gate = g.op('Sigmoid', [linear(g, src, x, n.sharedExpertGate, 1, H)]);
+    const gate = g.op('Sigmoid', [linear(g, src, x, n.sharedExpertGate, 1, H, undefined, true)]);
     out = g.op('Add', [out, g.op('Mul', [gate, shared])]);
   }
   return { out, routing: { routerLogits: raw, expertIds: sel, expertWeights: weights, entropy } };
+}
+
+/** The float experts: one com.microsoft.MoE node, its output scaled by S when the model does not renormalise. */
+function floatMoe(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n: LayerNames, x: string, masked: string, mass: string, gelu: boolean): string {
+  const { hidden: H, experts: E, topK: K, expertWidth: I } = spec;
+  // gpt-oss: biased experts from its MXFP4 or bf16 tensors (graph/gptOssExperts.ts)
+  const biased = spec.expertBiases ? gptOssExperts(g, src, n, E, I, H) : null;
+  const fc1 = biased?.fc1 ?? g.streamedWeight(`${n.router}.fc1${gelu ? '' : '_interleaved'}`, [E, (gelu ? 1 : 2) * I, H], expertPieces(src, n, E, I, H, gelu ? 'fc1-gate-only' : 'fc1'));
+  const fc2 = biased?.fc2 ?? g.streamedWeight(`${n.router}.fc2`, [E, H, I], expertPieces(src, n, E, I, H, 'fc2'));
+  const sw = spec.swiglu ?? { alpha: 1, beta: 0, limit: 3.4028234663852886e38 };
+  const activation: Record<string, AttrValue> = gelu
+    ? { activation_type: 'gelu' } // the op's gelu is the tanh approximation (moe_utils.cc), not torch's default erf
+    : { activation_type: 'swiglu', swiglu_fusion: 1, activation_alpha: { float: sw.alpha }, activation_beta: { float: sw.beta }, swiglu_limit: { float: sw.limit } };
+  const out = g.op('MoE', biased ? [x, masked, fc1, biased.fc1Bias, fc2, biased.fc2Bias] : [x, masked, fc1, '', fc2], { k: K, ...activation, normalize_routing_weights: 1 }, 'com.microsoft');
+  return spec.normTopK ? out : g.op('Mul', [out, mass]);
 }
 
 /**

@@ -3,4 +3,6 @@ export interface WeightSource {
   has(name: string): boolean;
   /** float32 values of the tensor, which must have exactly `shape` */
   read(name: string, shape: readonly number[]): Float32Array;
+  /** U8 tensors (gpt-oss's MXFP4 blocks and scales), shape checked */
+  readBytes?(name: string, shape: readonly number[]): Uint8Array;
 }

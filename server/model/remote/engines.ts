@@ -1,11 +1,11 @@
 // What each serving engine is sent and what it answers, for routing one prompt with one new token. Every field is
 // cited; the test server (test/lsp/remoteBackend.test.ts) answers in exactly these formats.
-import type { BackendKind } from '../../../common/protocol';
+import { ENGINE_NAMES, type EngineKind } from '../../../common/backends';
 import { intList, TraceError, type EngineTrace } from '../../trace/engineTrace';
 import { parseSglangTrace } from '../../trace/sglang';
 import { parseVllmTrace } from '../../trace/vllm';
 
-export type EngineKind = Exclude<BackendKind, 'onnx'>;
+export type { EngineKind };
 
 export interface TokenizeAnswer {
   ids: number[];
@@ -52,7 +52,7 @@ const obj = (v: unknown): Record<string, unknown> => (v && typeof v === 'object'
  */
 export const vllm: EngineProtocol = {
   kind: 'vllm',
-  name: 'vLLM',
+  name: ENGINE_NAMES.vllm,
   routePath: '/v1/completions',
   routeBody: (prompt, model) => ({ ...(model ? { model } : {}), prompt, max_tokens: 1, temperature: 0, return_token_ids: true }),
   parseRouting(answer, prompt) {
@@ -90,7 +90,7 @@ export const vllm: EngineProtocol = {
  */
 export const sglang: EngineProtocol = {
   kind: 'sglang',
-  name: 'SGLang',
+  name: ENGINE_NAMES.sglang,
   routePath: '/generate',
   routeBody: (input, model) => ({ ...(model ? { model } : {}), input_ids: input, sampling_params: { max_new_tokens: 1, temperature: 0 }, return_routed_experts: true }),
   parseRouting(answer, prompt, shape) {

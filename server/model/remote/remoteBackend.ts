@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ModelCapabilities, ModelInfo, RoutingResult } from '../../../common/protocol';
 import type { BackendCache, BackendManifest, BackendTokenizer, ForwardResult, ModelBackend, RouteTextOptions } from '../backend';
 import { BackendCancelledError } from '../backend';
-import { ModelLoadError } from '../errors';
+import { ModelLoadError, UnsupportedError } from '../errors';
 import { MoeTokenizer } from '../tokenizer';
 import { engines, type EngineKind, type EngineProtocol } from './engines';
 import { defaultRetryPolicy, RemoteError, requestJson, type RetryPolicy } from './http';
@@ -49,7 +49,8 @@ export class RemoteBackend implements ModelBackend {
   readonly dir = '';
   readonly manifest: BackendManifest = { router: { function: 'engine', disableBias: 0, forceBias: 0 } };
   readonly capabilities: ModelCapabilities;
-  readonly info: ModelInfo;
+  private current: Readonly<ModelInfo>;
+  private readonly infoListeners: ((info: ModelInfo) => void)[] = [];
   private readonly inflight = new Set<AbortController>();
   private readonly listeners: ((problem: string | undefined) => void)[] = [];
   private problem: string | undefined;
@@ -64,7 +65,7 @@ export class RemoteBackend implements ModelBackend {
     private readonly policy: RetryPolicy,
   ) {
     this.capabilities = remoteCapabilities(engine.kind);
-    this.info = {
+    this.current = Object.freeze({
       name: settings.model || shape?.name || `${engine.name} model`,
       layers: shape?.layers ?? 0,
       experts: shape?.experts ?? 0,
@@ -72,7 +73,24 @@ export class RemoteBackend implements ModelBackend {
       executionProvider: engine.kind,
       contextLength: shape?.contextLength ?? DEFAULT_CONTEXT,
       vocabSize: 0,
-    };
+    });
+  }
+
+  /** Frozen: what an answer teaches (context length, layers, expert count) arrives as a new object (onInfo). */
+  get info(): ModelInfo {
+    return this.current;
+  }
+
+  onInfo(listener: (info: ModelInfo) => void): void {
+    this.infoListeners.push(listener);
+  }
+
+  /** Replaces the info with `patch` applied when that changes anything, and tells the listeners. */
+  private learn(patch: Partial<ModelInfo>): void {
+    const next = { ...this.current, ...patch };
+    if ((Object.keys(patch) as (keyof ModelInfo)[]).every((k) => next[k] === this.current[k])) return;
+    this.current = Object.freeze(next);
+    for (const l of this.infoListeners) l(this.current);
   }
 
   get kind(): EngineKind {
@@ -130,7 +148,7 @@ export class RemoteBackend implements ModelBackend {
   }
 
   forward(): Promise<ForwardResult> {
-    return Promise.reject(new Error(`${this.label} reports routed experts only: it gives no logits, so continuation, next-token change and contrastive search need the onnx backend`));
+    return Promise.reject(new UnsupportedError(`${this.label} reports routed experts only: it gives no logits, so continuation, next-token change and contrastive search need the onnx backend`));
   }
 
   truncateCache(cache: BackendCache): BackendCache {
@@ -158,7 +176,7 @@ export class RemoteBackend implements ModelBackend {
     const poll = opts.isCancelled ? setInterval(() => opts.isCancelled!() && controller.abort(), CANCEL_POLL_MS) : undefined;
     try {
       const enc: { ids: number[]; offsets: number[]; maxModelLen?: number } = this.tokenizer.encodeRemote ? await this.tokenizer.encodeRemote(text, controller.signal) : this.tokenizer.encode(text);
-      if (enc.maxModelLen) this.info.contextLength = enc.maxModelLen;
+      if (enc.maxModelLen) this.learn({ contextLength: enc.maxModelLen });
       // One new token must fit beside the prompt.
       const T = Math.min(enc.ids.length, opts.maxTokens, this.info.contextLength - 1);
       const prompt = { ids: enc.ids.slice(0, T), offsets: enc.offsets.slice(0, 2 * T) };
@@ -182,13 +200,12 @@ export class RemoteBackend implements ModelBackend {
   private async route(prompt: number[], signal: AbortSignal): Promise<EngineTrace> {
     const answer = await requestJson(this.source + this.engine.routePath, this.engine.routeBody(prompt, this.settings.model), this.policy, signal);
     const trace = this.engine.parseRouting(answer, prompt, this.shape && { layers: this.shape.layers, topK: this.shape.topK });
-    const info = this.info;
-    if (info.layers === 0) Object.assign(info, { layers: trace.layers, topK: trace.topK });
+    if (this.info.layers === 0) this.learn({ layers: trace.layers, topK: trace.topK });
     let max = -1;
     for (const e of trace.experts) max = Math.max(max, e);
     if (this.shape?.experts && max >= this.shape.experts) throw new TraceError(`expert id ${max}, but config.json says ${this.shape.experts} experts`);
     // Without config.json the expert count is what has been seen so far (ids are 0-based).
-    if (!this.shape?.experts && max + 1 > info.experts) info.experts = max + 1;
+    if (!this.shape?.experts && max + 1 > this.info.experts) this.learn({ experts: max + 1 });
     this.fillFromRecent(prompt, trace);
     return trace;
   }

@@ -1,0 +1,68 @@
+// The shapes `moe-lens importance|prune|eval|offload --json` print (docs/PRUNING.md). Pure types, shared by the CLI
+// and any later editor view.
+
+export type ImportanceCriterion = 'frequency' | 'weight' | 'reap' | 'deltaP';
+export const IMPORTANCE_CRITERIA: readonly ImportanceCriterion[] = ['frequency', 'weight', 'reap', 'deltaP'];
+
+export interface ImportanceResult {
+  criterion: ImportanceCriterion;
+  tokens: number;
+  /** scores[layer][expert]; higher = more important */
+  scores: number[][];
+}
+
+export interface RandomBits {
+  mean: number;
+  sd: number;
+  draws: number[];
+}
+
+export interface CurvePoint {
+  keptFraction: number;
+  /** experts kept per layer */
+  kept: number;
+  /** the chosen criterion's held-out bits per token */
+  bitsPerToken: number;
+  frequencyBitsPerToken: number;
+  randomBitsPerToken: RandomBits;
+  /** experts merged (MC-SMoE grouping, frequency-weighted average) down to `kept` per layer; when asked for */
+  mergedBitsPerToken?: number;
+}
+
+export interface PruneResult {
+  baselineBitsPerToken: number;
+  /** the smallest kept fraction whose held-out bits per token rose by at most the tolerance (1 when none did) */
+  threshold: number;
+  tolerance: number;
+  criterion: ImportanceCriterion;
+  /** the exported model directory, or null without --out */
+  out: string | null;
+  /** the pruned (layer, expert) pairs for --keep / --keep-fraction: the steering that disables them is the same pruning */
+  disabled: [number, number][];
+  curve: CurvePoint[];
+  tokens: { corpus: number; eval: number };
+  warnings: string[];
+}
+
+export interface EvalResult {
+  bitsPerToken: number;
+  tokens: number;
+}
+
+export interface OffloadLayer {
+  layer: number;
+  srp: number;
+  sch: number;
+  /** hit rate of an LRU cache of C experts, C = 1 … E */
+  lruHitRate: number[];
+  /** bytes read into the cache per token, C = 1 … E */
+  bytesPerToken: number[];
+}
+
+export interface OffloadResult {
+  segment: number;
+  schCache: number;
+  expertBytes: number;
+  tokens: number;
+  layers: OffloadLayer[];
+}

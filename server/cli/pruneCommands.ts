@@ -1,0 +1,161 @@
+// Runs `moe-lens importance | prune | eval | offload` (docs/PRUNING.md; arguments in pruneArgs.ts). Every input
+// problem is found before any work starts and exits 2 with a sentence naming the file or flag; nothing is written
+// unless the whole export succeeds (exportModel.ts writes a temporary sibling and renames it).
+import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { importanceScores, keepCount, keptByScore, prunedPairs } from '../../common/expertImportance';
+import { offloadLayers } from '../../common/offloadSim';
+import type { EvalResult, ImportanceResult, OffloadResult, PruneResult } from '../../common/pruneProtocol';
+import { SOURCE_CONFIG } from '../import/importCheckpoint';
+import { ModelLoadError } from '../model/errors';
+import { embeddedModelDir } from '../model/embeddedModel';
+import { ModelSession } from '../model/modelSession';
+import { profileCorpus } from '../prune/corpusProfile';
+import { bitsPerToken } from '../prune/evalBits';
+import { exportHf } from '../prune/exportHf';
+import { exportReduced, planFromKept } from '../prune/exportModel';
+import { expertBytes, PruneError, readMoeGraph, workingModel } from '../prune/moeGraph';
+import { pruneCurve } from '../prune/pruneCurve';
+import { expandGlobs } from '../stats/expandGlobs';
+import { parsePruneArgs, PRUNE_USAGE, PruneUsageError, type PruneArgs } from './pruneArgs';
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+/** The files of GLOB arguments, read; a pattern that matches nothing, a missing or binary file: PruneUsageError. */
+export function readTexts(patterns: readonly string[], flag: string): { files: string[]; texts: string[] } {
+  const files = expandGlobs(patterns);
+  const texts: string[] = [];
+  for (const f of files) {
+    const st = statSync(f, { throwIfNoEntry: false });
+    if (!st?.isFile()) throw new PruneUsageError(/[*?]/.test(f) ? `${flag} ${f}: the glob matches no file` : `${flag}: no such file: ${f}`);
+    const text = readFileSync(f, 'utf8');
+    if (text.includes('\u0000')) throw new PruneUsageError(`${flag}: ${f} is not a text file (it holds NUL bytes)`);
+    texts.push(text);
+  }
+  if (!texts.some((t) => t.trim().length)) throw new PruneUsageError(`${flag}: the texts are empty (${files.join(', ')})`);
+  return { files, texts };
+}
+
+const table = (rows: string[][]): string => {
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return `${rows.map((r) => r.map((v, c) => v.padStart(w[c])).join('  ')).join('\n')}\n`;
+};
+
+export async function runPruneCommand(argv: readonly string[], io: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) }): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    io.out(`${PRUNE_USAGE}\n`);
+    return 0;
+  }
+  let a: PruneArgs;
+  try {
+    a = parsePruneArgs(argv);
+  } catch (e) {
+    if (!(e instanceof PruneUsageError)) throw e;
+    io.err(`moe-lens: ${e.message}\n${PRUNE_USAGE}\n`); // a malformed command line: the usage helps
+    return 2;
+  }
+  try {
+    return await run(a, io);
+  } catch (e) {
+    if (e instanceof PruneUsageError || e instanceof PruneError || e instanceof ModelLoadError) {
+      io.err(`moe-lens: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+async function run(a: PruneArgs, io: Io): Promise<number> {
+  const modelDir = a.model ?? embeddedModelDir();
+  const progress = (m: string) => {
+    if (!a.json) io.err(`${m}\n`);
+  };
+  if (a.command === 'eval') {
+    const { texts } = readTexts(a.files, 'eval');
+    const session = await ModelSession.load(modelDir, 'cpu');
+    try {
+      const r: EvalResult = await bitsPerToken(session, texts, [], { maxTokens: a.maxTokens });
+      io.out(a.json ? `${JSON.stringify(r)}\n` : `${r.bitsPerToken.toFixed(4)} bits per token over ${r.tokens} tokens\n`);
+      return 0;
+    } finally {
+      await session.dispose();
+    }
+  }
+  const corpus = readTexts(a.corpus, '--corpus');
+  const contrast = a.contrast.length ? readTexts(a.contrast, '--contrast') : undefined;
+  const held = a.command === 'prune' ? readTexts(a.eval, '--eval') : undefined;
+  const warnings: string[] = [];
+  if (held) {
+    const same = held.files.map((f) => resolve(f)).sort().join('\n') === corpus.files.map((f) => resolve(f)).sort().join('\n') || held.texts.join('\u0000') === corpus.texts.join('\u0000');
+    if (same) warnings.push('the --eval text is the corpus: the curve measures fit to the corpus, not held-out quality');
+  }
+  if (a.out && existsSync(a.out)) throw new PruneUsageError(`--out ${a.out} already exists: choose a new folder (nothing was written)`);
+  for (const w of warnings) io.err(`moe-lens: warning: ${w}\n`);
+  const work = workingModel(modelDir);
+  try {
+    if (work.note) progress(`${modelDir}: ${work.note}`);
+    const g = readMoeGraph(work.dir);
+    const { layers: L, experts: E, topK: K } = g.manifest;
+    if (a.hf && !existsSync(join(work.dir, SOURCE_CONFIG))) throw new PruneUsageError(`--hf: ${modelDir} has no ${SOURCE_CONFIG} (the source config.json): re-import it with this version of moe-lens import; the embedded model has no Hugging Face architecture`);
+    let keep: number | undefined;
+    if (a.command === 'prune') {
+      keep = a.keep ?? keepCount(a.keepFraction!, E, K);
+      if (!(keep >= 1 && keep <= E)) throw new PruneUsageError(`--keep must be from 1 to ${E} (the model has ${E} experts per layer), not ${keep}`);
+      if (keep < K) throw new PruneUsageError(`--keep ${keep} is below topK = ${K}: every layer must keep at least the ${K} experts a token selects`);
+    }
+    progress(`profiling ${corpus.files.length} file(s)…`);
+    const profile = await profileCorpus(g, corpus.texts, { maxTokens: a.maxTokens, keepSequences: a.command === 'offload' });
+    const contrastProfile = contrast ? await profileCorpus(g, contrast.texts, { maxTokens: a.maxTokens }) : undefined;
+    if (a.command === 'importance') {
+      const r: ImportanceResult = { criterion: a.criterion, tokens: profile.counts.tokens, scores: importanceScores(profile.counts, a.criterion, contrastProfile?.counts) };
+      io.out(a.json ? `${JSON.stringify(r)}\n` : table([['layer', ...[...Array(E).keys()].map((e) => `E${e}`)], ...r.scores.map((row, l) => [String(l), ...row.map((x) => x.toPrecision(3))])]));
+      return 0;
+    }
+    if (a.command === 'offload') {
+      const schCache = a.schCache ?? Math.min(E, 2 * K);
+      const bytes = expertBytes(g);
+      const r: OffloadResult = { segment: a.segment, schCache, expertBytes: bytes, tokens: profile.counts.tokens, layers: offloadLayers(profile.sequences!, { layers: L, experts: E, topK: K }, a.segment, schCache, bytes) };
+      const rows = [['layer', 'SRP', `SCH(${schCache})`, ...[...Array(E).keys()].map((c) => `C=${c + 1}`)], ...r.layers.map((x) => [String(x.layer), x.srp.toFixed(3), x.sch.toFixed(3), ...x.lruHitRate.map((h) => h.toFixed(2))])];
+      io.out(a.json ? `${JSON.stringify(r)}\n` : `${table(rows)}expert size ${bytes} bytes; segment ${a.segment} tokens\n`);
+      return 0;
+    }
+    const curve = await pruneCurve(g, profile, held!.texts, { criterion: a.criterion, draws: a.draws, seed: a.seed, tolerance: a.tolerance, merge: a.merge, maxTokens: a.maxTokens, contrast: contrastProfile, onProgress: progress });
+    const kept = keptByScore(curve.scores, keep!);
+    let out: string | null = null;
+    if (a.out) {
+      // Both into one temporary sibling, renamed at the end: a killed export leaves no half-written OUT.
+      const partial = `${a.out}.partial-${process.pid}`;
+      try {
+        exportReduced(g, planFromKept(kept), partial, { method: `pruned by ${a.criterion} to ${keep} of ${E} experts per layer` });
+        if (a.hf) exportHf(readMoeGraph(partial), join(partial, 'hf'));
+        renameSync(partial, a.out);
+      } catch (e) {
+        rmSync(partial, { recursive: true, force: true });
+        throw e;
+      }
+      out = resolve(a.out);
+    }
+    const r: PruneResult = {
+      baselineBitsPerToken: curve.baselineBitsPerToken,
+      threshold: curve.threshold,
+      tolerance: a.tolerance,
+      criterion: a.criterion,
+      out,
+      disabled: prunedPairs(kept, E),
+      curve: curve.points,
+      tokens: { corpus: profile.counts.tokens, eval: curve.evalTokens },
+      warnings,
+    };
+    if (a.json) io.out(`${JSON.stringify(r)}\n`);
+    else {
+      const rows = [['kept', a.criterion, 'frequency', 'random mean', 'random sd', ...(a.merge ? ['merged'] : [])], ...r.curve.map((p) => [`${(p.keptFraction * 100).toFixed(1)}%`, p.bitsPerToken.toFixed(4), p.frequencyBitsPerToken.toFixed(4), p.randomBitsPerToken.mean.toFixed(4), p.randomBitsPerToken.sd.toFixed(4), ...(a.merge ? [(p.mergedBitsPerToken ?? NaN).toFixed(4)] : [])])];
+      io.out(`${table(rows)}threshold (≤ ${(a.tolerance * 100).toFixed(1)}% rise): ${(r.threshold * 100).toFixed(1)}% kept${out ? `; exported to ${out}` : ''}\n`);
+    }
+    return 0;
+  } finally {
+    work.dispose();
+  }
+}

@@ -1,0 +1,89 @@
+// Bounds before work: a config.json from the internet can claim 2^32 layers or a million experts, and a safetensors
+// header can list 1.6 million tensors; without limits the importer allocates for them before reading a single weight
+// (1e9 layers aborted Node out of memory; 2^32 layers threw "Invalid array length"). Every size is checked against a
+// sane maximum as it is read, the sizes against each other once the spec is complete, and the checkpoint's headers
+// against what the spec implies before their JSON is parsed.
+import type { ModelSpec } from './config';
+import { ImportError } from './errors';
+
+/**
+ * The largest value each config.json size may have: well above any released model (the largest have 126 layers,
+ * 384 experts, hidden 16384, 128 heads of 128, vocabularies of 262k, FFN widths of 53k, 10M-token contexts), and
+ * small enough that arrays sized by them stay small.
+ */
+export const CONFIG_MAXIMA: Record<string, number> = {
+  num_hidden_layers: 1024,
+  num_local_experts: 4096,
+  num_experts: 4096,
+  num_experts_per_tok: 256,
+  hidden_size: 65536,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  head_dim: 4096,
+  intermediate_size: 1_048_576,
+  moe_intermediate_size: 1_048_576,
+  shared_expert_intermediate_size: 1_048_576,
+  vocab_size: 4_194_304,
+  max_position_embeddings: 2 ** 27,
+  sliding_window: 2 ** 27,
+  decoder_sparse_step: 1024,
+};
+
+/** Any other integer field of config.json. */
+export const DEFAULT_MAXIMUM = 2 ** 31 - 1;
+
+export const maximumFor = (key: string): number => CONFIG_MAXIMA[key] ?? DEFAULT_MAXIMUM;
+
+const CONFIG = 'config.json';
+
+/** The sizes against each other (each alone is already within its maximum). */
+export function checkSpecBounds(s: ModelSpec): void {
+  if (s.layers < 1) throw new ImportError('must be at least 1', CONFIG, 'num_hidden_layers');
+  if (s.hidden < 1) throw new ImportError('must be at least 1', CONFIG, 'hidden_size');
+  if (s.vocab < 1) throw new ImportError('must be at least 1', CONFIG, 'vocab_size');
+  if (s.headDim < 2) throw new ImportError(`head_dim ${s.headDim} is too small (hidden_size / num_attention_heads unless set)`, CONFIG, 'head_dim');
+  if (s.kvHeads > s.heads) throw new ImportError(`num_key_value_heads (${s.kvHeads}) exceeds num_attention_heads (${s.heads})`, CONFIG, 'num_key_value_heads');
+  // Real models have heads × head_dim between hidden/2 and 2 × hidden (Qwen3-30B-A3B: 32 × 128 = 2 × 2048).
+  if (s.heads * s.headDim > 16 * s.hidden) throw new ImportError(`num_attention_heads × head_dim (${s.heads} × ${s.headDim}) is more than 16 × hidden_size (${s.hidden})`, CONFIG, 'head_dim');
+  if (s.expertWidth < 1) throw new ImportError('the expert width must be at least 1', CONFIG, 'intermediate_size');
+  if (s.contextLength < 1) throw new ImportError('must be at least 1 (the longest sequence the model takes)', CONFIG, 'max_position_embeddings');
+  if (!(s.eps > 0 && s.eps < 1)) throw new ImportError(`must be a small positive number, got ${s.eps} (RMSNorm divides by sqrt(mean(x²) + eps))`, CONFIG, 'rms_norm_eps');
+}
+
+/** How many tensors a checkpoint for `s` holds, roughly: attention and norms, router and experts, embeddings. */
+export function expectedTensors(s: ModelSpec): number {
+  const moe = s.moeLayers.length;
+  return s.layers * 16 + moe * (3 * s.experts + 6) + (s.layers - moe) * 3 + 4;
+}
+
+/**
+ * At most this many tensors in the whole checkpoint: four times what the spec implies (quantisation scales, extra
+ * heads such as multi-token prediction) plus 4096; a header with more is refused before its JSON is parsed.
+ */
+export const maxTensors = (s: ModelSpec): number => 4 * expectedTensors(s) + 4096;
+
+/**
+ * A safetensors header's size limit for `s`: 1 MiB plus 512 bytes per tensor allowed (a real header spends about 150
+ * bytes per tensor), never more than the format's own 100 MB.
+ */
+export const maxHeaderBytes = (s: ModelSpec, formatLimit: number): number => Math.min(formatLimit, 2 ** 20 + 512 * maxTensors(s));
+
+/** The weights the spec's largest matrices need: the embedding and every expert. */
+export function expectedParameters(s: ModelSpec): number {
+  const perExpert = (s.expertActivation === 'gelu' ? 2 : 3) * s.hidden * s.expertWidth;
+  return s.vocab * s.hidden + s.moeLayers.length * s.experts * perExpert;
+}
+
+/**
+ * The checkpoint against the spec, before conversion: not more tensors than allowed, and at least one bit of weights
+ * per parameter the spec implies (a config that claims far more than the files hold is refused here, before
+ * anything is sized by it, rather than tensor by tensor).
+ */
+export function checkCheckpointBounds(s: ModelSpec, tensors: number, bytes: number, file: string): void {
+  const max = maxTensors(s);
+  if (tensors > max) throw new ImportError(`the checkpoint has ${tensors} tensors, more than the ${max} a ${s.layers}-layer, ${s.experts}-expert model can use`, file);
+  const params = expectedParameters(s);
+  if (bytes * 8 < params) {
+    throw new ImportError(`the sizes imply ${params.toExponential(2)} weights but the checkpoint holds only ${bytes} bytes of tensor data`, CONFIG, 'num_hidden_layers');
+  }
+}

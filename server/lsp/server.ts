@@ -1,0 +1,102 @@
+// Builds the language server on a connection: the one `Server` object every handler takes (serverState.ts), the
+// document analyses, and every handler registered once. main.ts gives it the stdio connection; tests give it an
+// in-memory one (test/model/steeringRequests.test.ts) and, where they stand in for a hung disk, their own ModelHost.
+import { TextDocuments, TextDocumentSyncKind, type Connection, type InitializeResult } from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { Methods } from '../../common/protocol';
+import { DocumentAnalyses } from './documentAnalyses';
+import { ModelHost } from './modelHost';
+import { loadModel, onConfigurationChange } from './modelLoading';
+import { session } from './requests';
+import { RoutingReplies } from './routingReplies';
+import { registerRoutingHandlers } from './routingHandlers';
+import { initialState, readCacheDir, readSettings, setStatus, type Server } from './serverState';
+import { registerStatsRequests } from './statsRequests';
+import { registerSteeringRequests } from './steeringRequests';
+import { TraceDocuments } from './traceDocuments';
+import { VisibleOffsets } from './visibleOffsets';
+
+export interface ServerOptions {
+  host?: ModelHost;
+  /** resolves once the messages that arrived so far are handled (lsp/inbox.ts): awaited before each model call */
+  drainMessages?: () => Promise<void>;
+}
+
+export function createServer(connection: Connection, opts: ServerOptions = {}): Server {
+  const documents = new TextDocuments(TextDocument);
+  const state = initialState();
+  const host = opts.host ?? new ModelHost();
+  const analyses: DocumentAnalyses = new DocumentAnalyses({
+    session: () => session(server),
+    // before each model call: handle every message that arrived (an edit makes the running analysis obsolete)
+    drainMessages: opts.drainMessages,
+    rules: () => state.rules,
+    maxTokens: () => state.settings.maxTokens,
+    text: (uri) => {
+      const d = documents.get(uri);
+      return d && { text: d.getText(), version: d.version };
+    },
+    onResult: (uri, r) => {
+      setStatus(server, { lastAnalysis: { uri, tokens: r.tokens, ms: r.elapsedMs, truncated: r.truncated, windows: r.windows } });
+      void connection.sendNotification(Methods.routingChanged, { uri, version: r.version });
+    },
+    onPartial: (uri, r) => void connection.sendNotification(Methods.routingChanged, { uri, version: r.version, partial: true }),
+    visibleOffset: (uri) => server.visible.get(uri),
+    // While ready, `message` says what is being analysed (the client shows a spinner); cleared when the queue is empty.
+    onBusy: (uri) => {
+      if (state.status.state === 'ready') setStatus(server, { message: uri ? `Analysing ${uri.slice(uri.lastIndexOf('/') + 1)}` : undefined });
+    },
+    // A background analysis that fails is logged (a cancelled one is not a failure).
+    onError: (uri, e) => connection.console.error(`analysis of ${uri} failed: ${(e as Error)?.stack ?? String(e)}`),
+  });
+  const server: Server = {
+    connection,
+    documents,
+    host,
+    analyses,
+    replies: new RoutingReplies(),
+    visible: new VisibleOffsets((uri) => !!documents.get(uri)),
+    traces: new TraceDocuments(),
+    state,
+  };
+
+  connection.onInitialize((params): InitializeResult => {
+    state.settings = readSettings(params.initializationOptions);
+    state.cacheDir = readCacheDir(params.initializationOptions);
+    state.canPullConfiguration = !!params.capabilities.workspace?.configuration;
+    return {
+      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, hoverProvider: true },
+      serverInfo: { name: 'moe-lens', version: '0.1.0' },
+    };
+  });
+  connection.onInitialized(() => void loadModel(server));
+  connection.onDidChangeConfiguration((change) => onConfigurationChange(server, change.settings));
+
+  /** A serving engine that was down when it was set is tried again on the next open or edit (modelHost.ts). */
+  const reconnectEngine = () => {
+    if (state.status.state === 'error' && !state.loaded && host.forgetFailedEngine(state.settings)) void loadModel(server);
+  };
+  documents.onDidOpen((e) => {
+    reconnectEngine();
+    server.visible.opened(e.document.uri);
+    analyses.schedule(e.document.uri);
+  });
+  // Every change (even one that repeats a version number) drops the document's result and stops its running analysis.
+  documents.onDidChangeContent((e) => {
+    reconnectEngine();
+    server.traces.close(e.document.uri); // a trace describes the text it was recorded on, not an edited one
+    analyses.changed(e.document.uri);
+  });
+  documents.onDidClose((e) => {
+    server.visible.closed(e.document.uri);
+    server.traces.close(e.document.uri);
+    analyses.forget(e.document.uri);
+    server.replies.forget(e.document.uri);
+  });
+
+  registerRoutingHandlers(server); // moeLens/routing, hover, status, steering state, visible ranges
+  registerSteeringRequests(server); // continuation, next-token change, contrastive finder, labels, usage
+  registerStatsRequests(server); // routing statistics and engine traces
+  documents.listen(connection);
+  return server;
+}
