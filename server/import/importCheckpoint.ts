@@ -16,6 +16,7 @@ import { DataFile, GraphBuilder, type WeightDtype } from './graph/builder';
 import { buildModel } from './graph/model';
 import type { WeightSource } from './graph/weights';
 import { readInputText } from './inputFiles';
+import { hubBlobsFor } from '../model/confinedFiles';
 import { checkOutputFolder, makeTemporaryFolder } from './outputFolder';
 import { importedManifest } from './outputManifest';
 import { MAX_HEADER } from './safetensors';
@@ -39,7 +40,7 @@ export interface ImportOptions {
   dtype?: WeightDtype;
   onProgress?: (p: ImportProgress) => void;
   signal?: AbortSignal;
-  /** moe.json's name (default: the checkpoint folder's name) */
+  /** moe.json's name (default: the checkpoint folder's name; for a hub cache snapshot, the repository's) */
   name?: string;
   /** load the result as the server does (ModelSession.load: manifest, tokenizer, graph, a probe run) before publishing it (default true) */
   verify?: boolean;
@@ -56,6 +57,16 @@ export interface ImportOptions {
 
 /** What an import produced (shared with the CLI's JSON progress lines, common/importEvents.ts). */
 export type ImportResult = ImportSummary;
+
+/**
+ * moe.json's default name: the checkpoint folder's name, except for a Hugging Face cache snapshot
+ * (`models--ORG--NAME/snapshots/REV`), whose folder name is a commit hash: there it is "ORG/NAME", as the hub names it.
+ */
+export function defaultModelName(src: string): string {
+  const blobs = hubBlobsFor(src);
+  if (!blobs) return basename(src);
+  return basename(dirname(blobs)).replace(/^(models|datasets|spaces)--/, '').split('--').join('/');
+}
 
 /** The source checkpoint's config.json, kept beside the model (docs/PRUNING.md, `--hf`). */
 export const SOURCE_CONFIG = 'source-config.json';
@@ -135,7 +146,7 @@ export async function importCheckpoint(hfDir: string, outDir: string, opts: Impo
     const weightsSha = await checkpoint.weightsSha256(opts.signal);
     check();
     const sha = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
-    const manifest = importedManifest(opts.name ?? basename(src), spec, tokens, opts.quant ? quantLabel(opts.quant) : dtype, { config: sha(configText), weights: weightsSha, model: sha(graph), data: dataSha });
+    const manifest = importedManifest(opts.name ?? defaultModelName(src), spec, tokens, opts.quant ? quantLabel(opts.quant) : dtype, { config: sha(configText), weights: weightsSha, model: sha(graph), data: dataSha });
     // Size, mtime and sampled chunks of the finished data file: the load checks these instead of hashing it again
     // (server/model/weightsCheck.ts); a rename keeps the mtime.
     manifest.provenance.dataCheck = await dataCheckOf(join(tmp, 'model.onnx.data'));

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importCheckpoint } from '../../server/import/importCheckpoint';
@@ -30,7 +30,14 @@ describe('pruned Hugging Face checkpoint: transformers 5.18 (recorded) = the pru
   const tmp = mkdtempSync(join(tmpdir(), 'moe-lens-prunehf-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  for (const arch of HF_ARCHS) {
+  // Recorded for the four families tools/prune/make_hf_golden.py ran on. Granite-MoE and Phi-3.5-MoE export (the
+  // pruned model directory is tested in prunedExport.test.ts) but have no transformers recording yet; gpt-oss's
+  // pruned export is refused.
+  const recorded = HF_ARCHS.filter((a) => existsSync(join(repoRoot, 'test', 'fixtures', 'prune', `${a}.json`)));
+  it('has a recording for at least the four original families', () => {
+    assert.deepEqual(['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe'].filter((a) => !(recorded as string[]).includes(a)), []);
+  });
+  for (const arch of recorded) {
     it(arch, async () => {
       const golden = JSON.parse(readFileSync(join(repoRoot, 'test', 'fixtures', 'prune', `${arch}.json`), 'utf8')) as PruneGolden;
       const imported = join(tmp, `${arch}-imported`);
