@@ -175,7 +175,7 @@ describe('steering features on the embedded model', function () {
     console.log(`      top ΔP: ${r.rows.slice(0, 5).map((x) => `L${x.layer}E${x.expert} ${x.deltaP.toFixed(3)} "${x.label}"`).join('; ')}`);
     console.log(`      M = mean surprisal(python) − mean surprisal(markdown), bits: none ${m.none.toFixed(3)}, ΔP-top-8 disabled ${m.topN.toFixed(3)} (effect ${m.effectTopN.toFixed(3)}), random 8 ×5: mean ${m.randomSpread.mean.toFixed(3)} ± ${m.randomSpread.std.toFixed(3)} (effect ${m.effectRandom.toFixed(3)}) [${m.random.map((x) => x.toFixed(3)).join(', ')}] in ${Date.now() - started} ms`);
     if (!trained) return; // the random-init placeholder has no domain experts to find
-    const pythonish = r.rows.slice(0, 3).filter((x) => /python/.test(x.label ?? '')).length;
+    const pythonish = r.rows.slice(0, 3).filter((x) => /python/i.test(x.label ?? '')).length;
     assert.ok(pythonish >= 2, `top-3 labels: ${r.rows.slice(0, 3).map((x) => x.label).join(' | ')}`);
     assert.ok(m.effectTopN > m.effectRandom, 'the ΔP experts should matter more for python than random ones');
   });

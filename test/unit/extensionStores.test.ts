@@ -1,11 +1,14 @@
 // The extension's stores, outside an editor host (so `npm run test:fast` runs them): their pure cores —
 // RoutingResults (which result RoutingStore holds per document, and when a closed document's goes) and
-// RefreshCoalescer (one fetch per quiet period per document) and ServerStatusStore's modelChanged.
+// RefreshCoalescer (one fetch per quiet period per document), ServerStatusStore's modelChanged and SteeringStore's
+// SteeringSync (against the server's own rule validator).
 import assert from 'node:assert/strict';
-import type { RoutingResult } from '../../common/protocol';
+import type { RoutingResult, SteeringRule } from '../../common/protocol';
 import { RefreshCoalescer } from '../../extension/refreshCoalescer';
 import { RoutingResults } from '../../extension/routingResults';
 import { modelChanged } from '../../extension/statusChange';
+import { INVALID_PARAMS, SteeringSync } from '../../extension/steering/steeringSync';
+import { validateRules } from '../../server/routing/expertBias';
 
 const result = (version: number, partial = false): RoutingResult => ({ version, tokens: 0, ...(partial ? { partial } : {}) }) as unknown as RoutingResult;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,5 +92,63 @@ describe('modelChanged (ServerStatusStore)', () => {
     assert.equal(modelChanged(ready, { ...ready, model: { ...model, labels: [['a']] } }), true);
     assert.equal(modelChanged(ready, { state: 'error', activeRules: 0, message: 'x' }), true);
     assert.equal(modelChanged(ready, { ...ready, message: 'Analysing a.py', activeRules: 1 }), false);
+  });
+});
+
+describe('SteeringSync (SteeringStore)', () => {
+  /** A host whose "server" is the real rule validator for a model of this shape (null: no server running). */
+  function host(shape: { layers: number; experts: number; topK: number } | null, initial: SteeringRule[] = []) {
+    const h = { stored: initial as readonly SteeringRule[], fired: [] as (readonly SteeringRule[])[], warnings: [] as string[], server: shape };
+    const sync = new SteeringSync({
+      stored: () => h.stored,
+      store: async (rules) => void (h.stored = rules),
+      send: async (rules) => {
+        if (!h.server) return undefined;
+        try {
+          return validateRules(rules, h.server);
+        } catch (e) {
+          throw Object.assign(new Error((e as Error).message), { code: INVALID_PARAMS }); // as the LSP maps it
+        }
+      },
+      changed: (rules) => void h.fired.push(rules),
+      warn: (m) => void h.warnings.push(m),
+    });
+    return { h, sync };
+  }
+  const off = (layer: number, expert: number): SteeringRule => ({ layer, expert, mode: 'disable' });
+
+  it('stores and announces what the server accepted; a refused change leaves the stored state as it was', async () => {
+    const { h, sync } = host({ layers: 2, experts: 4, topK: 2 });
+    await sync.apply([off(0, 1)]);
+    assert.deepEqual(sync.rules, [off(0, 1)]);
+    assert.equal(h.fired.length, 1);
+    await assert.rejects(sync.apply([off(0, 1), off(5, 0)]), /layer 5 does not exist/);
+    assert.deepEqual(sync.rules, [off(0, 1)], 'unchanged after a refusal');
+    assert.equal(h.fired.length, 1, 'nothing announced for a refusal');
+  });
+
+  it('with no server running, keeps the rules for the next start', async () => {
+    const { h, sync } = host(null);
+    await sync.apply([off(9, 9)]);
+    assert.deepEqual(sync.rules, [off(9, 9)]);
+    h.server = { layers: 2, experts: 4, topK: 2 };
+    await sync.resend();
+    assert.deepEqual(sync.rules, [], 'the new model refuses them: cleared');
+    assert.equal(h.warnings.length, 1);
+    assert.match(h.warnings[0], /refused and cleared/);
+    assert.deepEqual(h.fired.at(-1), []);
+  });
+
+  it('resend keeps the rules when the failure is not a refusal (the model did not load)', async () => {
+    const stored = [off(1, 2)];
+    const failing = new SteeringSync({
+      stored: () => stored,
+      store: async () => assert.fail('nothing is stored'),
+      send: async () => Promise.reject(Object.assign(new Error('no model'), { code: -32803 })),
+      changed: () => assert.fail('nothing is announced'),
+      warn: () => assert.fail('no warning'),
+    });
+    await failing.resend();
+    assert.deepEqual(failing.rules, stored);
   });
 });
