@@ -30,3 +30,11 @@ export function routing(experts: number, expertsKey: string, f: Fields): { exper
   if (topK < 1 || topK > experts) throw new ImportError(`must be 1–${experts}`, CONFIG, 'num_experts_per_tok');
   return { experts, topK };
 }
+
+/**
+ * What the families without dense layers, shared experts, q/k norms or QKV clipping (Granite-MoE, gpt-oss,
+ * Phi-3.5-MoE) say alike: every layer is an MoE layer.
+ */
+export function everyLayerMoe(layers: number): { moeLayers: number[]; denseWidth: 0; sharedWidth: 0; qkNorm: 'none'; clipQkv: null } {
+  return { moeLayers: [...Array(layers).keys()], denseWidth: 0, sharedWidth: 0, qkNorm: 'none', clipQkv: null };
+}

@@ -13,7 +13,7 @@
 import type { ModelSpec } from '../config';
 import { ImportError } from '../errors';
 import { yarnTable } from '../graph/yarn';
-import { baseShape, routing } from './base';
+import { baseShape, everyLayerMoe, routing } from './base';
 import { CONFIG, expertCount, fields, type Json } from './fields';
 
 /** gpt-oss's expert activation (GptOssExperts.alpha, .limit; the +1 on up is activation_beta) */
@@ -48,13 +48,9 @@ export function gptOssSpec(c: Json): ModelSpec {
     ...routing(experts, key, f),
     normTopK: true,
     expertWidth: f.int('intermediate_size'),
-    moeLayers: [...Array(s.layers).keys()],
-    denseWidth: 0,
-    sharedWidth: 0,
+    ...everyLayerMoe(s.layers),
     qkvBias: bias,
     oBias: bias,
-    qkNorm: 'none',
-    clipQkv: null,
     norm: 'rms',
     expertActivation: 'swiglu',
     routerBias: true,

@@ -8,7 +8,7 @@
 import type { ModelSpec } from '../config';
 import { ropeTheta } from '../config';
 import { ImportError } from '../errors';
-import { baseShape, routing } from './base';
+import { baseShape, everyLayerMoe, routing } from './base';
 import { CONFIG, expertCount, fields, type Json } from './fields';
 
 export function graniteSpec(c: Json): ModelSpec {
@@ -30,13 +30,9 @@ export function graniteSpec(c: Json): ModelSpec {
     ...routing(experts, key, f),
     normTopK: true,
     expertWidth: f.int('intermediate_size'),
-    moeLayers: [...Array(s.layers).keys()],
-    denseWidth: 0,
-    sharedWidth: 0,
+    ...everyLayerMoe(s.layers),
     qkvBias: bias,
     oBias: bias,
-    qkNorm: 'none',
-    clipQkv: null,
     norm: 'rms',
     expertActivation: 'swiglu',
     embeddingMultiplier: f.num('embedding_multiplier', 1),

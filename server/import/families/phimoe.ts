@@ -6,7 +6,7 @@
 import type { ModelSpec } from '../config';
 import { ImportError } from '../errors';
 import { longropeTable } from '../graph/longrope';
-import { baseShape, routing } from './base';
+import { baseShape, everyLayerMoe, routing } from './base';
 import { CONFIG, expertCount, fields, type Json } from './fields';
 
 export function phimoeSpec(c: Json): ModelSpec {
@@ -40,13 +40,9 @@ export function phimoeSpec(c: Json): ModelSpec {
     ...r,
     normTopK: false,
     expertWidth: f.int('intermediate_size'),
-    moeLayers: [...Array(s.layers).keys()],
-    denseWidth: 0,
-    sharedWidth: 0,
+    ...everyLayerMoe(s.layers),
     qkvBias: bias,
     oBias: bias,
-    qkNorm: 'none',
-    clipQkv: null,
     norm: 'layer',
     expertActivation: 'swiglu',
     sparsemixerJitter: f.num('router_jitter_noise', 0.01),

@@ -1,0 +1,148 @@
+// `npm run bench:quant`: OLMoE-1B-7B at its full shape (16 layers × 64 experts, top-8, d 2048, expert width 1024,
+// vocabulary 50304; bench/olmoeCheckpoint.ts writes it streamed, random bf16, ~13.8 GB) imported with --quant int8
+// and int4 by the real `moe-lens import` (its own process: wall time, peak RSS), then each model measured in a fresh
+// process as the server runs it: ModelSession.load (size, mtime and sampled-chunk check) against streaming the data
+// file through Node's sha256 in the same process, full analysis at 512 and 2048 tokens, a one-token edit through
+// DocumentAnalyses (the server's incremental path), and that process's peak RSS. Issue 18's goals, side by side.
+//   node bench/quant-run.mjs [--layers N] [--lengths 512,2048] [--quant int8,int4] [--keep]
+// Results: bench/quant-results.json and the table printed as Markdown (pasted into bench/results.md and the README).
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { analyzeText } from '../server/analysis/analyzer';
+import { ModelSession } from '../server/model/modelSession';
+import { benchEdit, docOf } from './measure';
+import { ensureOlmoeCheckpoint, type OlmoeShape } from './olmoeCheckpoint';
+
+const root = resolve(__dirname, '..', '..');
+const argv = process.argv.slice(2);
+const opt = (f: string) => { const i = argv.indexOf(f); return i >= 0 ? argv[i + 1] : undefined; };
+const hwmMB = () => Number(/VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN) / 1024;
+
+/** A long real text: the embedded model's profile corpus and this repository's sources (as bench/run.ts). */
+function corpus(): string {
+  let text = '';
+  const prof = join(root, 'media', 'model', 'profile');
+  for (const f of readdirSync(prof).sort()) text += readFileSync(join(prof, f), 'utf8');
+  const walk = (p: string) => {
+    for (const n of readdirSync(p, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (n.isDirectory()) walk(join(p, n.name));
+      else if (n.name.endsWith('.ts')) text += readFileSync(join(p, n.name), 'utf8');
+    }
+  };
+  for (const d of ['server', 'extension', 'common']) walk(join(root, d));
+  return text;
+}
+
+async function sha256Ms(path: string): Promise<number> {
+  const t0 = performance.now();
+  const h = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) h.update(chunk as Buffer);
+  h.digest();
+  return performance.now() - t0;
+}
+
+interface Measured {
+  loadMs: number;
+  sha256Ms: number;
+  oneTokenMs: number;
+  rows: { tokens: number; analysisMs: number }[];
+  edit: { tokens: number; ms: number; computed: number };
+  peakRssMB: number;
+  dataMB: number;
+}
+
+/** In a child process: one model as the server runs it. Prints one JSON line. */
+async function measure(dir: string, lengths: number[]): Promise<void> {
+  const data = join(dir, 'model.onnx.data');
+  const sha = await sha256Ms(data); // first, so the load below does not find the file warmer than sha256 did
+  const t0 = performance.now();
+  const s = await ModelSession.load(dir, 'cpu');
+  const loadMs = performance.now() - t0;
+  const t1 = performance.now();
+  await analyzeText(s, 'x', 1, { maxTokens: 8, rules: [] });
+  const oneTokenMs = performance.now() - t1;
+  const text = corpus();
+  const rows: Measured['rows'] = [];
+  for (const T of lengths) {
+    const doc = docOf(s, text, T);
+    const t = performance.now();
+    await analyzeText(s, doc, 1, { maxTokens: T, rules: [] });
+    rows.push({ tokens: T, analysisMs: performance.now() - t });
+  }
+  const T = Math.max(...lengths);
+  const edit = await benchEdit(s, docOf(s, text, T), T + 8, 3);
+  const out: Measured = { loadMs, sha256Ms: sha, oneTokenMs, rows, edit: { tokens: T, ...edit }, peakRssMB: hwmMB(), dataMB: statSync(data).size / 1e6 };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+interface QuantRow { quant: string; import: { ms: number; peakRssMB: number }; model: Measured }
+
+function runImport(hf: string, out: string, quant: string): QuantRow['import'] {
+  const peakFile = `${out}.import-peak-rss.txt`;
+  rmSync(out, { recursive: true, force: true });
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--require', join(root, 'bench', 'peakRss.cjs'), join(root, 'dist', 'cli.js'), 'import', hf, out, '--quant', quant], { encoding: 'utf8', env: { ...process.env, MOE_LENS_BENCH_PEAK_RSS: peakFile }, maxBuffer: 64 << 20 });
+  const ms = performance.now() - t0;
+  if (r.status !== 0) throw new Error(`moe-lens import --quant ${quant} failed (${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+  console.log(r.stdout.trim().split('\n').filter((l) => /needs about/.test(l)).join('\n'));
+  return { ms, peakRssMB: Number(readFileSync(peakFile, 'utf8')) };
+}
+
+function measureChild(dir: string, lengths: number[]): Measured {
+  const r = spawnSync(process.execPath, ['--enable-source-maps', __filename, '--measure', dir, '--lengths', lengths.join(',')], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0) throw new Error(`measuring ${dir} failed (${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measured;
+}
+
+const gb = (mb: number) => (mb / 1000).toFixed(2);
+
+function markdown(shape: OlmoeShape, params: number, rows: QuantRow[], lengths: number[]): string {
+  const L: string[] = [];
+  L.push(`OLMoE-1B-7B's shape (${shape.layers} layers × ${shape.experts} experts, top-${shape.topK}, d ${shape.hidden}, expert width ${shape.expertWidth}, vocabulary ${shape.vocab}; ${(params / 1e9).toFixed(2)}B parameters, random bf16 weights), ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${new Date().toISOString().slice(0, 10)}.`, '');
+  L.push(`| quant | import | import peak RSS | model.onnx.data | load | sha256 of the data file | load / sha256 | 1-token document | ${lengths.map((t) => `analysis ${t} tok`).join(' | ')} | one-token edit at ${Math.max(...lengths)} (tokens run) | edit / full | server peak RSS | goal: ≤ 1.25 × data + 600 MB |`);
+  L.push(`|---|---:|---:|---:|---:|---:|---:|---:|${lengths.map(() => '---:|').join('')}---:|---:|---:|---|`);
+  for (const r of rows) {
+    const m = r.model;
+    const full = m.rows[m.rows.length - 1].analysisMs;
+    const goal = 1.25 * m.dataMB + 600;
+    L.push(`| ${r.quant} | ${(r.import.ms / 1000).toFixed(0)} s | ${gb(r.import.peakRssMB)} GB | ${gb(m.dataMB)} GB | ${(m.loadMs / 1000).toFixed(2)} s | ${(m.sha256Ms / 1000).toFixed(2)} s | ${(m.loadMs / m.sha256Ms).toFixed(2)}× | ${(m.oneTokenMs / 1000).toFixed(2)} s | ${m.rows.map((x) => `${(x.analysisMs / 1000).toFixed(1)} s`).join(' | ')} | ${(m.edit.ms / 1000).toFixed(2)} s (${m.edit.computed}) | ${(m.edit.ms / full).toFixed(3)}× | ${gb(m.peakRssMB)} GB | ${m.peakRssMB <= goal ? 'yes' : '**no**'} (${gb(goal)} GB) |`);
+  }
+  return L.join('\n');
+}
+
+async function main(): Promise<void> {
+  const lengths = (opt('--lengths') ?? '512,2048').split(',').map(Number);
+  if (argv[0] === '--measure') return measure(argv[1], lengths);
+  if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run npm run build');
+  const shape: OlmoeShape = { hidden: 2048, expertWidth: 1024, layers: Number(opt('--layers') ?? 16), experts: 64, topK: 8, heads: 16, vocab: 50304 };
+  const quants = (opt('--quant') ?? 'int8,int4').split(',');
+  const cache = join(root, '.cache', 'bench', `olmoe-full-${shape.layers}L`);
+  mkdirSync(cache, { recursive: true });
+  const hf = join(cache, 'hf');
+  const t0 = performance.now();
+  const made = ensureOlmoeCheckpoint(hf, shape, join(root, 'node_modules', '@lenml', 'tokenizer-llama2', 'models'));
+  console.log(`checkpoint ${made ? `written in ${((performance.now() - t0) / 1000).toFixed(0)} s` : 'reused'}: ${hf}`);
+  const params = shape.vocab * shape.hidden * 2 + shape.layers * (4 * shape.hidden * shape.hidden + 3 * shape.hidden + shape.experts * shape.hidden + shape.experts * 3 * shape.hidden * shape.expertWidth) + shape.hidden;
+  const rows: QuantRow[] = [];
+  for (const quant of quants) {
+    const out = join(cache, quant);
+    console.log(`import --quant ${quant} …`);
+    const imp = runImport(hf, out, quant);
+    console.log(`  ${(imp.ms / 1000).toFixed(0)} s, peak RSS ${gb(imp.peakRssMB)} GB; measuring …`);
+    const model = measureChild(out, lengths);
+    rows.push({ quant, import: imp, model });
+    console.log(`  ${JSON.stringify(model)}`);
+    if (!argv.includes('--keep')) rmSync(out, { recursive: true, force: true });
+  }
+  const md = markdown(shape, params, rows, lengths);
+  writeFileSync(join(root, 'bench', 'quant-results.json'), `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, memoryGiB: totalmem() / 2 ** 30, shape, params, rows }, null, 1)}\n`);
+  console.log(`\n${md}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack : e);
+  process.exit(1);
+});
