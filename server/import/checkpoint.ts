@@ -4,8 +4,8 @@
 // tensor is checked for non-finite values as it is read.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { ImportError } from './errors';
+import type { ConfinedFile } from '../model/confinedFiles';
+import { ImportError, nameText } from './errors';
 import { hasEntry, openInput, readInputText } from './inputFiles';
 import { excerpt, parseJsonText } from './jsonText';
 import { SafetensorsFile, type HeaderLimits, type TensorInfo } from './safetensors';
@@ -20,7 +20,7 @@ export class Checkpoint {
     for (const f of files) {
       for (const name of f.tensors.keys()) {
         const other = this.where.get(name);
-        if (other) throw new ImportError(`tensor is in both ${other.name} and ${f.name}`, f.name, name);
+        if (other) throw new ImportError(`tensor is in both ${nameText(other.name)} and ${nameText(f.name)}`, f.name, name);
         this.where.set(name, f);
       }
     }
@@ -28,11 +28,13 @@ export class Checkpoint {
 
   static async open(dir: string, limits: HeaderLimits): Promise<Checkpoint> {
     const files: SafetensorsFile[] = [];
-    const handles: FileHandle[] = [];
-    const shard = async (name: string, field?: string) => {
-      const f = await openInput(dir, name, 'weights', field);
-      handles.push(f.handle);
-      files.push(SafetensorsFile.fromDescriptor(f.path, f.handle.fd, () => void f.handle.close().catch(() => undefined), limits, name));
+    const opened: { name: string; file: ConfinedFile }[] = [];
+    // Every shard is opened (confined, checked a regular file) before any header is read, so the files' sizes can be
+    // checked against the config first (limits.checkFileBytes).
+    const open = async (name: string, field?: string) => void opened.push({ name, file: await openInput(dir, name, 'weights', field) });
+    const readHeaders = () => {
+      limits.checkFileBytes?.(opened.reduce((n, o) => n + o.file.size, 0));
+      for (const { name, file } of opened) files.push(SafetensorsFile.fromDescriptor(file.path, file.handle.fd, () => void file.handle.close().catch(() => undefined), limits, name));
     };
     try {
       if (await hasEntry(dir, INDEX_FILE)) {
@@ -46,21 +48,23 @@ export class Checkpoint {
           if (typeof s !== 'string' || s === '' || s.includes('/') || s.includes('\\')) throw new ImportError(`shard name ${excerpt(s)} is not a file name`, INDEX_FILE, `weight_map.${tensor}`);
           shards.add(s);
         }
-        for (const s of shards) await shard(s, 'weight_map');
+        for (const s of shards) await open(s, 'weight_map');
+        readHeaders();
         const cp = new Checkpoint(dir, files);
         for (const [tensor, s] of entries) {
           const holder = cp.where.get(tensor);
-          if (holder === undefined) throw new ImportError(`the index puts tensor ${excerpt(tensor, 80)} in ${s}, which does not hold it (no shard does)`, INDEX_FILE, `weight_map.${tensor}`);
-          if (holder.name !== s) throw new ImportError(`the index puts tensor ${excerpt(tensor, 80)} in ${s}, but it is in ${holder.name}`, INDEX_FILE, `weight_map.${tensor}`);
+          if (holder === undefined) throw new ImportError(`the index puts tensor ${excerpt(tensor, 80)} in ${nameText(String(s))}, which does not hold it (no shard does)`, INDEX_FILE, `weight_map.${tensor}`);
+          if (holder.name !== s) throw new ImportError(`the index puts tensor ${excerpt(tensor, 80)} in ${nameText(String(s))}, but it is in ${nameText(holder.name)}`, INDEX_FILE, `weight_map.${tensor}`);
         }
         return cp;
       }
       if (!(await hasEntry(dir, SINGLE_FILE))) throw new ImportError(`no ${SINGLE_FILE} and no ${INDEX_FILE} in the folder`, dir);
-      await shard(SINGLE_FILE);
+      await open(SINGLE_FILE);
+      readHeaders();
       return new Checkpoint(dir, files);
     } catch (e) {
       for (const f of files) f.close();
-      await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+      await Promise.all(opened.map((o) => o.file.handle.close().catch(() => undefined)));
       throw e;
     }
   }
