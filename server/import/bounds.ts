@@ -82,8 +82,17 @@ export function expectedParameters(s: ModelSpec): number {
 export function checkCheckpointBounds(s: ModelSpec, tensors: number, bytes: number, file: string): void {
   const max = maxTensors(s);
   if (tensors > max) throw new ImportError(`the checkpoint has ${tensors} tensors, more than the ${max} a ${s.layers}-layer, ${s.experts}-expert model can use`, file);
+  checkWeightBytes(s, bytes, 'tensor data');
+}
+
+/**
+ * At least one bit per parameter the spec implies in `bytes`. Run first on the weight files' sizes, before any header
+ * is read (a config claiming 1024 layers × 4096 experts would otherwise allow a 100 MB header, parsed for nothing),
+ * then on the tensor data the headers list.
+ */
+export function checkWeightBytes(s: ModelSpec, bytes: number, what: 'tensor data' | 'weight files'): void {
   const params = expectedParameters(s);
   if (bytes * 8 < params) {
-    throw new ImportError(`the sizes imply ${params.toExponential(2)} weights but the checkpoint holds only ${bytes} bytes of tensor data`, CONFIG, 'num_hidden_layers');
+    throw new ImportError(`the sizes imply ${params.toExponential(2)} weights but the checkpoint holds only ${bytes} bytes of ${what}`, CONFIG, 'num_hidden_layers');
   }
 }

@@ -34,6 +34,8 @@ export interface TensorInfo {
 export interface HeaderLimits {
   maxHeaderBytes: number;
   maxTensors: number;
+  /** called with the weight files' total size once all are open, before any header is read (bounds.ts) */
+  checkFileBytes?: (bytes: number) => void;
 }
 
 const FORMAT_LIMITS: HeaderLimits = { maxHeaderBytes: MAX_HEADER, maxTensors: Number.MAX_SAFE_INTEGER };
