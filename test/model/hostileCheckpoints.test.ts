@@ -15,6 +15,8 @@ import {
 
 interface Case {
   title: string;
+  /** the fixture to start from (test/fixtures/hf): default OLMoE */
+  arch?: string;
   /** makes the checkpoint hostile; returns OUT_DIR when the case is about it, and FIFOs to release */
   make: (hf: string, root: string) => { out?: string; fifos?: string[]; secret?: string } | void;
   /** the message must match (it names the file, and the field or tensor) */
@@ -59,6 +61,24 @@ const cases: Case[] = [
     expect: /config\.json \(num_hidden_layers\): \d+ is more than the 1024/,
   })),
   { title: 'num_experts 10^7', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.num_experts = 1e7)), expect: /config\.json \(num_experts\): .*more than the 4096/ },
+  // The families with a config parser of their own (gpt-oss, Granite-MoE, Phi-3.5-MoE) get the same bounds: 2^32
+  // layers there threw "Invalid array length" (exit 1) and a negative eps imported.
+  { title: 'gpt-oss: num_hidden_layers 2^32', arch: 'gpt_oss', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.num_hidden_layers = 2 ** 32)), expect: /config\.json \(num_hidden_layers\): 4294967296 is more than the 1024/ },
+  { title: 'gpt-oss: num_local_experts 10^7', arch: 'gpt_oss', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.num_local_experts = 1e7)), expect: /config\.json \(num_local_experts\): 10000000 is more than the 4096/ },
+  { title: 'Granite-MoE: num_hidden_layers 10^9', arch: 'granitemoe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.num_hidden_layers = 1e9)), expect: /config\.json \(num_hidden_layers\): 1000000000 is more than the 1024/ },
+  { title: 'Phi-3.5-MoE: negative rms_norm_eps', arch: 'phimoe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.rms_norm_eps = -1e-5)), expect: /config\.json \(rms_norm_eps\): must be a small positive number/ },
+  { title: 'Phi-3.5-MoE: max_position_embeddings 0', arch: 'phimoe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.max_position_embeddings = 0)), expect: /config\.json \(max_position_embeddings\): must be at least 1/ },
+  {
+    title: 'a config claiming 1024 layers × 4096 experts with a 24 MB header: refused on the files\' sizes, before the header is read',
+    make: (hf) => {
+      editJson(join(hf, 'config.json'), (c) => ((c.num_hidden_layers = 1024), (c.num_experts = 4096)));
+      const st = readSafetensors(join(hf, SHARD));
+      const parts = [JSON.stringify(st.header).slice(0, -1)];
+      for (let i = 0; i < 400_000; i++) parts.push(`,"t.${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+      writeSafetensors(join(hf, SHARD), `${parts.join('')}}`, st.data);
+    },
+    expect: /config\.json \(num_hidden_layers\): the sizes imply .* weights but the checkpoint holds only \d+ bytes of weight files/,
+  },
   { title: 'vocab_size 2^40', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.vocab_size = 2 ** 40)), expect: /config\.json \(vocab_size\)/ },
   {
     title: 'a config whose sizes the weights cannot hold (hidden_size 65536)',
@@ -124,6 +144,31 @@ const cases: Case[] = [
     },
     expect: /config\.json: not valid JSON/,
   },
+  // Error messages quote names and values from the files only short and escaped.
+  {
+    title: 'Granite-MoE: a 100k-character hidden_act is quoted as a short excerpt',
+    arch: 'granitemoe',
+    make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.hidden_act = 'A'.repeat(100000))),
+    expect: /config\.json \(hidden_act\): hidden_act "A{40}…" is not supported/,
+  },
+  {
+    title: 'a 100k-character tensor name is cut in the message',
+    make: (hf) => editHeader(hf, (h) => {
+      const name = firstTensor(hf);
+      h[`${'N'.repeat(100000)}`] = { ...h[name], dtype: 'F64' };
+      delete h[name];
+    }),
+    expect: /model\.safetensors \(N{200}…\): unsupported dtype "F64"/,
+  },
+  {
+    title: 'a tensor name with terminal escapes is shown escaped',
+    make: (hf) => editHeader(hf, (h) => {
+      const name = firstTensor(hf);
+      h['\u001b[2J\u001b]0;pwned\u0007w'] = { ...h[name], dtype: 'F64' };
+      delete h[name];
+    }),
+    expect: /model\.safetensors \(\\u001b\[2J\\u001b\]0;pwned\\u0007w\.dtype\): unsupported dtype "F64"/,
+  },
   { title: 'the index names ".." as a shard', make: (hf) => writeIndex(hf, (m) => (m[Object.keys(m)[0]] = '..')), expect: /\.\. \(weight_map\): is outside the checkpoint folder/ },
   {
     title: 'a hub snapshot links into another repository\'s blobs',
@@ -162,6 +207,7 @@ const cases: Case[] = [
     expect: /out-link: is a symbolic link/,
   },
   { title: 'OUT_DIR is a dangling symlink', make: (_hf, root) => (symlinkSync(join(root, 'nowhere'), join(root, 'dangling')), { out: join(root, 'dangling') }), expect: /dangling: is a symbolic link/ },
+  { title: 'OUT_DIR is a FIFO', make: (_hf, root) => ({ out: fifo(join(root, 'out-fifo')), fifos: [join(root, 'out-fifo')] }), expect: /out-fifo: already exists and is not an empty folder/ },
   { title: 'OUT_DIR\'s parent is a file', make: (_hf, root) => (writeFileSync(join(root, 'afile'), 'x'), { out: join(root, 'afile', 'out') }), expect: /afile[/\\]out: its parent .*afile is a file, not a folder/ },
   { title: 'OUT_DIR inside the checkpoint folder', make: (hf) => ({ out: join(hf, 'converted') }), expect: /converted: is inside the checkpoint folder/ },
   // Exit 0 for a model the server then refuses.
@@ -235,7 +281,7 @@ describe('hostile checkpoints: moe-lens import (issue 22)', function () {
 
   for (const c of cases) {
     it(c.title, () => {
-      const { root, hf } = freshCheckpoint();
+      const { root, hf } = freshCheckpoint(undefined, c.arch);
       let made: { out?: string; fifos?: string[]; secret?: string } | void = undefined;
       try {
         made = c.make(hf, root);
@@ -248,6 +294,7 @@ describe('hostile checkpoints: moe-lens import (issue 22)', function () {
         assert.match(r.stderr, c.expect);
         assert.ok(r.stderr.length < 2000, `a ${r.stderr.length}-character message`);
         if (made?.secret) assert.ok(!r.stderr.includes(made.secret), 'the message echoes file contents');
+        assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(r.stderr), 'a control character reached the terminal');
         if (!existed) assert.ok(!lstatExists(out), 'OUT_DIR was created');
         if (lstatExists(dirname(out)) && lstatSync(dirname(out)).isDirectory()) assert.deepEqual(leftovers(dirname(out)), [], "a temporary folder was left behind");
         assert.deepEqual(leftovers(root), []);
@@ -276,12 +323,34 @@ describe('hostile checkpoints: moe-lens import (issue 22)', function () {
     }
   });
 
+  it('4000 unused tensors with 100-character names: it imports, and every progress and result line stays small', () => {
+    const { root, hf } = freshCheckpoint();
+    try {
+      const st = readSafetensors(join(hf, SHARD));
+      for (let i = 0; i < 4000; i++) st.header[`unused.${String(i).padStart(4, '0')}.${'x'.repeat(88)}`] = { dtype: 'BF16', shape: [0], data_offsets: [0, 0] };
+      writeSafetensors(join(hf, SHARD), st.header, st.data);
+      const r = runImport(hf, join(root, 'out'), { args: ['--progress', 'json'] });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /warning: 4000 checkpoint tensor\(s\) not used by OlmoeForCausalLM: .*, … \(3995 more\)/);
+      for (const line of [...r.stdout.split('\n'), ...r.stderr.split('\n')]) assert.ok(line.length < 4096, `a ${line.length}-character line: ${line.slice(0, 200)}`);
+      const done = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; unused?: string[]; unusedTotal?: number }).find((e) => e.event === 'done');
+      assert.equal(done?.unusedTotal, 4000);
+      assert.equal(done?.unused?.length, 20);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('the unmodified fixture imports (the cases above differ from it by one thing)', () => {
     const { root, hf } = freshCheckpoint();
     try {
       const r = runImport(hf, join(root, 'out'));
       assert.equal(r.status, 0, r.stderr);
       assert.equal(readFileSync(join(root, 'out', 'tokenizer.json'), 'utf8'), readFileSync(join(hf, 'tokenizer.json'), 'utf8'));
+      // the estimate is the first line, before the first weight is converted
+      const lines = r.stderr.split('\n');
+      assert.match(lines[0], /^moe-lens import: needs about [\d.]+ GB at fp32 \(analysing with it: about [\d.]+ GB of memory\); this machine has [\d.]+ GB/);
+      assert.ok(lines.findIndex((l) => / tensors$/.test(l)) > 0, r.stderr);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
