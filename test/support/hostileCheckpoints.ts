@@ -95,9 +95,10 @@ export interface ImportRun {
  * `moe-lens import HF OUT` as a user runs it (dist/cli.js), under a time limit (a spawn timeout: the child is killed,
  * never waited on forever) and a V8 heap limit (a runaway allocation aborts the child instead of the machine).
  */
-export function runImport(hf: string, out: string, opts: { timeoutMs?: number; heapMb?: number; args?: string[] } = {}): ImportRun {
-  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [`--max-old-space-size=${opts.heapMb ?? 512}`, join(distDir, 'cli.js'), 'import', hf, out, ...(opts.args ?? [])], {
+export function runImport(hf: string, out: string, opts: { timeoutMs?: number; heapMb?: number; args?: string[]; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): ImportRun {
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [`--max-old-space-size=${opts.heapMb ?? 512}`, ...(opts.nodeArgs ?? []), join(distDir, 'cli.js'), 'import', hf, out, ...(opts.args ?? [])], {
     encoding: 'utf8',
+    env: opts.env ?? process.env,
     timeout: opts.timeoutMs ?? 60000,
     killSignal: 'SIGKILL',
     maxBuffer: 64 * 2 ** 20,
