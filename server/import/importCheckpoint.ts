@@ -97,6 +97,7 @@ export async function importCheckpoint(hfDir: string, outDir: string, opts: Impo
   const used = new Set<string>();
   const source: WeightSource = {
     has: (name) => checkpoint.has(name),
+    fileOf: (name) => checkpoint.fileOf(name),
     read: (name, shape) => {
       check();
       const values = checkpoint.read(name, shape);

@@ -213,6 +213,18 @@ const cases: Case[] = [
   // Exit 0 for a model the server then refuses.
   { title: 'a NaN weight', make: (hf) => poisonTensor(hf, 'model.layers.1.mlp.experts.3.up_proj.weight', 0x7fc0), expect: /model\.safetensors \(model\.layers\.1\.mlp\.experts\.3\.up_proj\.weight\): tensor has a non-finite value \(NaN\)/ },
   { title: 'an Inf weight', make: (hf) => poisonTensor(hf, 'model.norm.weight', 0x7f80), expect: /model\.safetensors \(model\.norm\.weight\): tensor has a non-finite value \(Infinity\)/ },
+  {
+    title: 'gpt-oss: an MXFP4 scale of 255 (E8M0 NaN)',
+    arch: 'gpt_oss',
+    make: (hf) => {
+      const shard = join(hf, 'model-00002-of-00002.safetensors');
+      const st = readSafetensors(shard);
+      const data = Buffer.from(st.data);
+      data[st.header['model.layers.0.mlp.experts.down_proj_scales'].data_offsets[0] + 5] = 255;
+      writeSafetensors(shard, st.header, data);
+    },
+    expect: /model-00002-of-00002\.safetensors \(model\.layers\.0\.mlp\.experts\.down_proj_scales\): MXFP4 block 5 decodes to a non-finite value \(NaN; its E8M0 scale code is 255\)/,
+  },
   { title: 'negative rms_norm_eps', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.rms_norm_eps = -1e-5)), expect: /config\.json \(rms_norm_eps\): must be a small positive number/ },
   { title: 'max_position_embeddings 0', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.max_position_embeddings = 0)), expect: /config\.json \(max_position_embeddings\): must be at least 1/ },
   { title: 'max_position_embeddings 1 with a BOS token', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.max_position_embeddings = 1)), expect: /config\.json \(max_position_embeddings\): must be at least 2/ },
