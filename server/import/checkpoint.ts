@@ -29,16 +29,27 @@ export class Checkpoint {
   static async open(dir: string, limits: HeaderLimits): Promise<Checkpoint> {
     const files: SafetensorsFile[] = [];
     const opened: { name: string; file: ConfinedFile }[] = [];
-    // Every shard is opened (confined, checked a regular file) before any header is read, so the files' sizes can be
-    // checked against the config first (limits.checkFileBytes).
+    // Every shard is opened (confined, checked a regular file) and its header length checked before any header is
+    // parsed, so a truncated file says so first and the files' sizes are checked against the config next
+    // (limits.checkFileBytes).
     const open = async (name: string, field?: string) => void opened.push({ name, file: await openInput(dir, name, 'weights', field) });
     const readHeaders = () => {
+      for (const { name, file } of opened) SafetensorsFile.headerLength(file.handle.fd, name, limits);
       limits.checkFileBytes?.(opened.reduce((n, o) => n + o.file.size, 0));
-      for (const { name, file } of opened) files.push(SafetensorsFile.fromDescriptor(file.path, file.handle.fd, () => void file.handle.close().catch(() => undefined), limits, name));
+      // each header may list only what the shards before it left of the model's tensor budget
+      let left = limits.maxTensors;
+      for (const { name, file } of opened) {
+        const f = SafetensorsFile.fromDescriptor(file.path, file.handle.fd, () => void file.handle.close().catch(() => undefined), { ...limits, maxTensors: left }, name);
+        files.push(f);
+        left -= f.tensors.size;
+      }
     };
     try {
       if (await hasEntry(dir, INDEX_FILE)) {
-        const index = parseJsonText(await readInputText(dir, INDEX_FILE, 'index'), INDEX_FILE).value as { weight_map?: unknown } | null;
+        // an index names one shard per tensor: more values than tensors allowed is refused before the parse
+        const index = parseJsonText(await readInputText(dir, INDEX_FILE, 'index'), INDEX_FILE, undefined, (sc) => {
+          if (sc.commas > limits.maxTensors + 4096) throw new ImportError(`lists about ${sc.commas} values, more than the ${limits.maxTensors} tensors this model can use`, INDEX_FILE, 'weight_map');
+        }).value as { weight_map?: unknown } | null;
         const map = index?.weight_map;
         if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new ImportError('has no "weight_map" object', INDEX_FILE, 'weight_map');
         const entries = Object.entries(map as Record<string, unknown>);

@@ -5,7 +5,7 @@
 // server refuses or with the wrong weights (the comment on each group says which).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hubFolder, hubRoot } from '../support/hfFixtures';
 import {
@@ -103,6 +103,28 @@ const cases: Case[] = [
       writeSafetensors(join(hf, SHARD), `${parts.join('')}}`, st.data);
     },
     expect: /model\.safetensors \(header\): safetensors header length \d+ is more than the \d+ bytes a header of this model's tensors needs/,
+  },
+  {
+    title: 'a config claiming 1024 layers × 4096 experts, a sparse 1 GB shard and 300k empty tensors: refused before the header is parsed',
+    make: (hf) => {
+      editJson(join(hf, 'config.json'), (c) => ((c.num_hidden_layers = 1024), (c.num_experts = 4096)));
+      const st = readSafetensors(join(hf, SHARD));
+      const parts = [JSON.stringify(st.header).slice(0, -1)];
+      for (let i = 0; i < 300_000; i++) parts.push(`,"t.${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+      writeSafetensors(join(hf, SHARD), `${parts.join('')}}`, st.data);
+      truncateSync(join(hf, SHARD), 1e9); // sparse: as many bytes as the claimed 6.4e9 weights need at one bit each
+    },
+    expect: /model\.safetensors \(header\): the header lists 30\d{4} entries, more than the 262144 tensors this model can use/,
+  },
+  {
+    title: 'a tensor with a 1M-element shape list: refused before the header is parsed',
+    make: (hf) => {
+      const st = readSafetensors(join(hf, SHARD));
+      const t = firstTensor(hf);
+      const text = JSON.stringify(st.header).replace(`"${t}":{"dtype":"${st.header[t].dtype}","shape":[`, (m) => `${m}${'1,'.repeat(1_000_000)}`);
+      writeSafetensors(join(hf, SHARD), text, st.data);
+    },
+    expect: /model\.safetensors \(header\): the header holds about \d+ JSON values, more than the \d+ its \d+ entries can need/,
   },
   { title: 'a header length over the format limit (100 MB)', make: (hf) => {
     const b = readFileSync(join(hf, SHARD));
