@@ -139,7 +139,8 @@ export class Checkpoint {
     const lines: string[] = [];
     for (const f of [...this.files].sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const h = createHash('sha256');
-      for await (const chunk of createReadStream(f.path, { highWaterMark: 1 << 22 })) {
+      // through the descriptor the confined reader checked, never the path again (it could have been swapped meanwhile)
+      for await (const chunk of createReadStream(f.path, { fd: f.descriptor, autoClose: false, start: 0, highWaterMark: 1 << 22 })) {
         if (signal?.aborted) break;
         h.update(chunk as Buffer);
       }

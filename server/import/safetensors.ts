@@ -176,6 +176,12 @@ export class SafetensorsFile {
     return raw;
   }
 
+  /** The open descriptor (read with explicit positions only; close() releases it). */
+  get descriptor(): number {
+    if (this.fd === undefined) throw new Error(`${this.name} is closed`);
+    return this.fd;
+  }
+
   close(): void {
     if (this.fd !== undefined) this.release(this.fd);
     this.fd = undefined;
