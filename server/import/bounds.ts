@@ -57,10 +57,26 @@ export function expectedTensors(s: ModelSpec): number {
 }
 
 /**
- * At most this many tensors in the whole checkpoint: four times what the spec implies (quantisation scales, extra
- * heads such as multi-token prediction) plus 4096; a header with more is refused before its JSON is parsed.
+ * The most tensors any checkpoint may have, whatever its config claims: 2.9 × DeepSeek-V3's 91k (FP8 scales included),
+ * the most of any released MoE checkpoint. Without it a config claiming 1024 layers × 4096 experts (each within its
+ * maximum, and cheap to lie about) allowed 50M tensors, and a 99 MB header of 1.6M empty tensors over a sparse 1 GB
+ * file was parsed into 1.5 GB (an out-of-memory abort under a 512 MB heap).
  */
-export const maxTensors = (s: ModelSpec): number => 4 * expectedTensors(s) + 4096;
+export const MAX_CHECKPOINT_TENSORS = 262_144;
+
+/**
+ * At most this many tensors in the whole checkpoint: four times what the spec implies (quantisation scales, extra
+ * heads such as multi-token prediction) plus 4096, never more than MAX_CHECKPOINT_TENSORS; a header or an index that
+ * lists more is refused before its JSON is parsed (jsonText.ts counts the entries in its linear scan).
+ */
+export const maxTensors = (s: ModelSpec): number => Math.min(4 * expectedTensors(s) + 4096, MAX_CHECKPOINT_TENSORS);
+
+/**
+ * JSON values a header may hold per tensor: {"dtype", "shape": up to 8 dims, "data_offsets": [b, e]} is at most 12;
+ * the rest is room for __metadata__ (a map of strings). Counted before the parse, so one entry with a 50M-element
+ * shape list is refused without building it.
+ */
+export const HEADER_VALUES_PER_TENSOR = 16;
 
 /**
  * A safetensors header's size limit for `s`: 1 MiB plus 512 bytes per tensor allowed (a real header spends about 150
@@ -82,8 +98,17 @@ export function expectedParameters(s: ModelSpec): number {
 export function checkCheckpointBounds(s: ModelSpec, tensors: number, bytes: number, file: string): void {
   const max = maxTensors(s);
   if (tensors > max) throw new ImportError(`the checkpoint has ${tensors} tensors, more than the ${max} a ${s.layers}-layer, ${s.experts}-expert model can use`, file);
+  checkWeightBytes(s, bytes, 'tensor data');
+}
+
+/**
+ * At least one bit per parameter the spec implies in `bytes`. Run first on the weight files' sizes, when only their
+ * 8-byte header lengths have been read (a config claiming 1024 layers × 4096 experts is refused before any header is
+ * parsed for it), then on the tensor data the headers list.
+ */
+export function checkWeightBytes(s: ModelSpec, bytes: number, what: 'tensor data' | 'weight files'): void {
   const params = expectedParameters(s);
   if (bytes * 8 < params) {
-    throw new ImportError(`the sizes imply ${params.toExponential(2)} weights but the checkpoint holds only ${bytes} bytes of tensor data`, CONFIG, 'num_hidden_layers');
+    throw new ImportError(`the sizes imply ${params.toExponential(2)} weights but the checkpoint holds only ${bytes} bytes of ${what}`, CONFIG, 'num_hidden_layers');
   }
 }

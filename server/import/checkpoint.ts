@@ -4,8 +4,8 @@
 // tensor is checked for non-finite values as it is read.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { ImportError } from './errors';
+import type { ConfinedFile } from '../model/confinedFiles';
+import { ImportError, nameText } from './errors';
 import { hasEntry, openInput, readInputText } from './inputFiles';
 import { excerpt, parseJsonText } from './jsonText';
 import { SafetensorsFile, type HeaderLimits, type TensorInfo } from './safetensors';
@@ -20,7 +20,7 @@ export class Checkpoint {
     for (const f of files) {
       for (const name of f.tensors.keys()) {
         const other = this.where.get(name);
-        if (other) throw new ImportError(`tensor is in both ${other.name} and ${f.name}`, f.name, name);
+        if (other) throw new ImportError(`tensor is in both ${nameText(other.name)} and ${nameText(f.name)}`, f.name, name);
         this.where.set(name, f);
       }
     }
@@ -28,15 +28,28 @@ export class Checkpoint {
 
   static async open(dir: string, limits: HeaderLimits): Promise<Checkpoint> {
     const files: SafetensorsFile[] = [];
-    const handles: FileHandle[] = [];
-    const shard = async (name: string, field?: string) => {
-      const f = await openInput(dir, name, 'weights', field);
-      handles.push(f.handle);
-      files.push(SafetensorsFile.fromDescriptor(f.path, f.handle.fd, () => void f.handle.close().catch(() => undefined), limits, name));
+    const opened: { name: string; file: ConfinedFile }[] = [];
+    // Every shard is opened (confined, checked a regular file) and its header length checked before any header is
+    // parsed, so a truncated file says so first and the files' sizes are checked against the config next
+    // (limits.checkFileBytes).
+    const open = async (name: string, field?: string) => void opened.push({ name, file: await openInput(dir, name, 'weights', field) });
+    const readHeaders = () => {
+      for (const { name, file } of opened) SafetensorsFile.headerLength(file.handle.fd, name, limits);
+      limits.checkFileBytes?.(opened.reduce((n, o) => n + o.file.size, 0));
+      // each header may list only what the shards before it left of the model's tensor budget
+      let left = limits.maxTensors;
+      for (const { name, file } of opened) {
+        const f = SafetensorsFile.fromDescriptor(file.path, file.handle.fd, () => void file.handle.close().catch(() => undefined), { ...limits, maxTensors: left }, name);
+        files.push(f);
+        left -= f.tensors.size;
+      }
     };
     try {
       if (await hasEntry(dir, INDEX_FILE)) {
-        const index = parseJsonText(await readInputText(dir, INDEX_FILE, 'index'), INDEX_FILE).value as { weight_map?: unknown } | null;
+        // an index names one shard per tensor: more values than tensors allowed is refused before the parse
+        const index = parseJsonText(await readInputText(dir, INDEX_FILE, 'index'), INDEX_FILE, undefined, (sc) => {
+          if (sc.commas > limits.maxTensors + 4096) throw new ImportError(`lists about ${sc.commas} values, more than the ${limits.maxTensors} tensors this model can use`, INDEX_FILE, 'weight_map');
+        }).value as { weight_map?: unknown } | null;
         const map = index?.weight_map;
         if (typeof map !== 'object' || map === null || Array.isArray(map)) throw new ImportError('has no "weight_map" object', INDEX_FILE, 'weight_map');
         const entries = Object.entries(map as Record<string, unknown>);
@@ -46,21 +59,23 @@ export class Checkpoint {
           if (typeof s !== 'string' || s === '' || s.includes('/') || s.includes('\\')) throw new ImportError(`shard name ${excerpt(s)} is not a file name`, INDEX_FILE, `weight_map.${tensor}`);
           shards.add(s);
         }
-        for (const s of shards) await shard(s, 'weight_map');
+        for (const s of shards) await open(s, 'weight_map');
+        readHeaders();
         const cp = new Checkpoint(dir, files);
         for (const [tensor, s] of entries) {
           const holder = cp.where.get(tensor);
-          if (holder === undefined) throw new ImportError(`the index puts tensor ${excerpt(tensor, 80)} in ${s}, which does not hold it (no shard does)`, INDEX_FILE, `weight_map.${tensor}`);
-          if (holder.name !== s) throw new ImportError(`the index puts tensor ${excerpt(tensor, 80)} in ${s}, but it is in ${holder.name}`, INDEX_FILE, `weight_map.${tensor}`);
+          if (holder === undefined) throw new ImportError(`the index puts tensor ${excerpt(tensor, 80)} in ${nameText(String(s))}, which does not hold it (no shard does)`, INDEX_FILE, `weight_map.${tensor}`);
+          if (holder.name !== s) throw new ImportError(`the index puts tensor ${excerpt(tensor, 80)} in ${nameText(String(s))}, but it is in ${nameText(holder.name)}`, INDEX_FILE, `weight_map.${tensor}`);
         }
         return cp;
       }
       if (!(await hasEntry(dir, SINGLE_FILE))) throw new ImportError(`no ${SINGLE_FILE} and no ${INDEX_FILE} in the folder`, dir);
-      await shard(SINGLE_FILE);
+      await open(SINGLE_FILE);
+      readHeaders();
       return new Checkpoint(dir, files);
     } catch (e) {
       for (const f of files) f.close();
-      await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+      await Promise.all(opened.map((o) => o.file.handle.close().catch(() => undefined)));
       throw e;
     }
   }
@@ -124,7 +139,8 @@ export class Checkpoint {
     const lines: string[] = [];
     for (const f of [...this.files].sort((a, b) => (a.name < b.name ? -1 : 1))) {
       const h = createHash('sha256');
-      for await (const chunk of createReadStream(f.path, { highWaterMark: 1 << 22 })) {
+      // through the descriptor the confined reader checked, never the path again (it could have been swapped meanwhile)
+      for await (const chunk of createReadStream(f.path, { fd: f.descriptor, autoClose: false, start: 0, highWaterMark: 1 << 22 })) {
         if (signal?.aborted) break;
         h.update(chunk as Buffer);
       }

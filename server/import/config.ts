@@ -2,7 +2,7 @@
 // builder and the tensor-name tables read. Defaults are those of transformers' configuration classes (5.18), so a
 // config.json that leaves a field out means what it means to transformers. Anything the builder cannot reproduce
 // exactly is refused here, naming the config field.
-import { checkSpecBounds, maximumFor } from './bounds';
+import { checkSpecBounds } from './bounds';
 import { ImportError } from './errors';
 import { expertCount, fields } from './families/fields';
 import { FAMILY_PARSERS } from './families/registry';
@@ -91,24 +91,14 @@ export function parseConfig(text: string): ModelSpec {
   }
   const a = arch as Architecture;
   const family = FAMILY_PARSERS[a];
-  if (family) return family(c);
-  const int = (key: string, dflt?: number): number => {
-    const v = c[key] ?? dflt;
-    if (!Number.isInteger(v) || (v as number) < 0) throw new ImportError(v === undefined ? 'is missing' : `must be a non-negative integer, got ${excerpt(v)}`, CONFIG, key);
-    // bounds.ts: a size larger than any real model's is refused before anything is sized by it
-    if ((v as number) > maximumFor(key)) throw new ImportError(`${v} is more than the ${maximumFor(key)} the importer accepts`, CONFIG, key);
-    return v as number;
-  };
-  const num = (key: string, dflt?: number): number => {
-    const v = c[key] ?? dflt;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ImportError(v === undefined ? 'is missing' : `must be a number, got ${excerpt(v)}`, CONFIG, key);
-    return v;
-  };
-  const bool = (key: string, dflt: boolean): boolean => {
-    const v = c[key] ?? dflt;
-    if (typeof v !== 'boolean') throw new ImportError(`must be true or false, got ${excerpt(v)}`, CONFIG, key);
-    return v;
-  };
+  if (family) {
+    // the same bounds for every family: the sizes against each other, eps, the context (bounds.ts)
+    const spec = family(c);
+    checkSpecBounds(spec);
+    return spec;
+  }
+  // fields.ts: each integer within its maximum (bounds.ts) as it is read, values quoted only through excerpt()
+  const { int, num, bool } = fields(c);
 
   if (c.quantization_config != null) throw new ImportError('quantised checkpoints are not supported (the importer reads F32, F16 and BF16 weights only)', CONFIG, 'quantization_config');
   const act = c.hidden_act ?? 'silu';

@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { ImportSummary } from '../../common/importEvents';
 import { ModelLoadError } from '../model/errors';
 import { ModelSession } from '../model/modelSession';
-import { checkCheckpointBounds, maxHeaderBytes, maxTensors } from './bounds';
+import { checkCheckpointBounds, checkWeightBytes, maxHeaderBytes, maxTensors } from './bounds';
 import { Checkpoint, INDEX_FILE, SINGLE_FILE } from './checkpoint';
 import { parseConfig } from './config';
 import { ImportCancelled, ImportError } from './errors';
@@ -83,15 +83,17 @@ export async function importCheckpoint(hfDir: string, outDir: string, opts: Impo
   const tokens = await readTokenizerConfig(src);
   const tokenizerText = await readTokenizer(src, spec, tokens);
   if (opts.quant) checkBlocks(spec, opts.quant);
-  const est = estimate(spec, opts.quant ?? null, opts.quant ? quantLabel(opts.quant) : opts.dtype ?? 'fp32');
-  const machine = opts.machine ?? { memory: totalmem(), freeDisk: freeDiskOf(dirname(out)) };
-  opts.onEstimate?.(estimateLine(est, machine.memory, machine.freeDisk));
-  const tooBig = fitProblem(est, machine.memory, machine.freeDisk);
-  if (tooBig) throw new ImportError(tooBig, hfDir);
-  const checkpoint = await Checkpoint.open(src, { maxHeaderBytes: maxHeaderBytes(spec, MAX_HEADER), maxTensors: maxTensors(spec) });
+  // The headers are read and checked against the spec before the estimate: a checkpoint that cannot be imported is
+  // refused for what it is, on any machine, not for the size its config claims.
+  const checkpoint = await Checkpoint.open(src, { maxHeaderBytes: maxHeaderBytes(spec, MAX_HEADER), maxTensors: maxTensors(spec), checkFileBytes: (n) => checkWeightBytes(spec, n, 'weight files') });
   const tmp = join(dirname(out), `${temporaryPrefix(basename(out))}${process.pid}-${Date.now().toString(36)}`);
   try {
     checkCheckpointBounds(spec, checkpoint.tensorCount, checkpoint.totalBytes, checkpoint.files.length > 1 ? INDEX_FILE : SINGLE_FILE);
+    const est = estimate(spec, opts.quant ?? null, opts.quant ? quantLabel(opts.quant) : opts.dtype ?? 'fp32');
+    const machine = opts.machine ?? { memory: totalmem(), freeDisk: freeDiskOf(dirname(out)) };
+    opts.onEstimate?.(estimateLine(est, machine.memory, machine.freeDisk));
+    const tooBig = fitProblem(est, machine.memory, machine.freeDisk);
+    if (tooBig) throw new ImportError(tooBig, hfDir);
     removeStaleImports(dirname(out), basename(out));
     await makeTemporaryFolder(tmp, outDir);
   } catch (e) {
@@ -106,6 +108,7 @@ export async function importCheckpoint(hfDir: string, outDir: string, opts: Impo
   const used = new Set<string>();
   const source: WeightSource = {
     has: (name) => checkpoint.has(name),
+    fileOf: (name) => checkpoint.fileOf(name),
     read: (name, shape) => {
       check();
       const values = checkpoint.read(name, shape);

@@ -10,6 +10,11 @@ export const MAX_JSON_DEPTH = 64;
 export interface JsonScan {
   /** the first top-level key that occurs twice, when the text is an object */
   duplicate?: string;
+  /** how many keys the top-level object has */
+  topKeys: number;
+  /** commas outside strings, at any depth: one less than the values in every list and object, so about how many
+   *  values JSON.parse would build (what its memory grows with) */
+  commas: number;
 }
 
 /** Scans `text` once; throws an ImportError naming `file` when it nests deeper than MAX_JSON_DEPTH. */
@@ -18,15 +23,20 @@ export function scanJson(text: string, file: string, field?: string): JsonScan {
   let expectKey = false;
   const keys = new Set<string>();
   let duplicate: string | undefined;
+  let topKeys = 0;
+  let commas = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {
       const start = i;
       for (i++; i < text.length && text.charCodeAt(i) !== 0x22; i++) if (text.charCodeAt(i) === 0x5c /* \ */) i++;
-      if (depth === 1 && expectKey && duplicate === undefined) {
-        const key = decodeKey(text.slice(start, i + 1));
-        if (keys.has(key)) duplicate = key;
-        keys.add(key);
+      if (depth === 1 && expectKey) {
+        topKeys++;
+        if (duplicate === undefined) {
+          const key = decodeKey(text.slice(start, i + 1));
+          if (keys.has(key)) duplicate = key;
+          keys.add(key);
+        }
       }
       expectKey = false;
     } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
@@ -34,11 +44,12 @@ export function scanJson(text: string, file: string, field?: string): JsonScan {
       expectKey = c === 0x7b && depth === 1;
     } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
       depth--;
-    } else if (c === 0x2c /* , */ && depth === 1) {
-      expectKey = true;
+    } else if (c === 0x2c /* , */) {
+      commas++;
+      if (depth === 1) expectKey = true;
     }
   }
-  return duplicate === undefined ? {} : { duplicate };
+  return duplicate === undefined ? { topKeys, commas } : { duplicate, topKeys, commas };
 }
 
 const decodeKey = (quoted: string): string => {
@@ -55,9 +66,13 @@ export function jsonPosition(e: unknown): string {
   return m ? ` at position ${m[1]}` : '';
 }
 
-/** Scans, then parses `text`; errors name `file` and say where, never what the text holds. */
-export function parseJsonText(text: string, file: string, field?: string): { value: unknown; scan: JsonScan } {
+/**
+ * Scans, then parses `text`; errors name `file` and say where, never what the text holds. `check` sees the scan before
+ * the parse: a caller refuses there what would be too large to build (a header listing more tensors than allowed).
+ */
+export function parseJsonText(text: string, file: string, field?: string, check?: (scan: JsonScan) => void): { value: unknown; scan: JsonScan } {
   const scan = scanJson(text, file, field);
+  check?.(scan);
   try {
     return { value: JSON.parse(text) as unknown, scan };
   } catch (e) {

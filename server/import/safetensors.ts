@@ -13,6 +13,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ImportError } from './errors';
+import { HEADER_VALUES_PER_TENSOR } from './bounds';
 import { excerpt, parseJsonText } from './jsonText';
 
 /** U8: only gpt-oss's MXFP4 blocks and scales (Checkpoint.readBytes); Checkpoint.read refuses it as a weight */
@@ -34,6 +35,8 @@ export interface TensorInfo {
 export interface HeaderLimits {
   maxHeaderBytes: number;
   maxTensors: number;
+  /** called with the weight files' total size once all are open, before any header is read (bounds.ts) */
+  checkFileBytes?: (bytes: number) => void;
 }
 
 const FORMAT_LIMITS: HeaderLimits = { maxHeaderBytes: MAX_HEADER, maxTensors: Number.MAX_SAFE_INTEGER };
@@ -78,15 +81,24 @@ export class SafetensorsFile {
     return file;
   }
 
-  private readHeader(limits: HeaderLimits): void {
-    const size = fstatSync(this.fd!).size;
-    if (size < 8) throw new ImportError(`truncated safetensors header: the file has ${size} bytes, fewer than the 8-byte header length`, this.name, 'header');
+  /**
+   * The header length of an open file, checked against the format, `limits` and the file's size: 8 bytes read, nothing
+   * parsed (Checkpoint.open runs it on every shard first, so a truncated file says so before any other check).
+   */
+  static headerLength(fd: number, name: string, limits: HeaderLimits): { n: number; size: number } {
+    const size = fstatSync(fd).size;
+    if (size < 8) throw new ImportError(`truncated safetensors header: the file has ${size} bytes, fewer than the 8-byte header length`, name, 'header');
     const lenBuf = Buffer.alloc(8);
-    readSync(this.fd!, lenBuf, 0, 8, 0);
+    readSync(fd, lenBuf, 0, 8, 0);
     const n = Number(lenBuf.readBigUInt64LE(0));
-    if (n > MAX_HEADER) throw new ImportError(`safetensors header length ${n} is over the format's limit of ${MAX_HEADER} bytes`, this.name, 'header');
-    if (n > limits.maxHeaderBytes) throw new ImportError(`safetensors header length ${n} is more than the ${limits.maxHeaderBytes} bytes a header of this model's tensors needs`, this.name, 'header');
-    if (8 + n > size) throw new ImportError(`truncated safetensors header: it says ${n} bytes of JSON but the file has only ${size - 8} after the length`, this.name, 'header');
+    if (n > MAX_HEADER) throw new ImportError(`safetensors header length ${n} is over the format's limit of ${MAX_HEADER} bytes`, name, 'header');
+    if (n > limits.maxHeaderBytes) throw new ImportError(`safetensors header length ${n} is more than the ${limits.maxHeaderBytes} bytes a header of this model's tensors needs`, name, 'header');
+    if (8 + n > size) throw new ImportError(`truncated safetensors header: it says ${n} bytes of JSON but the file has only ${size - 8} after the length`, name, 'header');
+    return { n, size };
+  }
+
+  private readHeader(limits: HeaderLimits): void {
+    const { n, size } = SafetensorsFile.headerLength(this.fd!, this.name, limits);
     const json = Buffer.alloc(n);
     for (let done = 0; done < n; ) {
       const got = readSync(this.fd!, json, done, n - done, 8 + done);
@@ -99,7 +111,12 @@ export class SafetensorsFile {
     } catch {
       throw new ImportError('safetensors header is not UTF-8', this.name, 'header');
     }
-    const { value, scan } = parseJsonText(text, this.name, 'header');
+    // Counted in the scan, before JSON.parse builds anything: the entries, and the values they hold (bounds.ts).
+    const { value, scan } = parseJsonText(text, this.name, 'header', (sc) => {
+      if (sc.topKeys > limits.maxTensors + 1) throw new ImportError(`the header lists ${sc.topKeys} entries, more than the ${limits.maxTensors} tensors this model can use`, this.name, 'header');
+      const maxValues = HEADER_VALUES_PER_TENSOR * (sc.topKeys + 1) + 4096;
+      if (sc.commas > maxValues) throw new ImportError(`the header holds about ${sc.commas} JSON values, more than the ${maxValues} its ${sc.topKeys} entries can need`, this.name, 'header');
+    });
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ImportError('safetensors header is not a JSON object', this.name, 'header');
     if (scan.duplicate !== undefined) throw new ImportError(`tensor ${excerpt(scan.duplicate, 80)} is listed twice in the header`, this.name, 'header');
     const header = value as Record<string, unknown>;
@@ -157,6 +174,12 @@ export class SafetensorsFile {
       done += got;
     }
     return raw;
+  }
+
+  /** The open descriptor (read with explicit positions only; close() releases it). */
+  get descriptor(): number {
+    if (this.fd === undefined) throw new Error(`${this.name} is closed`);
+    return this.fd;
   }
 
   close(): void {

@@ -5,7 +5,7 @@
 // server refuses or with the wrong weights (the comment on each group says which).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { hubFolder, hubRoot } from '../support/hfFixtures';
 import {
@@ -15,6 +15,8 @@ import {
 
 interface Case {
   title: string;
+  /** the fixture to start from (test/fixtures/hf): default OLMoE */
+  arch?: string;
   /** makes the checkpoint hostile; returns OUT_DIR when the case is about it, and FIFOs to release */
   make: (hf: string, root: string) => { out?: string; fifos?: string[]; secret?: string } | void;
   /** the message must match (it names the file, and the field or tensor) */
@@ -59,6 +61,24 @@ const cases: Case[] = [
     expect: /config\.json \(num_hidden_layers\): \d+ is more than the 1024/,
   })),
   { title: 'num_experts 10^7', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.num_experts = 1e7)), expect: /config\.json \(num_experts\): .*more than the 4096/ },
+  // The families with a config parser of their own (gpt-oss, Granite-MoE, Phi-3.5-MoE) get the same bounds: 2^32
+  // layers there threw "Invalid array length" (exit 1) and a negative eps imported.
+  { title: 'gpt-oss: num_hidden_layers 2^32', arch: 'gpt_oss', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.num_hidden_layers = 2 ** 32)), expect: /config\.json \(num_hidden_layers\): 4294967296 is more than the 1024/ },
+  { title: 'gpt-oss: num_local_experts 10^7', arch: 'gpt_oss', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.num_local_experts = 1e7)), expect: /config\.json \(num_local_experts\): 10000000 is more than the 4096/ },
+  { title: 'Granite-MoE: num_hidden_layers 10^9', arch: 'granitemoe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.num_hidden_layers = 1e9)), expect: /config\.json \(num_hidden_layers\): 1000000000 is more than the 1024/ },
+  { title: 'Phi-3.5-MoE: negative rms_norm_eps', arch: 'phimoe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.rms_norm_eps = -1e-5)), expect: /config\.json \(rms_norm_eps\): must be a small positive number/ },
+  { title: 'Phi-3.5-MoE: max_position_embeddings 0', arch: 'phimoe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.max_position_embeddings = 0)), expect: /config\.json \(max_position_embeddings\): must be at least 1/ },
+  {
+    title: 'a config claiming 1024 layers × 4096 experts with a 24 MB header: refused on the files\' sizes, before the header is read',
+    make: (hf) => {
+      editJson(join(hf, 'config.json'), (c) => ((c.num_hidden_layers = 1024), (c.num_experts = 4096)));
+      const st = readSafetensors(join(hf, SHARD));
+      const parts = [JSON.stringify(st.header).slice(0, -1)];
+      for (let i = 0; i < 400_000; i++) parts.push(`,"t.${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+      writeSafetensors(join(hf, SHARD), `${parts.join('')}}`, st.data);
+    },
+    expect: /config\.json \(num_hidden_layers\): the sizes imply .* weights but the checkpoint holds only \d+ bytes of weight files/,
+  },
   { title: 'vocab_size 2^40', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.vocab_size = 2 ** 40)), expect: /config\.json \(vocab_size\)/ },
   {
     title: 'a config whose sizes the weights cannot hold (hidden_size 65536)',
@@ -83,6 +103,28 @@ const cases: Case[] = [
       writeSafetensors(join(hf, SHARD), `${parts.join('')}}`, st.data);
     },
     expect: /model\.safetensors \(header\): safetensors header length \d+ is more than the \d+ bytes a header of this model's tensors needs/,
+  },
+  {
+    title: 'a config claiming 1024 layers × 4096 experts, a sparse 1 GB shard and 300k empty tensors: refused before the header is parsed',
+    make: (hf) => {
+      editJson(join(hf, 'config.json'), (c) => ((c.num_hidden_layers = 1024), (c.num_experts = 4096)));
+      const st = readSafetensors(join(hf, SHARD));
+      const parts = [JSON.stringify(st.header).slice(0, -1)];
+      for (let i = 0; i < 300_000; i++) parts.push(`,"t.${i}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+      writeSafetensors(join(hf, SHARD), `${parts.join('')}}`, st.data);
+      truncateSync(join(hf, SHARD), 1e9); // sparse: as many bytes as the claimed 6.4e9 weights need at one bit each
+    },
+    expect: /model\.safetensors \(header\): the header lists 30\d{4} entries, more than the 262144 tensors this model can use/,
+  },
+  {
+    title: 'a tensor with a 1M-element shape list: refused before the header is parsed',
+    make: (hf) => {
+      const st = readSafetensors(join(hf, SHARD));
+      const t = firstTensor(hf);
+      const text = JSON.stringify(st.header).replace(`"${t}":{"dtype":"${st.header[t].dtype}","shape":[`, (m) => `${m}${'1,'.repeat(1_000_000)}`);
+      writeSafetensors(join(hf, SHARD), text, st.data);
+    },
+    expect: /model\.safetensors \(header\): the header holds about \d+ JSON values, more than the \d+ its \d+ entries can need/,
   },
   { title: 'a header length over the format limit (100 MB)', make: (hf) => {
     const b = readFileSync(join(hf, SHARD));
@@ -124,6 +166,31 @@ const cases: Case[] = [
     },
     expect: /config\.json: not valid JSON/,
   },
+  // Error messages quote names and values from the files only short and escaped.
+  {
+    title: 'Granite-MoE: a 100k-character hidden_act is quoted as a short excerpt',
+    arch: 'granitemoe',
+    make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.hidden_act = 'A'.repeat(100000))),
+    expect: /config\.json \(hidden_act\): hidden_act "A{40}…" is not supported/,
+  },
+  {
+    title: 'a 100k-character tensor name is cut in the message',
+    make: (hf) => editHeader(hf, (h) => {
+      const name = firstTensor(hf);
+      h[`${'N'.repeat(100000)}`] = { ...h[name], dtype: 'F64' };
+      delete h[name];
+    }),
+    expect: /model\.safetensors \(N{200}…\): unsupported dtype "F64"/,
+  },
+  {
+    title: 'a tensor name with terminal escapes is shown escaped',
+    make: (hf) => editHeader(hf, (h) => {
+      const name = firstTensor(hf);
+      h['\u001b[2J\u001b]0;pwned\u0007w'] = { ...h[name], dtype: 'F64' };
+      delete h[name];
+    }),
+    expect: /model\.safetensors \(\\u001b\[2J\\u001b\]0;pwned\\u0007w\.dtype\): unsupported dtype "F64"/,
+  },
   { title: 'the index names ".." as a shard', make: (hf) => writeIndex(hf, (m) => (m[Object.keys(m)[0]] = '..')), expect: /\.\. \(weight_map\): is outside the checkpoint folder/ },
   {
     title: 'a hub snapshot links into another repository\'s blobs',
@@ -162,11 +229,24 @@ const cases: Case[] = [
     expect: /out-link: is a symbolic link/,
   },
   { title: 'OUT_DIR is a dangling symlink', make: (_hf, root) => (symlinkSync(join(root, 'nowhere'), join(root, 'dangling')), { out: join(root, 'dangling') }), expect: /dangling: is a symbolic link/ },
+  { title: 'OUT_DIR is a FIFO', make: (_hf, root) => ({ out: fifo(join(root, 'out-fifo')), fifos: [join(root, 'out-fifo')] }), expect: /out-fifo: already exists and is not an empty folder/ },
   { title: 'OUT_DIR\'s parent is a file', make: (_hf, root) => (writeFileSync(join(root, 'afile'), 'x'), { out: join(root, 'afile', 'out') }), expect: /afile[/\\]out: its parent .*afile is a file, not a folder/ },
   { title: 'OUT_DIR inside the checkpoint folder', make: (hf) => ({ out: join(hf, 'converted') }), expect: /converted: is inside the checkpoint folder/ },
   // Exit 0 for a model the server then refuses.
   { title: 'a NaN weight', make: (hf) => poisonTensor(hf, 'model.layers.1.mlp.experts.3.up_proj.weight', 0x7fc0), expect: /model\.safetensors \(model\.layers\.1\.mlp\.experts\.3\.up_proj\.weight\): tensor has a non-finite value \(NaN\)/ },
   { title: 'an Inf weight', make: (hf) => poisonTensor(hf, 'model.norm.weight', 0x7f80), expect: /model\.safetensors \(model\.norm\.weight\): tensor has a non-finite value \(Infinity\)/ },
+  {
+    title: 'gpt-oss: an MXFP4 scale of 255 (E8M0 NaN)',
+    arch: 'gpt_oss',
+    make: (hf) => {
+      const shard = join(hf, 'model-00002-of-00002.safetensors');
+      const st = readSafetensors(shard);
+      const data = Buffer.from(st.data);
+      data[st.header['model.layers.0.mlp.experts.down_proj_scales'].data_offsets[0] + 5] = 255;
+      writeSafetensors(shard, st.header, data);
+    },
+    expect: /model-00002-of-00002\.safetensors \(model\.layers\.0\.mlp\.experts\.down_proj_scales\): MXFP4 block 5 decodes to a non-finite value \(NaN; its E8M0 scale code is 255\)/,
+  },
   { title: 'negative rms_norm_eps', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.rms_norm_eps = -1e-5)), expect: /config\.json \(rms_norm_eps\): must be a small positive number/ },
   { title: 'max_position_embeddings 0', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.max_position_embeddings = 0)), expect: /config\.json \(max_position_embeddings\): must be at least 1/ },
   { title: 'max_position_embeddings 1 with a BOS token', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.max_position_embeddings = 1)), expect: /config\.json \(max_position_embeddings\): must be at least 2/ },
@@ -235,7 +315,7 @@ describe('hostile checkpoints: moe-lens import (issue 22)', function () {
 
   for (const c of cases) {
     it(c.title, () => {
-      const { root, hf } = freshCheckpoint();
+      const { root, hf } = freshCheckpoint(undefined, c.arch);
       let made: { out?: string; fifos?: string[]; secret?: string } | void = undefined;
       try {
         made = c.make(hf, root);
@@ -248,6 +328,7 @@ describe('hostile checkpoints: moe-lens import (issue 22)', function () {
         assert.match(r.stderr, c.expect);
         assert.ok(r.stderr.length < 2000, `a ${r.stderr.length}-character message`);
         if (made?.secret) assert.ok(!r.stderr.includes(made.secret), 'the message echoes file contents');
+        assert.ok(!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(r.stderr), 'a control character reached the terminal');
         if (!existed) assert.ok(!lstatExists(out), 'OUT_DIR was created');
         if (lstatExists(dirname(out)) && lstatSync(dirname(out)).isDirectory()) assert.deepEqual(leftovers(dirname(out)), [], "a temporary folder was left behind");
         assert.deepEqual(leftovers(root), []);
@@ -276,12 +357,34 @@ describe('hostile checkpoints: moe-lens import (issue 22)', function () {
     }
   });
 
+  it('4000 unused tensors with 100-character names: it imports, and every progress and result line stays small', () => {
+    const { root, hf } = freshCheckpoint();
+    try {
+      const st = readSafetensors(join(hf, SHARD));
+      for (let i = 0; i < 4000; i++) st.header[`unused.${String(i).padStart(4, '0')}.${'x'.repeat(88)}`] = { dtype: 'BF16', shape: [0], data_offsets: [0, 0] };
+      writeSafetensors(join(hf, SHARD), st.header, st.data);
+      const r = runImport(hf, join(root, 'out'), { args: ['--progress', 'json'] });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stderr, /warning: 4000 checkpoint tensor\(s\) not used by OlmoeForCausalLM: .*, … \(3995 more\)/);
+      for (const line of [...r.stdout.split('\n'), ...r.stderr.split('\n')]) assert.ok(line.length < 4096, `a ${line.length}-character line: ${line.slice(0, 200)}`);
+      const done = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; unused?: string[]; unusedTotal?: number }).find((e) => e.event === 'done');
+      assert.equal(done?.unusedTotal, 4000);
+      assert.equal(done?.unused?.length, 20);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('the unmodified fixture imports (the cases above differ from it by one thing)', () => {
     const { root, hf } = freshCheckpoint();
     try {
       const r = runImport(hf, join(root, 'out'));
       assert.equal(r.status, 0, r.stderr);
       assert.equal(readFileSync(join(root, 'out', 'tokenizer.json'), 'utf8'), readFileSync(join(hf, 'tokenizer.json'), 'utf8'));
+      // the estimate is the first line, before the first weight is converted
+      const lines = r.stderr.split('\n');
+      assert.match(lines[0], /^moe-lens import: needs about [\d.]+ GB at fp32 \(analysing with it: about [\d.]+ GB of memory\); this machine has [\d.]+ GB/);
+      assert.ok(lines.findIndex((l) => / tensors$/.test(l)) > 0, r.stderr);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

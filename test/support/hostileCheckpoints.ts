@@ -12,13 +12,17 @@ import { distDir, repoRoot } from './paths';
 export const BASE_ARCH = 'olmoe';
 export const SHARD = 'model.safetensors';
 
-/** A fresh folder holding `<root>/hf` (a copy of the fixture with its tokenizer.json) and room for outputs. */
-export function freshCheckpoint(prefix = 'moe-lens-hostile-ckpt-'): { root: string; hf: string } {
+/**
+ * A fresh folder holding `<root>/hf` (a copy of the fixture with its tokenizer.json) and room for outputs. `arch`: one
+ * of test/fixtures/hf (default OLMoE, one model.safetensors); the families with a config parser of their own
+ * (granitemoe, gpt_oss, phimoe) are sharded.
+ */
+export function freshCheckpoint(prefix = 'moe-lens-hostile-ckpt-', arch: string = BASE_ARCH): { root: string; hf: string } {
   const root = mkdtempSync(join(tmpdir(), prefix));
   const hf = join(root, 'hf');
   mkdirSync(hf);
-  for (const f of readdirSync(fixtureDir(BASE_ARCH))) if (f !== 'golden.json') copyFileSync(join(fixtureDir(BASE_ARCH), f), join(hf, f));
-  copyFileSync(join(repoRoot, golden(BASE_ARCH).tokenizer.npm_folder, 'tokenizer.json'), join(hf, 'tokenizer.json'));
+  for (const f of readdirSync(fixtureDir(arch))) if (f !== 'golden.json') copyFileSync(join(fixtureDir(arch), f), join(hf, f));
+  copyFileSync(join(repoRoot, golden(arch).tokenizer.npm_folder, 'tokenizer.json'), join(hf, 'tokenizer.json'));
   return { root, hf };
 }
 
@@ -91,9 +95,10 @@ export interface ImportRun {
  * `moe-lens import HF OUT` as a user runs it (dist/cli.js), under a time limit (a spawn timeout: the child is killed,
  * never waited on forever) and a V8 heap limit (a runaway allocation aborts the child instead of the machine).
  */
-export function runImport(hf: string, out: string, opts: { timeoutMs?: number; heapMb?: number; args?: string[] } = {}): ImportRun {
-  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [`--max-old-space-size=${opts.heapMb ?? 512}`, join(distDir, 'cli.js'), 'import', hf, out, ...(opts.args ?? [])], {
+export function runImport(hf: string, out: string, opts: { timeoutMs?: number; heapMb?: number; args?: string[]; nodeArgs?: string[]; env?: NodeJS.ProcessEnv } = {}): ImportRun {
+  const r: SpawnSyncReturns<string> = spawnSync(process.execPath, [`--max-old-space-size=${opts.heapMb ?? 512}`, ...(opts.nodeArgs ?? []), join(distDir, 'cli.js'), 'import', hf, out, ...(opts.args ?? [])], {
     encoding: 'utf8',
+    env: opts.env ?? process.env,
     timeout: opts.timeoutMs ?? 60000,
     killSignal: 'SIGKILL',
     maxBuffer: 64 * 2 ** 20,

@@ -12,6 +12,7 @@
 // MXFP4 experts (quantization_config.quant_method "mxfp4") are decoded at import (server/import/mxfp4.ts).
 import type { ModelSpec } from '../config';
 import { ImportError } from '../errors';
+import { excerpt } from '../jsonText';
 import { yarnTable } from '../graph/yarn';
 import { baseShape, everyLayerMoe, routing } from './base';
 import { CONFIG, expertCount, fields, type Json } from './fields';
@@ -25,7 +26,7 @@ export function gptOssSpec(c: Json): ModelSpec {
   const f = fields(c);
   const q = c.quantization_config as Json | null | undefined;
   if (q != null && (typeof q !== 'object' || q.quant_method !== 'mxfp4')) {
-    throw new ImportError(`quantisation ${JSON.stringify(typeof q === 'object' ? q.quant_method : q)} is not supported (gpt-oss: only its MXFP4 experts, decoded at import)`, CONFIG, 'quantization_config.quant_method');
+    throw new ImportError(`quantisation ${excerpt(typeof q === 'object' ? q.quant_method : q)} is not supported (gpt-oss: only its MXFP4 experts, decoded at import)`, CONFIG, 'quantization_config.quant_method');
   }
   const { maxPositions, ...s } = baseShape(c, f, { kvHeads: 8, headDim: 64 });
   const { experts, key } = expertCount(c, f);
@@ -67,15 +68,15 @@ function rotaryOf(c: Json, headDim: number): ModelSpec['rotary'] {
   const p = (c.rope_parameters ?? c.rope_scaling ?? DEFAULT_YARN) as Json;
   if (typeof p !== 'object' || p === null) throw new ImportError('must be an object', CONFIG, where);
   const theta = p.rope_theta ?? c.rope_theta ?? 150000;
-  if (typeof theta !== 'number' || !(theta > 0)) throw new ImportError(`must be a positive number, got ${JSON.stringify(theta)}`, CONFIG, `${where}.rope_theta`);
+  if (typeof theta !== 'number' || !(theta > 0)) throw new ImportError(`must be a positive number, got ${excerpt(theta)}`, CONFIG, `${where}.rope_theta`);
   const type = p.rope_type ?? p.type ?? 'default';
   if (p.partial_rotary_factor != null && p.partial_rotary_factor !== 1) throw new ImportError('partial rotary embeddings are not supported', CONFIG, `${where}.partial_rotary_factor`);
   if (type === 'default') return { invFreq: Array.from({ length: headDim / 2 }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim)))), attentionScaling: 1 };
-  if (type !== 'yarn') throw new ImportError(`RoPE variant ${JSON.stringify(type)} is not supported for gpt-oss (default or yarn)`, CONFIG, `${where}.rope_type`);
+  if (type !== 'yarn') throw new ImportError(`RoPE variant ${excerpt(type)} is not supported for gpt-oss (default or yarn)`, CONFIG, `${where}.rope_type`);
   const n = (k: string, dflt: number | null): number | null => {
     const v = p[k] ?? dflt;
     if (v === null) return null;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ImportError(`must be a number, got ${JSON.stringify(v)}`, CONFIG, `${where}.${k}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ImportError(`must be a number, got ${excerpt(v)}`, CONFIG, `${where}.${k}`);
     return v;
   };
   const factor = n('factor', null);

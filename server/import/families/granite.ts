@@ -8,6 +8,7 @@
 import type { ModelSpec } from '../config';
 import { ropeTheta } from '../config';
 import { ImportError } from '../errors';
+import { excerpt } from '../jsonText';
 import { baseShape, everyLayerMoe, routing } from './base';
 import { CONFIG, expertCount, fields, type Json } from './fields';
 
@@ -15,7 +16,7 @@ export function graniteSpec(c: Json): ModelSpec {
   const f = fields(c);
   if (c.quantization_config != null) throw new ImportError('quantised checkpoints are not supported (the importer reads F32, F16 and BF16 weights only)', CONFIG, 'quantization_config');
   const act = c.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new ImportError(`hidden_act ${JSON.stringify(act)} is not supported (SwiGLU experts use silu)`, CONFIG, 'hidden_act');
+  if (act !== 'silu') throw new ImportError(`hidden_act ${excerpt(act)} is not supported (SwiGLU experts use silu)`, CONFIG, 'hidden_act');
   const { maxPositions, ...s } = baseShape(c, f, { kvHeads: null, headDim: null });
   const { experts, key } = expertCount(c, f);
   const bias = f.bool('attention_bias', false);

@@ -5,6 +5,7 @@
 // (graph/longrope.ts) or the default rotary.
 import type { ModelSpec } from '../config';
 import { ImportError } from '../errors';
+import { excerpt } from '../jsonText';
 import { longropeTable } from '../graph/longrope';
 import { baseShape, everyLayerMoe, routing } from './base';
 import { CONFIG, expertCount, fields, type Json } from './fields';
@@ -13,7 +14,7 @@ export function phimoeSpec(c: Json): ModelSpec {
   const f = fields(c);
   if (c.quantization_config != null) throw new ImportError('quantised checkpoints are not supported (the importer reads F32, F16 and BF16 weights only)', CONFIG, 'quantization_config');
   const act = c.hidden_act ?? 'silu';
-  if (act !== 'silu') throw new ImportError(`hidden_act ${JSON.stringify(act)} is not supported (SwiGLU experts use silu)`, CONFIG, 'hidden_act');
+  if (act !== 'silu') throw new ImportError(`hidden_act ${excerpt(act)} is not supported (SwiGLU experts use silu)`, CONFIG, 'hidden_act');
   const { maxPositions, ...s } = baseShape(c, f, { kvHeads: 8, headDim: null });
   const { experts, key } = expertCount(c, f);
   const r = routing(experts, key, f);
@@ -55,11 +56,11 @@ function rotary(c: Json, headDim: number, maxPositions: number): { theta: number
   const p = (c.rope_parameters ?? c.rope_scaling ?? {}) as Json;
   if (typeof p !== 'object' || p === null) throw new ImportError('must be an object', CONFIG, where);
   const theta = p.rope_theta ?? c.rope_theta ?? 1e6;
-  if (typeof theta !== 'number' || !(theta > 0)) throw new ImportError(`must be a positive number, got ${JSON.stringify(theta)}`, CONFIG, `${where}.rope_theta`);
+  if (typeof theta !== 'number' || !(theta > 0)) throw new ImportError(`must be a positive number, got ${excerpt(theta)}`, CONFIG, `${where}.rope_theta`);
   const type = p.rope_type ?? p.type ?? 'default';
   if (p.partial_rotary_factor != null && p.partial_rotary_factor !== 1) throw new ImportError('partial rotary embeddings are not supported', CONFIG, `${where}.partial_rotary_factor`);
   if (type === 'default') return { theta, contextLength: maxPositions, reason: 'max_position_embeddings' };
-  if (type !== 'longrope') throw new ImportError(`RoPE variant ${JSON.stringify(type)} is not supported for Phi-MoE (default or longrope)`, CONFIG, `${where}.rope_type`);
+  if (type !== 'longrope') throw new ImportError(`RoPE variant ${excerpt(type)} is not supported for Phi-MoE (default or longrope)`, CONFIG, `${where}.rope_type`);
   const factors = (k: string): number[] => {
     const v = p[k];
     if (!Array.isArray(v) || v.length !== headDim / 2 || !v.every((x) => typeof x === 'number' && x > 0)) throw new ImportError(`must list ${headDim / 2} positive numbers (head_dim / 2)`, CONFIG, `${where}.${k}`);
@@ -67,7 +68,7 @@ function rotary(c: Json, headDim: number, maxPositions: number): { theta: number
   };
   const num = (k: string): number => {
     const v = p[k];
-    if (typeof v !== 'number' || !(v > 0)) throw new ImportError(`must be a positive number, got ${JSON.stringify(v)}`, CONFIG, `${where}.${k}`);
+    if (typeof v !== 'number' || !(v > 0)) throw new ImportError(`must be a positive number, got ${excerpt(v)}`, CONFIG, `${where}.${k}`);
     return v;
   };
   factors('long_factor'); // validated; transformers 5.18's Phimoe never applies it (graph/longrope.ts)

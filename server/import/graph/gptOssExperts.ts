@@ -34,7 +34,7 @@ function* perExpert(src: WeightSource, name: string, E: number, out: number, inF
     const b = src.readBytes(blocks, [E, out, inF / 32, 16]);
     const s = src.readBytes(`${name}_scales`, [E, out, inF / 32]);
     const per = out * (inF / 32);
-    for (let e = 0; e < E; e++) yield decodeMxfp4(b.subarray(e * per * 16, (e + 1) * per * 16), s.subarray(e * per, (e + 1) * per), 'model.safetensors', blocks);
+    for (let e = 0; e < E; e++) yield decodeMxfp4(b.subarray(e * per * 16, (e + 1) * per * 16), s.subarray(e * per, (e + 1) * per), src.fileOf?.(blocks) ?? 'model.safetensors', blocks);
     return;
   }
   const all = src.read(name, [E, inF, out]); // x @ W layout

@@ -5,4 +5,6 @@ export interface WeightSource {
   read(name: string, shape: readonly number[]): Float32Array;
   /** U8 tensors (gpt-oss's MXFP4 blocks and scales), shape checked */
   readBytes?(name: string, shape: readonly number[]): Uint8Array;
+  /** the file holding a tensor, for messages about its decoded values (a sharded checkpoint's shard) */
+  fileOf?(name: string): string;
 }
