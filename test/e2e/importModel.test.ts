@@ -51,7 +51,8 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
     wb = new Workbench(await browser.newPage({ viewport: { width: 1400, height: 860 } }), 'import');
     workspace = copySamples(tmp);
     await wb.open(s.workbenchUrl(cs.url, { folder: workspace }));
-    await until('the embedded model ready in the status bar', async () => /tok/.test(await wb.status()));
+    // ready: "MoE Lens: NAME · cpu" (no "tok" part: the status bar follows the active editor, and none is open)
+    await until('the embedded model ready in the status bar', async () => /MoE Lens: \S.* · cpu/.test(await wb.status()));
   });
 
   after(async function () {
@@ -117,7 +118,7 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
     await wb.page.click('.notifications-toasts .notification-toast .monaco-button:has-text("Use This Model")');
     const status = await until('the imported model in the status bar', async () => {
       const t = await wb.status();
-      return t.includes(MODEL) && /tok/.test(t) ? t : undefined;
+      return t.includes(MODEL) && / · cpu/.test(t) ? t : undefined;
     });
     log(`status bar: ${status}`);
     // A machine-overridable setting written at the Global target lands in the user settings of the machine the

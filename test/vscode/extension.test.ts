@@ -24,13 +24,22 @@ suite('MoE Lens in the extension host', () => {
       return (s.decorations[doc.uri.toString()] ?? 0) > 0 ? s : undefined;
     });
     assert.match(state.status, /cpu/);
-    const hovers = await until(async () => {
+    const hoverMd = (want: RegExp) => until(async () => {
       const h = (await vscode.commands.executeCommand('vscode.executeHoverProvider', doc.uri, new vscode.Position(0, 5))) as vscode.Hover[];
-      return h.length ? h : undefined;
+      const md = h.flatMap((x) => x.contents).map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value)).join('\n');
+      return want.test(md) ? md : undefined;
     });
-    const md = hovers.flatMap((h) => h.contents).map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value)).join('\n');
-    assert.match(md, /\| 0 \| E\d+ \(\d\.\d\d\)/);
-    assert.match(md, /\| 3 \| E\d+/);
+    // compact by default (moeLens.hover.layers): the heatmap's layer, and a link to the rest
+    const compact = await hoverMd(/\| 0 \| E\d+ \(\d\.\d\d\)/);
+    assert.doesNotMatch(compact, /\| 3 \| E\d+/);
+    assert.match(compact, /1 of 4 layers · \[all layers\]\(command:moeLens\.toggleHoverLayers/);
+    await vscode.commands.executeCommand('moeLens.toggleHoverLayers');
+    try {
+      const all = await hoverMd(/\| 3 \| E\d+/);
+      assert.match(all, /\| 0 \| E\d+ \(\d\.\d\d\)/);
+    } finally {
+      await vscode.commands.executeCommand('moeLens.toggleHoverLayers');
+    }
   });
 
   test('disabling an expert through the command changes the steering state', async () => {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { EXT, until } from './support';
 import type { ContrastiveResult, GenerateResult, SteeringRule } from '../../common/protocol';
+import { escapeMarkdown } from '../../common/labelText';
 
 interface DebugState {
   rules: SteeringRule[];
@@ -77,7 +78,8 @@ suite('MoE Lens steering features in the extension host', () => {
     });
     const row = md.split('\n').find((l) => l.startsWith('| 0 |'))!;
     const e = Number(/E(\d+)/.exec(row)![1]);
-    assert.ok(row.includes(labels[0][e].slice(0, 12)), `hover row "${row}" lacks the label "${labels[0][e]}"`);
+    // the hover escapes Markdown in labels (common/labelText.ts), so compare with the escaped form
+    assert.ok(row.includes(escapeMarkdown(labels[0][e]).slice(0, 12)), `hover row "${row}" lacks the label "${labels[0][e]}"`);
   });
 
   test('contrastive finder: python vs markdown ranks by ΔP, reports the random baseline, disables the top N', async () => {
