@@ -6,6 +6,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Methods } from '../../common/protocol';
 import { DocumentAnalyses } from './documentAnalyses';
 import { ModelHost } from './modelHost';
+import { NOTEBOOK_SYNC, NotebookCells, registerNotebooks } from './notebookCells';
 import { loadModel, onConfigurationChange } from './modelLoading';
 import { session } from './requests';
 import { RoutingReplies } from './routingReplies';
@@ -26,6 +27,7 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
   const documents = new TextDocuments(TextDocument);
   const state = initialState();
   const host = opts.host ?? new ModelHost();
+  const notebookCells = new NotebookCells(documents);
   const analyses: DocumentAnalyses = new DocumentAnalyses({
     session: () => session(server),
     // before each model call: handle every message that arrived (an edit makes the running analysis obsolete)
@@ -34,7 +36,10 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
     maxTokens: () => state.settings.maxTokens,
     text: (uri) => {
       const d = documents.get(uri);
-      return d && { text: d.getText(), version: d.version };
+      if (!d) return undefined;
+      // a notebook cell read after the cells above it (moeLens.notebook.context), else the document alone
+      const prefix = state.settings.notebook?.context === 'cellAlone' ? undefined : notebookCells.prefix(uri);
+      return { text: d.getText(), version: d.version, ...(prefix ? { prefix } : {}) };
     },
     onResult: (uri, r) => {
       setStatus(server, { lastAnalysis: { uri, tokens: r.tokens, ms: r.elapsedMs, truncated: r.truncated, windows: r.windows } });
@@ -57,6 +62,7 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
     replies: new RoutingReplies(),
     visible: new VisibleOffsets((uri) => !!documents.get(uri)),
     traces: new TraceDocuments(),
+    notebookCells,
     state,
   };
 
@@ -65,7 +71,7 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
     state.cacheDir = readCacheDir(params.initializationOptions);
     state.canPullConfiguration = !!params.capabilities.workspace?.configuration;
     return {
-      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, hoverProvider: true },
+      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, notebookDocumentSync: NOTEBOOK_SYNC, hoverProvider: true },
       serverInfo: { name: 'moe-lens', version: '0.1.0' },
     };
   });
@@ -97,6 +103,7 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
   registerRoutingHandlers(server); // moeLens/routing, hover, status, steering state, visible ranges
   registerSteeringRequests(server); // continuation, next-token change, contrastive finder, labels, usage
   registerStatsRequests(server); // routing statistics and engine traces
+  registerNotebooks(server); // notebook document sync: cells in order, into `documents`
   documents.listen(connection);
   return server;
 }
