@@ -29,6 +29,11 @@ export class NotebookCells {
   }
 }
 
+/** What the model reads before this document: a notebook cell's cells above (unless "cellAlone"), else nothing. */
+export function cellPrefix(s: Pick<Server, 'notebookCells' | 'state'>, uri: string): { text: string; cells: number } | undefined {
+  return s.state.settings.notebook?.context === 'cellAlone' ? undefined : s.notebookCells.prefix(uri);
+}
+
 /** Listens for the notebook notifications; a change re-schedules the notebook's cells when they are read in context. */
 export function registerNotebooks(s: Server): void {
   s.notebookCells.notebooks.onDidChange((e) => {

@@ -6,7 +6,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Methods } from '../../common/protocol';
 import { DocumentAnalyses } from './documentAnalyses';
 import { ModelHost } from './modelHost';
-import { NOTEBOOK_SYNC, NotebookCells, registerNotebooks } from './notebookCells';
+import { cellPrefix, NOTEBOOK_SYNC, NotebookCells, registerNotebooks } from './notebookCells';
 import { loadModel, onConfigurationChange } from './modelLoading';
 import { session } from './requests';
 import { RoutingReplies } from './routingReplies';
@@ -38,7 +38,7 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
       const d = documents.get(uri);
       if (!d) return undefined;
       // a notebook cell read after the cells above it (moeLens.notebook.context), else the document alone
-      const prefix = state.settings.notebook?.context === 'cellAlone' ? undefined : notebookCells.prefix(uri);
+      const prefix = cellPrefix(server, uri);
       return { text: d.getText(), version: d.version, ...(prefix ? { prefix } : {}) };
     },
     onResult: (uri, r) => {

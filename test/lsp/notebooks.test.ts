@@ -3,7 +3,7 @@
 // text analysed as one document), offsets stay cell-local, an edit above re-analyses the cells below, "cellAlone"
 // reads a cell as any document, and a closed notebook's cells are gone.
 import assert from 'node:assert/strict';
-import { Methods, type RoutingResult } from '../../common/protocol';
+import { Methods, SteeringMethods, type RoutingResult } from '../../common/protocol';
 import { unpackRouting } from '../../common/routingCodec';
 import { cellsAbovePrefix, firstCellToken } from '../../server/analysis/cellContext';
 import { checkInvariants } from '../support/invariants';
@@ -59,6 +59,16 @@ describe('language server: notebook cells (notebook document sync)', function ()
     assert.ok(cell.surprisal[0] > 0, 'the first token of a cell in context is scored');
     // the first cell has nothing above it: read alone
     assert.equal((await routing(s, uris[0])).context, undefined);
+  });
+
+  it("the next-token change in a cell is the model's prediction after the cells above, in the cell's positions", async () => {
+    const offset = cells[2].text.indexOf('print');
+    const ask = (uri: string) => s.conn.sendRequest(SteeringMethods.nextTokenChange, { uri, offset });
+    const [cell, alone] = [await ask(uris[2]), await ask('file:///w/alone.py')];
+    assert.equal(cell.position, alone.position);
+    assert.deepEqual(cell.range, alone.range);
+    assert.equal(cells[2].text.slice(...cell.range).trim(), 'print', 'the range is in the cell');
+    assert.notDeepEqual(cell.baseline, alone.baseline, 'the cells above change what the model expects next');
   });
 
   it('hovers in a cell with cell-local positions, saying what the cell was read after', async () => {
