@@ -48,8 +48,9 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
     onPartial: (uri, r) => void connection.sendNotification(Methods.routingChanged, { uri, version: r.version, partial: true }),
     visibleOffset: (uri) => server.visible.get(uri),
     // While ready, `message` says what is being analysed (the client shows a spinner); cleared when the queue is empty.
+    // A notebook cell is named by its notebook (its URI's fragment only tells VS Code which cell).
     onBusy: (uri) => {
-      if (state.status.state === 'ready') setStatus(server, { message: uri ? `Analysing ${uri.slice(uri.lastIndexOf('/') + 1)}` : undefined });
+      if (state.status.state === 'ready') setStatus(server, { message: uri ? `Analysing ${uri.slice(uri.lastIndexOf('/') + 1).replace(/#.*/, '')}` : undefined });
     },
     // A background analysis that fails is logged (a cancelled one is not a failure).
     onError: (uri, e) => connection.console.error(`analysis of ${uri} failed: ${(e as Error)?.stack ?? String(e)}`),
