@@ -132,6 +132,21 @@ export interface RoutingResult {
   absent?: ('weights' | 'entropy' | 'surprisal')[];
   /** tokens whose routing was not recorded (prefix-cached positions of a trace): their experts are 0 placeholders */
   notRecorded?: number[];
+  /**
+   * A notebook cell read after the cells above it (moeLens.notebook.context "cellsAbove"): what the model read before
+   * the cell. Offsets, ids and every array are the cell's own; surprisal and routing saw the prefix.
+   */
+  context?: CellContextInfo;
+}
+
+/** The prefix a notebook cell was read after (server/analysis/cellContext.ts). */
+export interface CellContextInfo {
+  /** non-empty cells above that the prefix was built from */
+  cells: number;
+  /** tokens of that prefix the model read (after the cut) */
+  tokens: number;
+  /** the prefix was cut from the left to fit the model's context (or left out: the cell fills the context alone) */
+  truncated: boolean;
 }
 
 export type SteeringMode = 'disable' | 'force' | 'bias';
@@ -179,7 +194,12 @@ export interface ServerSettings {
   remote?: { url: string; model: string };
   /** moeLens.hover.layers and the heatmap's layer: which layers the routing hover lists (server/lsp/hoverLayers.ts) */
   hover?: HoverSettings;
+  /** moeLens.notebook.context: a notebook cell is read after the cells above it, or alone */
+  notebook?: { context: NotebookContextMode };
 }
+
+/** "cellsAbove": a cell's tokens are routed after the text of the cells above it; "cellAlone": as any document. */
+export type NotebookContextMode = 'cellsAbove' | 'cellAlone';
 
 /** "compact": the heatmap's layer (and, steered, the changed ones); "all": every layer. */
 export interface HoverSettings {

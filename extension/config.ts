@@ -1,7 +1,7 @@
 import * as vscode from 'vscode';
-import { DEFAULT_CONTINUATION, DEFAULT_SETTINGS } from '../common/defaults';
+import { DEFAULT_CONTINUATION, DEFAULT_NOTEBOOK_CONTEXT, DEFAULT_SETTINGS } from '../common/defaults';
 import type { HeatmapLayer, HeatmapMetricId } from '../common/heatmapMetrics';
-import type { BackendKind, ExecutionProviderSetting, ServerSettings } from '../common/protocol';
+import type { BackendKind, ExecutionProviderSetting, NotebookContextMode, ServerSettings } from '../common/protocol';
 
 /** moeLens.heatmap.metric: a metric of common/heatmapMetrics.ts, or "off". */
 export type HeatmapChoice = HeatmapMetricId | 'off';
@@ -22,6 +22,7 @@ export class Config {
       backend: this.cfg.get<BackendKind>('backend', DEFAULT_SETTINGS.backend),
       remote: { url: this.remoteUrl, model: this.cfg.get<string>('remote.model', '') },
       hover: { layers: this.hoverLayers, layer: this.heatmapLayer },
+      notebook: { context: this.cfg.get<NotebookContextMode>('notebook.context', DEFAULT_NOTEBOOK_CONTEXT) },
     };
   }
 

@@ -9,7 +9,15 @@ function engineName(s: ServerStatus): string | undefined {
 }
 
 /** The analysis of the document in the active editor, as the status bar shows it. */
-export interface ActiveAnalysis { name: string; tokens: number; ms: number; truncated: boolean; windows: number }
+export interface ActiveAnalysis {
+  name: string;
+  tokens: number;
+  ms: number;
+  truncated: boolean;
+  windows: number;
+  /** a notebook cell's prefix, in words (common/cellContextCaption.ts) */
+  context?: string;
+}
 
 /**
  * One status bar item that tells the truth: loading, ready (model · provider · the active document's tokens and ms ·
@@ -51,7 +59,7 @@ export class StatusBar implements vscode.Disposable {
         const icon = s.message ? '$(sync~spin)' : '$(pulse)';
         this.item.text = `${icon} MoE Lens: ${m.name} · ${engineName(s) ?? m.executionProvider}${m.weights ? ` · ${m.weights}` : ''}${a ? ` · ${a.tokens} tok · ${a.ms} ms` : ''}${rules}`;
         const md = new vscode.MarkdownString(`**MoE Lens** — ${m.name}\n\n${m.layers} layers × ${m.experts} experts, top-${m.topK}, context ${m.contextLength}, on **${m.executionProvider}**${m.weights ? `, ${m.weights} weights` : ''}`);
-        if (a) md.appendMarkdown(`\n\n${a.name}: ${a.tokens} tokens in ${a.ms} ms${a.windows > 1 ? ` (${a.windows} windows)` : ''}${a.truncated ? ' — truncated at moeLens.maxTokens' : ''}`);
+        if (a) md.appendMarkdown(`\n\n${a.name}: ${a.tokens} tokens in ${a.ms} ms${a.windows > 1 ? ` (${a.windows} windows)` : ''}${a.truncated ? ' — truncated at moeLens.maxTokens' : ''}${a.context ? `, ${a.context}` : ''}`);
         if (s.activeRules) md.appendMarkdown(`\n\n${s.activeRules} steering rule(s) active`);
         if (s.backend && s.backend.kind !== 'onnx') md.appendMarkdown(`\n\nRouted by ${engineName(s)} at ${s.backend.source}: expert ids only. ${s.backend.capabilities.steeringUnavailable ?? ''}`);
         if (s.message) md.appendMarkdown(`\n\n${s.message}…`);

@@ -1,6 +1,7 @@
 import type { RoutingResult, SteeringRule } from '../../common/protocol';
 import { isAnalysedScheme } from '../../common/analysedDocuments';
 import { CancelledError, partialResult } from '../analysis/analyzer';
+import { cellSlice, contextText } from '../analysis/cellContext';
 import { analyzeIncremental, cacheBytes, type IncrementalAnalysis, type IncrementalStats } from '../analysis/incremental';
 import type { ModelBackend } from '../model/backend';
 import { steeringKey } from '../routing/expertBias';
@@ -10,6 +11,8 @@ import { DocumentNotOpenError } from './errors';
 interface Entry {
   version: number;
   key: string;
+  /** the text read before the document (a notebook cell's cells above); "" for none */
+  prefix: string;
   promise: Promise<RoutingResult>;
   result?: RoutingResult;
   /** while a long document runs: its windows finished so far (RoutingResult.partial; the one on screen first) */
@@ -41,13 +44,24 @@ interface Continuation {
  */
 const CACHE_BUDGET_BYTES = 64 * 2 ** 20;
 
+/** A document as the analysis reads it. */
+export interface DocumentText {
+  text: string;
+  version: number;
+  /**
+   * Text the model reads before the document's own (a notebook cell's cells above, cellContext.ts), from `cells`
+   * cells; only the document's own tokens are reported. A change of it is a new analysis at the same version.
+   */
+  prefix?: { text: string; cells: number };
+}
+
 export interface AnalysisContext {
   session(): Promise<ModelBackend>;
   /** resolves once the messages that arrived so far are handled (edits, closes): awaited before each model call */
   drainMessages?(): Promise<void>;
   rules(): readonly SteeringRule[];
   maxTokens(): number;
-  text(uri: string): { text: string; version: number } | undefined;
+  text(uri: string): DocumentText | undefined;
   onResult(uri: string, result: RoutingResult): void;
   /** some windows of a long document are ready (a partial result; the complete one follows with onResult) */
   onPartial?(uri: string, partial: RoutingResult): void;
@@ -105,8 +119,9 @@ export class DocumentAnalyses {
     if (!doc) return Promise.reject(new DocumentNotOpenError(uri));
     const key = steeringKey(this.ctx.rules());
     const cur = this.entries.get(uri);
-    if (cur && cur.version === doc.version && cur.key === key) return cur.promise;
-    const entry: Entry = { version: doc.version, key, promise: Promise.resolve() as unknown as Promise<RoutingResult> };
+    const prefix = doc.prefix?.text ?? '';
+    if (cur && cur.version === doc.version && cur.key === key && cur.prefix === prefix) return cur.promise;
+    const entry: Entry = { version: doc.version, key, prefix, promise: Promise.resolve() as unknown as Promise<RoutingResult> };
     const stale = () => this.entries.get(uri) !== entry;
     this.entries.set(uri, entry); // before the job can start (the queue may start it at once)
     entry.promise = this.queue.run(async () => {
@@ -114,9 +129,9 @@ export class DocumentAnalyses {
       if (stale()) throw new CancelledError();
       const session = await this.ctx.session();
       const latest = this.ctx.text(uri);
-      if (!latest || latest.version !== doc.version) throw new CancelledError();
+      if (!latest || latest.version !== doc.version || (latest.prefix?.text ?? '') !== prefix) throw new CancelledError();
       this.ctx.onBusy?.(uri);
-      const result = await this.analyse(uri, session, latest.text, latest.version, this.ctx.rules(), stale, (p) => {
+      const result = await this.analyse(uri, session, latest, this.ctx.rules(), stale, (p) => {
         entry.partial = p;
         if (!stale()) this.ctx.onPartial?.(uri, p);
       });
@@ -137,7 +152,7 @@ export class DocumentAnalyses {
   /** The windows of this version finished so far while its analysis runs (undefined when none, or when it is done). */
   partial(uri: string, version: number): RoutingResult | undefined {
     const e = this.entries.get(uri);
-    return e && e.version === version && e.key === steeringKey(this.ctx.rules()) && !e.result ? e.partial : undefined;
+    return e && e.version === version && e.key === steeringKey(this.ctx.rules()) && e.prefix === (this.ctx.text(uri)?.prefix?.text ?? '') && !e.result ? e.partial : undefined;
   }
 
   forget(uri: string): void {
@@ -160,13 +175,18 @@ export class DocumentAnalyses {
    * Unsteered: one incremental pass. Steered: the steered pass and the unsteered baseline, each continuing its own
    * cache — the baseline is the unsteered analysis itself, so turning steering off again reuses it unchanged.
    */
-  private async analyse(uri: string, session: ModelBackend, text: string, version: number, rules: readonly SteeringRule[], isCancelled: () => boolean, onPartial: (p: RoutingResult) => void): Promise<RoutingResult> {
+  private async analyse(uri: string, session: ModelBackend, doc: DocumentText, rules: readonly SteeringRule[], isCancelled: () => boolean, onPartial: (p: RoutingResult) => void): Promise<RoutingResult> {
     const started = performance.now();
+    // A notebook cell in context: the model reads prefix + cell (its KV cache continues when only the cell changed)
+    // and the result is cut back to the cell's tokens. Its partial results would be in the combined text's
+    // coordinates; a cell that fits one window has none anyway, so none are published.
+    const cell = doc.prefix && contextText(session.tokenizer, doc.prefix.text, doc.prefix.cells, doc.text, session.info.contextLength);
+    const { text, version } = cell ? { text: cell.text, version: doc.version } : doc;
     // Unsteered only: a steered partial would lack the baseline its views compare against. The window on screen,
     // when it ran ahead of the windows above it, is published at once; after that at most every PARTIAL_AFTER_MS.
     let published = started;
     let last = '';
-    const onWindow = rules.length ? undefined : (r: RoutingResult, from: number, to: number) => {
+    const onWindow = rules.length || cell ? undefined : (r: RoutingResult, from: number, to: number) => {
       const block = `${from}:${to}`;
       if (block === last) return;
       const visibleFirst = last === '' && from > 0;
@@ -179,7 +199,9 @@ export class DocumentAnalyses {
     if (cont && cont.session !== session) cont = undefined;
     const prev = cont?.byKey ?? new Map<string, IncrementalAnalysis>();
     const beforeWindow = this.ctx.drainMessages && (() => this.ctx.drainMessages!());
-    const opts = { maxTokens: this.ctx.maxTokens(), rules, isCancelled, beforeWindow, onWindow, priorityOffset: this.ctx.visibleOffset?.(uri) };
+    const visible = this.ctx.visibleOffset?.(uri);
+    const shift = cell ? cell.start : 0;
+    const opts = { maxTokens: this.ctx.maxTokens() + (cell ? cell.prefixTokens : 0), rules, isCancelled, beforeWindow, onWindow, priorityOffset: visible === undefined ? undefined : visible + shift };
     const key = steeringKey(rules);
     const stats: IncrementalStats = { computed: 0, reused: 0 };
     const add = (s: IncrementalStats) => {
@@ -208,6 +230,7 @@ export class DocumentAnalyses {
     this.continuations.delete(uri);
     if (this.ctx.text(uri)) this.continuations.set(uri, { session, byKey: keep });
     this.trimCaches(uri);
+    if (cell) result = cellSlice(result, cell.prefixTokens, cell.start, cell.context);
     result.incremental = stats;
     result.elapsedMs = Math.round(performance.now() - started);
     return result;

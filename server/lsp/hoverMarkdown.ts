@@ -1,3 +1,4 @@
+import { cellContextCaption } from '../../common/cellContextCaption';
 import { escapeMarkdown } from '../../common/labelText';
 import type { HoverSettings, RoutingResult } from '../../common/protocol';
 import { hoverLayers } from './hoverLayers';
@@ -27,6 +28,7 @@ export function hoverMarkdown(r: RoutingResult, t: number, tokenText: string, la
     lines.push('', `Routing **not recorded** for this token by the engine (a prefix-cached position, or a last generated token, never fed back).`);
     return lines.join('\n');
   }
+  if (r.context) lines.push(`\n_Notebook cell ${cellContextCaption(r.context, r.model.contextLength)} · moeLens.notebook.context_`);
   if (r.windows > 1) lines.push(`\n_Document longer than the ${r.model.contextLength}-token context: analysed in ${r.windows} windows of independent context._`);
   if (r.truncated) lines.push(`\n_Only the first ${r.tokens} tokens were analysed (moeLens.maxTokens)._`);
   const steered = r.steered && r.baselineExperts;

@@ -71,9 +71,10 @@ export async function onConfigurationChange(s: Server, pushed: unknown): Promise
   let raw: unknown = (pushed as { moeLens?: unknown } | null)?.moeLens;
   if (state.canPullConfiguration) raw = await connection.workspace.getConfiguration('moeLens').catch(() => raw);
   const next = readSettings(raw);
-  const maxChanged = next.maxTokens !== state.settings.maxTokens;
+  // what a document's text means to the model changed: every result goes (the KV caches check themselves)
+  const readChanged = next.maxTokens !== state.settings.maxTokens || next.notebook?.context !== state.settings.notebook?.context;
   state.settings = next;
-  if (maxChanged) {
+  if (readChanged) {
     analyses.invalidateAll();
     for (const d of documents.all()) analyses.schedule(d.uri);
   }

@@ -6,6 +6,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { Methods } from '../../common/protocol';
 import { DocumentAnalyses } from './documentAnalyses';
 import { ModelHost } from './modelHost';
+import { cellPrefix, NOTEBOOK_SYNC, NotebookCells, registerNotebooks } from './notebookCells';
 import { loadModel, onConfigurationChange } from './modelLoading';
 import { session } from './requests';
 import { RoutingReplies } from './routingReplies';
@@ -26,6 +27,7 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
   const documents = new TextDocuments(TextDocument);
   const state = initialState();
   const host = opts.host ?? new ModelHost();
+  const notebookCells = new NotebookCells(documents);
   const analyses: DocumentAnalyses = new DocumentAnalyses({
     session: () => session(server),
     // before each model call: handle every message that arrived (an edit makes the running analysis obsolete)
@@ -34,7 +36,10 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
     maxTokens: () => state.settings.maxTokens,
     text: (uri) => {
       const d = documents.get(uri);
-      return d && { text: d.getText(), version: d.version };
+      if (!d) return undefined;
+      // a notebook cell read after the cells above it (moeLens.notebook.context), else the document alone
+      const prefix = cellPrefix(server, uri);
+      return { text: d.getText(), version: d.version, ...(prefix ? { prefix } : {}) };
     },
     onResult: (uri, r) => {
       setStatus(server, { lastAnalysis: { uri, tokens: r.tokens, ms: r.elapsedMs, truncated: r.truncated, windows: r.windows } });
@@ -43,8 +48,9 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
     onPartial: (uri, r) => void connection.sendNotification(Methods.routingChanged, { uri, version: r.version, partial: true }),
     visibleOffset: (uri) => server.visible.get(uri),
     // While ready, `message` says what is being analysed (the client shows a spinner); cleared when the queue is empty.
+    // A notebook cell is named by its notebook (its URI's fragment only tells VS Code which cell).
     onBusy: (uri) => {
-      if (state.status.state === 'ready') setStatus(server, { message: uri ? `Analysing ${uri.slice(uri.lastIndexOf('/') + 1)}` : undefined });
+      if (state.status.state === 'ready') setStatus(server, { message: uri ? `Analysing ${uri.slice(uri.lastIndexOf('/') + 1).replace(/#.*/, '')}` : undefined });
     },
     // A background analysis that fails is logged (a cancelled one is not a failure).
     onError: (uri, e) => connection.console.error(`analysis of ${uri} failed: ${(e as Error)?.stack ?? String(e)}`),
@@ -57,6 +63,7 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
     replies: new RoutingReplies(),
     visible: new VisibleOffsets((uri) => !!documents.get(uri)),
     traces: new TraceDocuments(),
+    notebookCells,
     state,
   };
 
@@ -65,7 +72,7 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
     state.cacheDir = readCacheDir(params.initializationOptions);
     state.canPullConfiguration = !!params.capabilities.workspace?.configuration;
     return {
-      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, hoverProvider: true },
+      capabilities: { textDocumentSync: TextDocumentSyncKind.Incremental, notebookDocumentSync: NOTEBOOK_SYNC, hoverProvider: true },
       serverInfo: { name: 'moe-lens', version: '0.1.0' },
     };
   });
@@ -97,6 +104,7 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
   registerRoutingHandlers(server); // moeLens/routing, hover, status, steering state, visible ranges
   registerSteeringRequests(server); // continuation, next-token change, contrastive finder, labels, usage
   registerStatsRequests(server); // routing statistics and engine traces
+  registerNotebooks(server); // notebook document sync: cells in order, into `documents`
   documents.listen(connection);
   return server;
 }

@@ -8,8 +8,9 @@ import { BACKEND_KINDS, EXECUTION_PROVIDERS } from '../../common/backends';
 import { Methods, type ServerSettings, type ServerStatus, type SteeringRule } from '../../common/protocol';
 import type { ModelBackend } from '../model/backend';
 import type { DocumentAnalyses } from './documentAnalyses';
-import { DEFAULT_SETTINGS } from '../../common/defaults';
+import { DEFAULT_NOTEBOOK_CONTEXT, DEFAULT_SETTINGS, NOTEBOOK_CONTEXT_MODES } from '../../common/defaults';
 import type { ModelHost } from './modelHost';
+import type { NotebookCells } from './notebookCells';
 import type { RoutingReplies } from './routingReplies';
 import type { TraceDocuments } from './traceDocuments';
 import type { VisibleOffsets } from './visibleOffsets';
@@ -44,6 +45,8 @@ export interface Server {
   visible: VisibleOffsets;
   /** documents whose routing an engine trace supplies (moeLens/openTrace) */
   traces: TraceDocuments;
+  /** open notebooks and their cells in order (LSP notebook sync) */
+  notebookCells: NotebookCells;
   state: ServerState;
 }
 
@@ -77,6 +80,7 @@ export function readSettings(raw: unknown): ServerSettings {
     maxTokens: Number.isInteger(s.maxTokens) && (s.maxTokens as number) > 0 ? (s.maxTokens as number) : DEFAULT_SETTINGS.maxTokens,
     backend: s.backend !== undefined && BACKEND_KINDS.includes(s.backend) ? s.backend : 'onnx',
     remote: { url: typeof s.remote?.url === 'string' ? s.remote.url : '', model: typeof s.remote?.model === 'string' ? s.remote.model : '' },
+    notebook: { context: s.notebook?.context !== undefined && NOTEBOOK_CONTEXT_MODES.includes(s.notebook.context) ? s.notebook.context : DEFAULT_NOTEBOOK_CONTEXT },
     hover: { layers: s.hover?.layers === 'all' ? 'all' : 'compact', layer: Number.isInteger(s.hover?.layer) ? (s.hover!.layer as number) : s.hover?.layer === 'mean' ? 'mean' : 0 },
   };
 }

@@ -18,6 +18,7 @@ import {
 } from '../../common/protocol';
 import { tokenAt } from '../../common/tokens';
 import { ParamsError, requireObject } from './errors';
+import { cellPrefix } from './notebookCells';
 import { currentRouting, handler, openDocument, session } from './requests';
 import type { Server } from './serverState';
 import { readSourceFile } from './sourceFiles';
@@ -25,6 +26,7 @@ import { findContrastiveExperts } from '../steering/contrastive';
 import { compareContinuation } from '../steering/generate';
 import { expertLabels } from '../steering/labels';
 import { nextTokenChange } from '../steering/nextToken';
+import { contextText } from '../analysis/cellContext';
 import { expertUsage } from '../steering/usage';
 
 /** params.uri of an open document: its text. */
@@ -135,13 +137,19 @@ export function registerSteeringRequests(s: Server): void {
       const { uri, text } = documentText(s, params, 'moeLens/nextTokenChange');
       const offset = requireOffset(params!.offset, text);
       const model = await session(s);
-      const enc = await documentTokens(s, uri, offset, () => model.tokenizer.encode(text));
-      const t = tokenAt(enc.offsets, offset);
-      if (t < 0) throw new ParamsError(`no token at offset ${offset}`);
+      // A notebook cell in context: the model reads the cells above first, as its routing does (cellContext.ts);
+      // `start` and `first` map the combined text's offsets and token positions back to the cell's.
+      const prefix = cellPrefix(s, uri);
+      const cell = prefix && contextText(model.tokenizer, prefix.text, prefix.cells, text, model.info.contextLength);
+      const enc = cell ? model.tokenizer.encode(cell.text) : await documentTokens(s, uri, offset, () => model.tokenizer.encode(text));
+      const [start, first] = cell ? [cell.start, cell.prefixTokens] : [0, 0];
+      const t = tokenAt(enc.offsets, offset + start);
+      if (t < first) throw new ParamsError(`no token at offset ${offset}`);
       const rules = state.rules;
       const r = await nextTokenChange(model, enc.ids, t, rules);
       const named = (xs: { id: number; p: number }[]) => xs.map((x) => ({ ...x, text: model.tokenizer.tokenText(x.id) }));
-      return { position: t, range: [enc.offsets[2 * t], enc.offsets[2 * t + 1]], baseline: named(r.baseline), steered: named(r.steered), klNats: r.klNats, rulesActive: rules.length > 0 };
+      const range: [number, number] = [Math.max(0, enc.offsets[2 * t] - start), enc.offsets[2 * t + 1] - start];
+      return { position: t - first, range, baseline: named(r.baseline), steered: named(r.steered), klNats: r.klNats, rulesActive: rules.length > 0 };
     }),
   );
 }

@@ -187,13 +187,16 @@ export class Workbench {
     return out;
   }
 
-  /** Moves the mouse onto `token` in the first line that starts with `lineStart`; returns the hover's text. */
-  async hover(lineStart: string, token: string, mustMatch = /layer/): Promise<string> {
+  /**
+   * Moves the mouse onto `token` in the first line that starts with `lineStart`; returns the hover's text. `root`:
+   * where the editor's lines are — a notebook's cells are in an overlay outside the editor group (".notebook-editor").
+   */
+  async hover(lineStart: string, token: string, mustMatch = /layer/, root = '.editor-group-container.active'): Promise<string> {
     await this.page.keyboard.press('Escape');
     await this.page.mouse.move(5, 5);
     await this.page.waitForSelector('.monaco-hover:not(.hidden)', { state: 'detached', timeout: 10000 }).catch(() => undefined);
-    const box = await this.page.evaluate(([start, tok]) => {
-      const lines = [...document.querySelectorAll('.editor-group-container.active .view-lines .view-line')];
+    const box = await this.page.evaluate(([start, tok, where]) => {
+      const lines = [...document.querySelectorAll(`${where} .view-lines .view-line`)];
       const line = lines.find((l) => (l.textContent ?? '').replace(/\u00a0/g, ' ').trimStart().startsWith(start));
       if (!line) return undefined;
       const walker = document.createTreeWalker(line, NodeFilter.SHOW_TEXT);
@@ -207,7 +210,7 @@ export class Workbench {
         return { x: b.x + Math.min(b.width / 2, 4), y: b.y + b.height / 2 };
       }
       return undefined;
-    }, [lineStart, token] as const);
+    }, [lineStart, token, root] as const);
     if (!box) throw new Error(`no "${token}" in a line starting with "${lineStart}" on screen`);
     await this.page.mouse.move(box.x - 1, box.y);
     await this.page.mouse.move(box.x, box.y, { steps: 3 });

@@ -71,6 +71,36 @@ export class TestServer {
     return v;
   }
 
+  /**
+   * notebookDocument/didOpen (LSP 3.17 notebook sync) of a Jupyter notebook with these cells in order; returns the
+   * cells' document URIs (vscode-notebook-cell:, as VS Code names them).
+   */
+  openNotebook(uri: string, cells: { text: string; kind?: 'markdown' | 'code'; languageId?: string }[]): string[] {
+    const path = uri.replace(/^file:/, '');
+    const docs = cells.map((c, i) => ({ uri: `vscode-notebook-cell:${path}#W${i}sZmlsZQ`, languageId: c.languageId ?? (c.kind === 'markdown' ? 'markdown' : 'python'), version: 1, text: c.text }));
+    for (const d of docs) this.versions.set(d.uri, 1);
+    this.versions.set(uri, 1);
+    const notebookDocument = { uri, notebookType: 'jupyter-notebook', version: 1, cells: docs.map((d, i) => ({ kind: cells[i].kind === 'markdown' ? 1 : 2, document: d.uri })) };
+    void this.conn.sendNotification('notebookDocument/didOpen', { notebookDocument, cellTextDocuments: docs });
+    return docs.map((d) => d.uri);
+  }
+
+  /** notebookDocument/didChange replacing a cell's whole text; returns the cell's new version. */
+  changeCell(notebookUri: string, cellUri: string, text: string): number {
+    const v = (this.versions.get(cellUri) ?? 1) + 1;
+    this.versions.set(cellUri, v);
+    const nv = (this.versions.get(notebookUri) ?? 1) + 1;
+    this.versions.set(notebookUri, nv);
+    const change = { cells: { textContent: [{ document: { uri: cellUri, version: v }, changes: [{ text }] }] } };
+    void this.conn.sendNotification('notebookDocument/didChange', { notebookDocument: { uri: notebookUri, version: nv }, change });
+    return v;
+  }
+
+  /** notebookDocument/didClose with its cells. */
+  closeNotebook(uri: string, cellUris: string[]): void {
+    void this.conn.sendNotification('notebookDocument/didClose', { notebookDocument: { uri }, cellTextDocuments: cellUris.map((u) => ({ uri: u })) });
+  }
+
   async stop(): Promise<void> {
     try {
       await Promise.race([this.conn.sendRequest('shutdown'), new Promise((r) => setTimeout(r, 2000))]);

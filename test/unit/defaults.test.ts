@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_CONTINUATION, DEFAULT_SETTINGS } from '../../common/defaults';
+import { DEFAULT_CONTINUATION, DEFAULT_NOTEBOOK_CONTEXT, DEFAULT_SETTINGS, NOTEBOOK_CONTEXT_MODES } from '../../common/defaults';
 import { BACKEND_KINDS, EXECUTION_PROVIDERS } from '../../common/backends';
 import { engines } from '../../server/model/remote/engines';
 import { repoRoot } from '../support/paths';
@@ -14,6 +14,8 @@ describe('defaults', () => {
   it("package.json's setting defaults are those of common/defaults.ts", () => {
     for (const [key, value] of Object.entries(DEFAULT_SETTINGS)) assert.equal(settings[`moeLens.${key}`].default, value, key);
     for (const [key, value] of Object.entries(DEFAULT_CONTINUATION)) assert.equal(settings[`moeLens.continuation.${key}`].default, value, key);
+    assert.equal(settings['moeLens.notebook.context'].default, DEFAULT_NOTEBOOK_CONTEXT);
+    assert.deepEqual(settings['moeLens.notebook.context'].enum, [...NOTEBOOK_CONTEXT_MODES]);
   });
 
   it("engine and provider lists: package.json's enums are common/protocol.ts's lists, each engine has its protocol", () => {

@@ -6,10 +6,10 @@ import { shareDenominator, shareText } from '../../common/shareText';
 import { noRoutingReason } from '../../extension/panel/noRoutingReason';
 
 describe('indicators', () => {
-  it('analyses files and untitled buffers, by scheme or URI; skips continuations, output, git and notebook outputs', () => {
-    for (const s of ['file', 'untitled', 'file:///a.py', 'untitled:Untitled-1', 'FILE']) assert.ok(isAnalysedScheme(s), s);
-    for (const s of ['moe-lens-continuation:/run-1/steered.py', 'output:x', 'git:/a.py', 'vscode-scm:x', 'vscode-settings:x']) assert.ok(!isAnalysedScheme(s), s);
-    assert.deepEqual(analysedSelector(), [{ scheme: 'file' }, { scheme: 'untitled' }]);
+  it('analyses files, untitled buffers and notebook cells, by scheme or URI; skips continuations, output, git and notebook outputs', () => {
+    for (const s of ['file', 'untitled', 'file:///a.py', 'untitled:Untitled-1', 'FILE', 'vscode-notebook-cell:/w/a.ipynb#W0sZmlsZQ']) assert.ok(isAnalysedScheme(s), s);
+    for (const s of ['moe-lens-continuation:/run-1/steered.py', 'output:x', 'git:/a.py', 'vscode-scm:x', 'vscode-settings:x', 'vscode-notebook-cell-output:/w/a.ipynb#W0']) assert.ok(!isAnalysedScheme(s), s);
+    assert.deepEqual(analysedSelector(), [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }]);
   });
 
   it('a share says "of tokens, top-k"', () => {
