@@ -91,6 +91,8 @@ export function reportOutcome(ctx: Ctx, what: string, o: CliOutcome | { kind: 'f
 }
 
 async function pickRequest(ctx: Ctx, a?: PruneCommandArgs): Promise<PruneRequest | undefined> {
+  // Arguments (scripts, tests) ask nothing: what they leave out takes the CLI's defaults.
+  if (a?.corpus) return { model: modelOf(ctx), corpus: a.corpus, eval: a.eval, contrast: a.contrast, criterion: a.criterion ?? 'reap', tolerance: a.tolerance ?? 0.02, keep: 'auto', merge: a.merge ?? false, draws: a.draws ?? 5 };
   const corpus = a?.corpus ?? (await pickTexts('MoE Lens: prune for which corpus? (the task text whose experts to keep)'));
   if (!corpus?.length) return undefined;
   const held = a?.eval ?? (await pickTexts('MoE Lens: held-out text to measure bits per token on (not the corpus)'));
