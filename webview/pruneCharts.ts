@@ -38,7 +38,7 @@ export function pruneCurveFigure(t: Theme, r: PruneResult, width = DEFAULT_WIDTH
   return {
     data,
     layout: {
-      ...baseLayout(t, narrow ? `Held-out bits/token · threshold ${pct(r.threshold).toFixed(1)}%` : `Held-out bits per token vs experts kept · threshold ${pct(r.threshold).toFixed(1)}% kept (≤ ${pct(r.tolerance).toFixed(1)}% rise)`, width),
+      ...baseLayout(t, narrow ? `Bits/token · threshold ${pct(r.threshold).toFixed(1)}%` : `Held-out bits per token vs experts kept · threshold ${pct(r.threshold).toFixed(1)}% kept (≤ ${pct(r.tolerance).toFixed(1)}% rise)`, width),
       margin,
       xaxis: axis(t, 'experts kept per layer (%)', { ticksuffix: '%', range: [Math.min(...x) - 4, 104] }),
       yaxis: axis(t, 'bits per token', {}),
@@ -104,7 +104,7 @@ export function offloadFigure(t: Theme, r: OffloadResult, width = DEFAULT_WIDTH)
       ...baseLayout(t, narrow ? 'LRU hit rate vs cache size' : `Expert offloading: LRU hit rate vs cache size C per layer · ${r.tokens} tokens · ◇ SCH (C = ${r.schCache})`, width),
       margin,
       xaxis: axis(t, 'experts cached per layer (C)', { dtick: tickStep(E, plotWidth(width, margin, false), String(E).length, t.fontSize), range: [0.5, E + 0.5] }),
-      yaxis: axis(t, 'hit rate', { range: [0, 1.02] }),
+      yaxis: axis(t, narrow ? '' : 'hit rate', { range: [0, 1.02] }), // the sidebar's 40 px margin has room for ticks only
       legend: { orientation: 'h', x: 0, y: narrow ? -0.35 : -0.22, yanchor: 'top', font: { color: t.foreground }, bgcolor: 'rgba(0,0,0,0)' },
     },
   };

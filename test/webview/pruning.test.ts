@@ -110,6 +110,21 @@ describe('routing panel: pruning curve, importance and offloading (Chromium)', f
     assert.equal(await h.chart<number>('c.data.length'), 2 * offload.layers.length);
   });
 
+  it('in a 300 px sidebar: the short titles, the buttons wrap inside the width', async () => {
+    await h.open('dark', undefined, { width: 300, height: 640 });
+    await h.send(pruningMessage());
+    await h.waitForChart('c.data.length >= 6');
+    assert.match(await h.chart<string>('c.layout.title.text'), new RegExp(`^Bits/token · threshold ${(prune.threshold * 100).toFixed(1)}%$`));
+    const overflow = await h.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `the panel scrolls sideways by ${overflow} px`);
+    await h.page.screenshot({ path: join(shots, 'pruning-curve-sidebar.png') });
+    await h.send({ type: 'offload', result: offload, caption: 'c' });
+    await h.waitForChart(`c.data.length === ${2 * offload.layers.length}`);
+    assert.equal(await h.chart<string>('c.layout.title.text'), 'LRU hit rate vs cache size');
+    await h.page.screenshot({ path: join(shots, 'offloading-sidebar.png') });
+    assert.deepEqual(h.errors, []);
+  });
+
   for (const theme of ['light', 'dark', 'high-contrast'] as ThemeName[]) {
     it(`screenshots of the three charts (${theme}); theme colours, no hard-wired ones`, async () => {
       await h.open(theme, undefined, { width: 820, height: 600 });
