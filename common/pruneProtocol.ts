@@ -1,5 +1,5 @@
 // The shapes `moe-lens importance|prune|eval|offload --json` print (docs/PRUNING.md). Pure types, shared by the CLI
-// and any later editor view.
+// and the editor (extension/prune, the routing panel; checked by common/pruneValidation.ts).
 
 export type ImportanceCriterion = 'frequency' | 'weight' | 'reap' | 'deltaP';
 export const IMPORTANCE_CRITERIA: readonly ImportanceCriterion[] = ['frequency', 'weight', 'reap', 'deltaP'];
@@ -35,6 +35,8 @@ export interface PruneResult {
   threshold: number;
   tolerance: number;
   criterion: ImportanceCriterion;
+  /** experts kept per layer: --keep, --keep-fraction's count, or with --keep auto the threshold's */
+  keep: number;
   /** the exported model directory, or null without --out */
   out: string | null;
   /** the pruned (layer, expert) pairs for --keep / --keep-fraction: the steering that disables them is the same pruning */

@@ -81,3 +81,13 @@ export function steeringKey(rules: readonly SteeringRule[]): string {
     .sort()
     .join('|');
 }
+
+/**
+ * A pruning (`moe-lens prune`'s disabled pairs) as steering: each pruned (layer, expert) disabled at its layer, as a
+ * tree checkbox would (an all-layers rule for the expert is split); rules for the kept experts stay.
+ */
+export function withPruning(rules: readonly SteeringRule[], layers: number, disabled: readonly (readonly [number, number])[]): SteeringRule[] {
+  let out = [...rules];
+  for (const [layer, expert] of disabled) out = toggledRules(out, layers, layer, expert, false);
+  return out;
+}

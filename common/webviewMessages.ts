@@ -2,8 +2,13 @@
 // the webview is a separate trust domain, so nothing it sends (or receives) is acted on before it is checked.
 import { PANEL_METRIC_IDS, type PanelMetricId } from './heatmapMetrics';
 import type { ContrastiveRow, LayerStats, RoutingResult, StatsResult, SteeringRule } from './protocol';
+import type { ImportanceResult, OffloadResult, PruneResult } from './pruneProtocol';
+import { isImportanceResult, isOffloadResult, isPruneResult } from './pruneValidation';
 
-export const PANEL_VIEWS = ['heatmap', 'load', 'transitions', 'contrastive', 'statistics'] as const;
+export const PANEL_VIEWS = ['heatmap', 'load', 'transitions', 'contrastive', 'statistics', 'pruning', 'importance', 'offload'] as const;
+/** The buttons under the pruning curve: the extension runs them (extension/prune/pruneCommand.ts). */
+export const PRUNE_ACTIONS = ['applySteering', 'export', 'useExported'] as const;
+export type PruneAction = (typeof PRUNE_ACTIONS)[number];
 /** The panel heatmap's metrics: those of common/heatmapMetrics.ts with a value per (token, layer). */
 export type PanelMetric = PanelMetricId;
 export type PanelView = (typeof PANEL_VIEWS)[number];
@@ -14,6 +19,11 @@ export type HostMessage =
   | { type: 'contrastive'; rows: ContrastiveRow[]; caption?: string }
   | { type: 'steering'; rules: SteeringRule[] }
   | { type: 'statistics'; result: StatsResult }
+  /** "Prune Experts for a Corpus…": the curve, the criterion's importance (same corpus), the exported folder once there is one */
+  /** quiet: a replay for a panel shown again (keep its view); otherwise the panel switches to the new result's view */
+  | { type: 'pruning'; result: PruneResult; importance?: ImportanceResult; caption: string; exported?: string; quiet?: boolean }
+  /** "Expert Offloading…" */
+  | { type: 'offload'; result: OffloadResult; caption: string; quiet?: boolean }
   | { type: 'clear'; reason: string };
 
 export interface PanelState {
@@ -29,7 +39,8 @@ export type WebviewMessage =
   | { type: 'steer'; rule: SteeringRule }
   /** layer "*" = the expert's rules at every layer (from the heatmap legend) */
   | { type: 'resetExpert'; layer: number | '*'; expert: number }
-  | { type: 'stateChanged'; state: PanelState };
+  | { type: 'stateChanged'; state: PanelState }
+  | { type: 'pruneAction'; action: PruneAction };
 
 type Obj = Record<string, unknown>;
 const isObj = (x: unknown): x is Obj => typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -65,6 +76,7 @@ export function isRoutingResult(x: unknown): x is RoutingResult {
   );
 }
 
+const isQuiet = (x: unknown) => x === undefined || typeof x === 'boolean';
 const isNumOrNull = (x: unknown) => x === null || isNum(x);
 
 function isLayerStats(x: unknown, E: number): x is LayerStats {
@@ -102,6 +114,16 @@ export function parseHostMessage(x: unknown): HostMessage | undefined {
       return Array.isArray(x.rules) && x.rules.every(isRule) ? (x as HostMessage) : undefined;
     case 'statistics':
       return isStatsResult(x.result) ? (x as HostMessage) : undefined;
+    case 'pruning': {
+      if (!isPruneResult(x.result) || !isStr(x.caption) || !(x.exported === undefined || isStr(x.exported)) || !isQuiet(x.quiet)) return undefined;
+      if (x.importance === undefined) return x as HostMessage;
+      // The heatmap marks the pruned pairs on the importance grid: both must be of one model.
+      const imp = x.importance;
+      const fits = isImportanceResult(imp) && x.result.disabled.every(([l, e]) => l < imp.scores.length && e < imp.scores[0].length);
+      return fits ? (x as HostMessage) : undefined;
+    }
+    case 'offload':
+      return isOffloadResult(x.result) && isStr(x.caption) && isQuiet(x.quiet) ? (x as HostMessage) : undefined;
     case 'clear':
       return isStr(x.reason) ? (x as HostMessage) : undefined;
     default:
@@ -123,6 +145,8 @@ export function parseWebviewMessage(x: unknown): WebviewMessage | undefined {
       return { type: 'steer', rule: x.rule.mode === 'bias' ? { layer: x.rule.layer, expert: x.rule.expert, mode: 'bias', bias: x.rule.bias } : { layer: x.rule.layer, expert: x.rule.expert, mode: x.rule.mode } };
     case 'resetExpert':
       return (x.layer === '*' || isInt(x.layer)) && isInt(x.expert) ? { type: 'resetExpert', layer: x.layer, expert: x.expert } : undefined;
+    case 'pruneAction':
+      return PRUNE_ACTIONS.includes(x.action as PruneAction) ? { type: 'pruneAction', action: x.action as PruneAction } : undefined;
     case 'stateChanged': {
       const s = x.state;
       return isPanelState(s) ? { type: 'stateChanged', state: { view: s.view, metric: s.metric, layer: s.layer, windowStart: s.windowStart } } : undefined;

@@ -16,6 +16,8 @@ import { importModel } from './models/importModelCommand';
 import { deleteImportedModel, selectModel } from './models/selectModel';
 import { verifyModel } from './models/verifyModel';
 import { routingStatistics } from './stats/routingStatistics';
+import { applyPruningAsSteering, exportPrunedModel, pruneExperts, useExportedModel } from './prune/pruneCommand';
+import { expertOffloading } from './prune/offloadCommand';
 import { closeRoutingTrace, openRoutingTrace } from './traces/openRoutingTrace';
 import { exportRouting } from './export/exportRouting';
 import { NOT_IN_TRACE, NOT_RECORDED } from '../common/routingSource';
@@ -53,6 +55,11 @@ export const commands: Record<CommandId, Command> = {
   'moeLens.deleteImportedModel': deleteImportedModel,
   'moeLens.verifyModel': (ctx, ...a) => verifyModel(ctx, a[0]),
   'moeLens.routingStatistics': (ctx, ...a) => routingStatistics(ctx, a[0]),
+  'moeLens.pruneExperts': (ctx, ...a) => pruneExperts(ctx, a[0]),
+  'moeLens.applyPruningAsSteering': applyPruningAsSteering,
+  'moeLens.exportPrunedModel': exportPrunedModel,
+  'moeLens.useExportedModel': useExportedModel,
+  'moeLens.expertOffloading': (ctx, ...a) => expertOffloading(ctx, a[0]),
   'moeLens.openRoutingTrace': (ctx, ...a) => openRoutingTrace(ctx, a[0]),
   'moeLens.closeRoutingTrace': (ctx, ...a) => closeRoutingTrace(ctx, a[0]),
   'moeLens.restartServer': (ctx) => ctx.restartServer(),

@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { State, type LanguageClient, type RequestParam } from 'vscode-languageclient/node';
 import { Methods, StatsProgressNotification, SteeringMethods } from '../common/protocol';
 import { registerCommands } from './commands';
+import { runPruneAction } from './prune/pruneCommand';
 import { ContinuationDocuments } from './continuation/continuationDocuments';
 import { Config } from './config';
 import type { Ctx } from './ctx';
@@ -96,6 +97,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ctx> {
     client.onNotification(Methods.routingChanged, ({ uri, partial }) => routing.refresh(uri, partial)),
     client.onNotification(StatsProgressNotification, (p) => statsProgress.fire(p)),
     ...registerCommands(ctx),
+    panel.onPruneAction((a) => void runPruneAction(ctx, a)),
     new ExpertsTree(ctx),
   );
   try {

@@ -20,7 +20,7 @@ export interface Figure {
 /** Width the panel gives a chart when it does not say (the editor-side panel's usual width). */
 export const DEFAULT_WIDTH = 800;
 
-function baseLayout(t: Theme, title: string, width = DEFAULT_WIDTH): Record<string, unknown> {
+export function baseLayout(t: Theme, title: string, width = DEFAULT_WIDTH): Record<string, unknown> {
   return {
     // Titles are SVG text, which Plotly clips rather than wraps: the sidebar gets the short form.
     title: { text: title, font: { size: t.fontSize + 1, color: t.foreground }, x: 0, xanchor: 'left', xref: 'paper' },
@@ -33,11 +33,11 @@ function baseLayout(t: Theme, title: string, width = DEFAULT_WIDTH): Record<stri
   };
 }
 
-function axis(t: Theme, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function axis(t: Theme, title: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { title: { text: title, font: { color: t.foreground } }, gridcolor: t.grid, zeroline: false, linecolor: t.grid, tickcolor: t.grid, color: t.foreground, tickfont: { color: t.foreground }, fixedrange: true, ...extra };
 }
 
-function colorbar(t: Theme, title: string): Record<string, unknown> {
+export function colorbar(t: Theme, title: string): Record<string, unknown> {
   return { title: { text: title, font: { color: t.foreground } }, tickfont: { color: t.foreground }, outlinecolor: t.grid, thickness: 12 };
 }
 

@@ -14,6 +14,8 @@ import { boxWidth, onWidthChange } from './resize';
 import { renderContrastive } from './contrastiveTable';
 import { clampWindow, metricAvailable, tokensInRange, WINDOW, windowAround, windowRange } from './routingViews';
 import { documentStats, renderStatisticsTable, statisticsFigure } from './statisticsView';
+import { PruneViews } from './pruneView';
+import { fillLayerOptions } from './layerSelect';
 import { onThemeChange, readTheme, type Theme } from './theme';
 
 declare function acquireVsCodeApi(): { postMessage(m: WebviewMessage): void; getState(): unknown; setState(s: unknown): void };
@@ -25,6 +27,7 @@ let doc: { uri: string; fileName: string; result: RoutingResult; tokenTexts: str
 let selection: [number, number] | undefined;
 let contrastive: { rows: ContrastiveRow[]; caption?: string } | undefined;
 let statistics: StatsResult | undefined;
+const prune = new PruneViews();
 let rules: SteeringRule[] = [];
 let clearReason = 'Open a text document to see how the model routes its tokens.';
 
@@ -34,9 +37,7 @@ const menu = $('expert-menu');
 const slider = $<HTMLInputElement>('window-slider');
 const selectValue = (id: string) => $(id) as unknown as { value: string };
 
-function post(m: WebviewMessage): void {
-  vscode.postMessage(m);
-}
+const post = (m: WebviewMessage): void => vscode.postMessage(m);
 
 function saveState(): void {
   vscode.setState(state);
@@ -61,6 +62,7 @@ function unplot(): void {
 
 function show(part: 'chart' | 'contrastive' | 'empty', emptyText = '', table = false): void {
   $('chart-scroll').hidden = part !== 'chart';
+  $('prune-actions').hidden = !(part === 'chart' && state.view === 'pruning' && prune.pruning);
   $('statistics').hidden = !table;
   document.body.classList.toggle('with-table', table);
   $('contrastive').hidden = part !== 'contrastive';
@@ -157,6 +159,7 @@ async function render(): Promise<void> {
     return;
   }
   if (state.view === 'statistics') return renderStatistics(t);
+  if (state.view === 'pruning' || state.view === 'importance' || state.view === 'offload') return prune.render(state.view, t, { $, show, plot, width: chartWidth });
   if (!doc) {
     $('info').textContent = '';
     return show('empty', clearReason);
@@ -228,6 +231,11 @@ function onHost(m: HostMessage): void {
       state.view = 'statistics';
       selectValue('view').value = 'statistics';
       break;
+    case 'pruning':
+    case 'offload':
+      prune.receive(m);
+      if (!m.quiet) selectValue('view').value = state.view = m.type;
+      break;
     case 'clear':
       doc = undefined;
       selection = undefined;
@@ -238,17 +246,7 @@ function onHost(m: HostMessage): void {
 }
 
 function fillLayers(layers: number): void {
-  const sel = $('layer');
-  if (sel.childElementCount !== Math.max(0, layers - 1)) {
-    sel.replaceChildren();
-    for (let l = 0; l + 1 < layers; l++) {
-      const o = document.createElement('vscode-option');
-      o.setAttribute('value', String(l));
-      o.textContent = `${l} → ${l + 1}`;
-      sel.appendChild(o);
-    }
-  }
-  selectValue('layer').value = String(Math.max(0, Math.min(state.layer, layers - 2)));
+  selectValue('layer').value = fillLayerOptions($('layer'), layers, state.layer);
 }
 
 function moveWindow(to: number): void {
@@ -277,6 +275,7 @@ function bindControls(): void {
   $('menu-force').addEventListener('click', () => onMenu('force'));
   $('menu-reset').addEventListener('click', () => onMenu('reset'));
   $('menu-close').addEventListener('click', () => (menu.hidden = true));
+  for (const [id, action] of [['prune-apply', 'applySteering'], ['prune-export', 'export'], ['prune-use', 'useExported']] as const) $(id).addEventListener('click', () => post({ type: 'pruneAction', action }));
   document.addEventListener('keydown', (e) => e.key === 'Escape' && (menu.hidden = true));
 }
 

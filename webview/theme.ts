@@ -90,3 +90,12 @@ export function onThemeChange(cb: () => void): void {
   new MutationObserver(fire).observe(document.body, watch);
   new MutationObserver(fire).observe(document.documentElement, watch);
 }
+
+/** A colour at `alpha` opacity for a band's fill: #rgb / #rrggbb become rgba(); anything else is returned as is. */
+export function translucent(colour: string, alpha: number): string {
+  let c = opaque(colour);
+  if (/^#[0-9a-f]{3}$/i.test(c)) c = `#${[...c.slice(1)].map((x) => x + x).join('')}`;
+  if (!/^#[0-9a-f]{6}$/i.test(c)) return c;
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
+  return `rgba(${r},${g},${b},${alpha})`;
+}

@@ -42,6 +42,9 @@ export function panelHtml(p: PanelHtmlParts): string {
       <vscode-option value="transitions">Expert co-activation</vscode-option>
       <vscode-option value="contrastive">Contrastive experts (ΔP)</vscode-option>
       <vscode-option value="statistics">Statistics</vscode-option>
+      <vscode-option value="pruning">Pruning quality curve</vscode-option>
+      <vscode-option value="importance">Expert importance</vscode-option>
+      <vscode-option value="offload">Expert offloading</vscode-option>
     </vscode-single-select></label>
     <label id="metric-row">Metric <vscode-single-select id="metric" aria-label="Metric">
 ${PANEL_METRIC_IDS.map((id) => `      <vscode-option value="${id}">${attr(HEATMAP_METRICS[id].label)}</vscode-option>`).join('\n')}
@@ -68,6 +71,11 @@ ${PANEL_METRIC_IDS.map((id) => `      <vscode-option value="${id}">${attr(HEATMA
   <div id="legend" class="legend" hidden aria-label="Experts: click one to steer it"></div>
   <div id="contrastive" class="contrastive" hidden></div>
   <div id="statistics" class="statistics" hidden></div>
+  <div id="prune-actions" class="prune-actions" hidden>
+    <vscode-button id="prune-apply" icon="circle-slash" title="Disable the pruned experts through steering: try the pruning live, nothing exported">Apply as Steering</vscode-button>
+    <vscode-button id="prune-export" secondary icon="package" title="Write a model folder without the pruned experts (the extension's models)">Export Pruned Model…</vscode-button>
+    <vscode-button id="prune-use" secondary icon="check" hidden title="Select the exported model">Use Exported Model</vscode-button>
+  </div>
   <p id="empty" class="empty" hidden></p>
 </main>
 <script type="module" nonce="${attr(p.nonce)}" src="${attr(p.scriptUri)}"></script>

@@ -3,7 +3,8 @@ import { isAnalysedScheme } from '../../common/analysedDocuments';
 import * as vscode from 'vscode';
 import type { ContrastiveResult, ContrastiveRow, RoutingResult, ServerStatus, StatsResult, SteeringRule } from '../../common/protocol';
 import { withoutRule } from '../../common/steeringRules';
-import { parseWebviewMessage, type HostMessage } from '../../common/webviewMessages';
+import type { ImportanceResult, OffloadResult, PruneResult } from '../../common/pruneProtocol';
+import { parseWebviewMessage, type HostMessage, type PruneAction } from '../../common/webviewMessages';
 import { contrastiveCaption } from '../contrastive/contrastiveCaption';
 import type { RoutingStore } from '../routingStore';
 import type { ServerStatusStore } from '../serverStatus';
@@ -43,6 +44,11 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
   private lastEditor?: vscode.TextEditor;
   private contrastive?: { rows: ContrastiveRow[]; caption?: string };
   private statistics?: StatsResult;
+  private pruning?: Extract<HostMessage, { type: 'pruning' }>;
+  private offload?: Extract<HostMessage, { type: 'offload' }>;
+  private readonly pruneActions = new vscode.EventEmitter<PruneAction>();
+  /** the pruning view's buttons (Apply as Steering, Export Pruned Model…, Use Exported Model) */
+  readonly onPruneAction = this.pruneActions.event;
   private selectionTimer?: ReturnType<typeof setTimeout>;
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly model: PanelModel) {
@@ -85,6 +91,20 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
   showStatistics(result: StatsResult): void {
     this.statistics = result;
     this.broadcast({ type: 'statistics', result });
+    void this.show(false);
+  }
+
+  /** Shows a pruning curve (and the criterion's importance) in every open panel, kept for panels opened later. */
+  showPruning(result: PruneResult, importance: ImportanceResult | undefined, caption: string, exported?: string): void {
+    this.pruning = { type: 'pruning', result, caption, ...(importance ? { importance } : {}), ...(exported ? { exported } : {}) };
+    this.broadcast(this.pruning);
+    void this.show(false);
+  }
+
+  /** Shows an offloading simulation in every open panel, kept for panels opened later. */
+  showOffload(result: OffloadResult, caption: string): void {
+    this.offload = { type: 'offload', result, caption };
+    this.broadcast(this.offload);
     void this.show(false);
   }
 
@@ -131,6 +151,9 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
         void webview.postMessage({ type: 'steering', rules: this.model.getSteering() } satisfies HostMessage);
         if (this.contrastive) void webview.postMessage({ type: 'contrastive', ...this.contrastive } satisfies HostMessage);
         if (this.statistics) void webview.postMessage({ type: 'statistics', result: this.statistics } satisfies HostMessage);
+        // Replayed for a panel that was hidden: its data, without switching away from the view it restored.
+        if (this.offload) void webview.postMessage({ ...this.offload, quiet: true } satisfies HostMessage);
+        if (this.pruning) void webview.postMessage({ ...this.pruning, quiet: true } satisfies HostMessage);
         if (this.lastEditor) await this.sendRouting(this.lastEditor, webview);
         break;
       case 'revealToken':
@@ -143,6 +166,9 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
       }
       case 'resetExpert':
         await this.steer(withoutRule(this.model.getSteering(), m.layer, m.expert));
+        break;
+      case 'pruneAction':
+        this.pruneActions.fire(m.action);
         break;
       case 'stateChanged':
         break; // the webview keeps its own state (vscode.setState); nothing here depends on it
@@ -198,6 +224,7 @@ export class RoutingPanelHost implements vscode.WebviewViewProvider, vscode.Disp
     clearTimeout(this.selectionTimer);
     for (const d of this.webviews.values()) d.dispose();
     this.webviews.clear();
+    this.pruneActions.dispose();
     this.disposables.forEach((d) => d.dispose());
   }
 }

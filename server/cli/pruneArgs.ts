@@ -4,16 +4,19 @@ import { IMPORTANCE_CRITERIA, type ImportanceCriterion } from '../../common/prun
 import { DEFAULT_SETTINGS } from '../../common/defaults';
 
 export const PRUNE_USAGE = `usage: moe-lens importance --corpus GLOB… [--criterion reap|frequency|weight|deltaP] [--contrast GLOB…] [--model DIR] [--json]
-       moe-lens prune --corpus GLOB… --eval GLOB… (--keep N | --keep-fraction F) [--criterion C] [--out OUT]
+       moe-lens prune --corpus GLOB… --eval GLOB… (--keep N|auto | --keep-fraction F) [--criterion C] [--out OUT]
                       [--tolerance 0.02] [--draws 5] [--seed 0] [--merge] [--contrast GLOB…] [--model DIR] [--json]
        moe-lens eval [--model DIR] FILE… [--json]
        moe-lens offload --corpus GLOB… [--segment 16] [--sch-cache C] [--model DIR] [--json]
+       importance, prune and offload take --progress json: JSON lines on stdout (progress, then done with the
+       result, or error) for programs, as import's
 
   importance  per layer × expert importance on the corpus (reap: mean gate weight × ‖expert output‖ over the tokens
               routed to the expert; deltaP: share of tokens on the corpus minus on --contrast)
   prune       the quality curve (held-out bits per token on --eval for kept fractions 100 … 25%: the criterion,
               frequency, random draws, --merge: MC-SMoE merging), the threshold (smallest kept fraction within
-              --tolerance of the unpruned bits per token), and with --out a model directory without the pruned experts
+              --tolerance of the unpruned bits per token), and with --out a model directory without the pruned experts;
+              --keep auto keeps the threshold's count
   eval        bits per token of the files (the routing analysis's tokenisation and windows)
   offload     per layer SRP, SCH (segments of --segment tokens, a cache of --sch-cache experts, default 2·topK) and
               the LRU hit rate for a cache of C = 1 … E experts, with the bytes moved per token`;
@@ -29,6 +32,8 @@ export interface PruneArgs {
   files: string[];
   criterion: ImportanceCriterion;
   keep?: number;
+  /** --keep auto: the threshold's count, known once the curve is measured */
+  keepAuto: boolean;
   keepFraction?: number;
   out?: string;
   hf: boolean;
@@ -39,6 +44,8 @@ export interface PruneArgs {
   segment: number;
   schCache?: number;
   json: boolean;
+  /** --progress json: JSON lines on stdout (common/pruneEvents.ts) */
+  progressJson: boolean;
   maxTokens: number;
 }
 
@@ -46,7 +53,7 @@ export const PRUNE_COMMANDS = ['importance', 'prune', 'eval', 'offload'] as cons
 
 export function parsePruneArgs(argv: readonly string[]): PruneArgs {
   const command = argv[0] as PruneArgs['command'];
-  const a: PruneArgs = { command, corpus: [], eval: [], contrast: [], files: [], criterion: 'reap', hf: false, tolerance: 0.02, draws: 5, seed: 0, merge: false, segment: 16, json: false, maxTokens: DEFAULT_SETTINGS.maxTokens };
+  const a: PruneArgs = { command, corpus: [], eval: [], contrast: [], files: [], criterion: 'reap', keepAuto: false, progressJson: false, hf: false, tolerance: 0.02, draws: 5, seed: 0, merge: false, segment: 16, json: false, maxTokens: DEFAULT_SETTINGS.maxTokens };
   let list: string[] = a.files;
   const number = (flag: string, v: string): number => {
     const n = Number(v);
@@ -64,7 +71,15 @@ export function parsePruneArgs(argv: readonly string[]): PruneArgs {
     else if (v === '--contrast') (list = a.contrast).push(next());
     else if (v === '--model') a.model = next();
     else if (v === '--criterion') a.criterion = next() as ImportanceCriterion;
-    else if (v === '--keep') a.keep = number(v, next());
+    else if (v === '--keep') {
+      const n = next();
+      if (n === 'auto') a.keepAuto = true;
+      else a.keep = number(v, n);
+    } else if (v === '--progress') {
+      const m = next();
+      if (m !== 'text' && m !== 'json') throw new PruneUsageError(`--progress must be text or json, not "${m}"`);
+      a.progressJson = m === 'json';
+    }
     else if (v === '--keep-fraction') a.keepFraction = number(v, next());
     else if (v === '--out') a.out = next();
     else if (v === '--hf') a.hf = true;
@@ -86,13 +101,14 @@ export function parsePruneArgs(argv: readonly string[]): PruneArgs {
   if (a.criterion === 'deltaP' && !a.contrast.length && command !== 'eval' && command !== 'offload') throw new PruneUsageError('--criterion deltaP needs --contrast GLOB (the second set)');
   if (command === 'prune') {
     if (!a.eval.length) throw new PruneUsageError('prune needs --eval GLOB (held-out text, not the corpus)');
-    if ((a.keep === undefined) === (a.keepFraction === undefined)) throw new PruneUsageError('prune needs exactly one of --keep N and --keep-fraction F');
+    if ([a.keep !== undefined, a.keepAuto, a.keepFraction !== undefined].filter(Boolean).length !== 1) throw new PruneUsageError('prune needs exactly one of --keep N, --keep auto and --keep-fraction F');
     if (a.keepFraction !== undefined && !(a.keepFraction > 0 && a.keepFraction <= 1)) throw new PruneUsageError('--keep-fraction must be in (0, 1]');
     if (a.keep !== undefined && !Number.isInteger(a.keep)) throw new PruneUsageError('--keep must be an integer');
     if (a.hf && !a.out) throw new PruneUsageError('--hf needs --out OUT');
     if (!(a.tolerance >= 0)) throw new PruneUsageError('--tolerance must be ≥ 0');
     if (!(Number.isInteger(a.draws) && a.draws >= 1 && a.draws <= 100)) throw new PruneUsageError('--draws must be an integer from 1 to 100');
   }
+  if (a.progressJson && command === 'eval') throw new PruneUsageError('--progress json is for importance, prune and offload');
   if (!(Number.isInteger(a.segment) && a.segment >= 1)) throw new PruneUsageError('--segment must be a positive integer');
   if (!(Number.isInteger(a.maxTokens) && a.maxTokens >= 1)) throw new PruneUsageError('--max-tokens must be a positive integer');
   return a;

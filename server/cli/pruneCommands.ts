@@ -1,10 +1,12 @@
 // Runs `moe-lens importance | prune | eval | offload` (docs/PRUNING.md; arguments in pruneArgs.ts). Every input
 // problem is found before any work starts and exits 2 with a sentence naming the file or flag; nothing is written
-// unless the whole export succeeds (exportModel.ts writes a temporary sibling and renames it).
+// unless the whole export succeeds (exportModel.ts writes a temporary sibling and renames it; SIGTERM or SIGINT
+// removes that sibling before exiting). With --progress json, stdout carries JSON lines (common/pruneEvents.ts).
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { importanceScores, keepCount, keptByScore, prunedPairs } from '../../common/expertImportance';
 import { offloadLayers } from '../../common/offloadSim';
+import type { PruneEvent, PrunePhase } from '../../common/pruneEvents';
 import type { EvalResult, ImportanceResult, OffloadResult, PruneResult } from '../../common/pruneProtocol';
 import { SOURCE_CONFIG } from '../import/importCheckpoint';
 import { ModelLoadError } from '../model/errors';
@@ -57,22 +59,39 @@ export async function runPruneCommand(argv: readonly string[], io: Io = { out: (
     io.err(`moe-lens: ${e.message}\n${PRUNE_USAGE}\n`); // a malformed command line: the usage helps
     return 2;
   }
+  const emit = (e: PruneEvent) => a.progressJson && io.out(`${JSON.stringify(e)}\n`);
+  // A kill (the editor's Cancel sends SIGTERM) must not leave a half-written export: remove it, then exit.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (partialExport) rmSync(partialExport, { recursive: true, force: true });
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
   try {
-    return await run(a, io);
+    return await run(a, io, emit);
   } catch (e) {
     if (e instanceof PruneUsageError || e instanceof PruneError || e instanceof ModelLoadError) {
       io.err(`moe-lens: ${e.message}\n`);
+      emit({ event: 'error', message: e.message });
       return 2;
     }
+    emit({ event: 'error', message: e instanceof Error ? e.message : String(e), unexpected: true });
     throw e;
+  } finally {
+    process.removeListener('SIGTERM', onSignal);
+    process.removeListener('SIGINT', onSignal);
   }
 }
 
-async function run(a: PruneArgs, io: Io): Promise<number> {
+/** The export folder being written (OUT.partial-PID), for the signal handler. */
+let partialExport: string | undefined;
+
+async function run(a: PruneArgs, io: Io, emit: (e: PruneEvent) => void): Promise<number> {
   const modelDir = a.model ?? embeddedModelDir();
   const progress = (m: string) => {
     if (!a.json) io.err(`${m}\n`);
   };
+  const step = (phase: PrunePhase, done: number, total: number, message: string) => emit({ event: 'progress', phase, done, total, message });
   if (a.command === 'eval') {
     const { texts } = readTexts(a.files, 'eval');
     const session = await ModelSession.load(modelDir, 'cpu');
@@ -102,16 +121,17 @@ async function run(a: PruneArgs, io: Io): Promise<number> {
     if (a.hf && !existsSync(join(work.dir, SOURCE_CONFIG))) throw new PruneUsageError(`--hf: ${modelDir} has no ${SOURCE_CONFIG} (the source config.json): re-import it with this version of moe-lens import; the embedded model has no Hugging Face architecture`);
     let keep: number | undefined;
     if (a.command === 'prune') {
-      keep = a.keep ?? keepCount(a.keepFraction!, E, K);
-      if (!(keep >= 1 && keep <= E)) throw new PruneUsageError(`--keep must be from 1 to ${E} (the model has ${E} experts per layer), not ${keep}`);
-      if (keep < K) throw new PruneUsageError(`--keep ${keep} is below topK = ${K}: every layer must keep at least the ${K} experts a token selects`);
+      keep = a.keepAuto ? undefined : a.keep ?? keepCount(a.keepFraction!, E, K);
+      if (keep !== undefined && !(keep >= 1 && keep <= E)) throw new PruneUsageError(`--keep must be from 1 to ${E} (the model has ${E} experts per layer), not ${keep}`);
+      if (keep !== undefined && keep < K) throw new PruneUsageError(`--keep ${keep} is below topK = ${K}: every layer must keep at least the ${K} experts a token selects`);
     }
     progress(`profiling ${corpus.files.length} file(s)…`);
-    const profile = await profileCorpus(g, corpus.texts, { maxTokens: a.maxTokens, keepSequences: a.command === 'offload' });
+    const profile = await profileCorpus(g, corpus.texts, { maxTokens: a.maxTokens, keepSequences: a.command === 'offload', onProgress: (done, total) => step('profiling', done, total, `profiling ${done} of ${total} file(s)`) });
     const contrastProfile = contrast ? await profileCorpus(g, contrast.texts, { maxTokens: a.maxTokens }) : undefined;
     if (a.command === 'importance') {
       const r: ImportanceResult = { criterion: a.criterion, tokens: profile.counts.tokens, scores: importanceScores(profile.counts, a.criterion, contrastProfile?.counts) };
-      io.out(a.json ? `${JSON.stringify(r)}\n` : table([['layer', ...[...Array(E).keys()].map((e) => `E${e}`)], ...r.scores.map((row, l) => [String(l), ...row.map((x) => x.toPrecision(3))])]));
+      if (a.progressJson) emit({ event: 'done', command: 'importance', result: r });
+      else io.out(a.json ? `${JSON.stringify(r)}\n` : table([['layer', ...[...Array(E).keys()].map((e) => `E${e}`)], ...r.scores.map((row, l) => [String(l), ...row.map((x) => x.toPrecision(3))])]));
       return 0;
     }
     if (a.command === 'offload') {
@@ -119,15 +139,19 @@ async function run(a: PruneArgs, io: Io): Promise<number> {
       const bytes = expertBytes(g);
       const r: OffloadResult = { segment: a.segment, schCache, expertBytes: bytes, tokens: profile.counts.tokens, layers: offloadLayers(profile.sequences!, { layers: L, experts: E, topK: K }, a.segment, schCache, bytes) };
       const rows = [['layer', 'SRP', `SCH(${schCache})`, ...[...Array(E).keys()].map((c) => `C=${c + 1}`)], ...r.layers.map((x) => [String(x.layer), x.srp.toFixed(3), x.sch.toFixed(3), ...x.lruHitRate.map((h) => h.toFixed(2))])];
-      io.out(a.json ? `${JSON.stringify(r)}\n` : `${table(rows)}expert size ${bytes} bytes; segment ${a.segment} tokens\n`);
+      if (a.progressJson) emit({ event: 'done', command: 'offload', result: r });
+      else io.out(a.json ? `${JSON.stringify(r)}\n` : `${table(rows)}expert size ${bytes} bytes; segment ${a.segment} tokens\n`);
       return 0;
     }
-    const curve = await pruneCurve(g, profile, held!.texts, { criterion: a.criterion, draws: a.draws, seed: a.seed, tolerance: a.tolerance, merge: a.merge, maxTokens: a.maxTokens, contrast: contrastProfile, onProgress: progress });
-    const kept = keptByScore(curve.scores, keep!);
+    const curve = await pruneCurve(g, profile, held!.texts, { criterion: a.criterion, draws: a.draws, seed: a.seed, tolerance: a.tolerance, merge: a.merge, maxTokens: a.maxTokens, contrast: contrastProfile, onProgress: progress, onStep: (done, total, m) => step('measuring', done, total, m) });
+    keep ??= curve.points.find((p) => p.keptFraction === curve.threshold)?.kept ?? E; // --keep auto
+    const kept = keptByScore(curve.scores, keep);
     let out: string | null = null;
     if (a.out) {
       // Both into one temporary sibling, renamed at the end: a killed export leaves no half-written OUT.
       const partial = `${a.out}.partial-${process.pid}`;
+      partialExport = partial;
+      step('exporting', 0, 1, `writing ${a.out}`);
       try {
         exportReduced(g, planFromKept(kept), partial, { method: `pruned by ${a.criterion} to ${keep} of ${E} experts per layer` });
         if (a.hf) exportHf(readMoeGraph(partial), join(partial, 'hf'));
@@ -135,6 +159,8 @@ async function run(a: PruneArgs, io: Io): Promise<number> {
       } catch (e) {
         rmSync(partial, { recursive: true, force: true });
         throw e;
+      } finally {
+        partialExport = undefined;
       }
       out = resolve(a.out);
     }
@@ -143,13 +169,15 @@ async function run(a: PruneArgs, io: Io): Promise<number> {
       threshold: curve.threshold,
       tolerance: a.tolerance,
       criterion: a.criterion,
+      keep,
       out,
       disabled: prunedPairs(kept, E),
       curve: curve.points,
       tokens: { corpus: profile.counts.tokens, eval: curve.evalTokens },
       warnings,
     };
-    if (a.json) io.out(`${JSON.stringify(r)}\n`);
+    if (a.progressJson) emit({ event: 'done', command: 'prune', result: r });
+    else if (a.json) io.out(`${JSON.stringify(r)}\n`);
     else {
       const rows = [['kept', a.criterion, 'frequency', 'random mean', 'random sd', ...(a.merge ? ['merged'] : [])], ...r.curve.map((p) => [`${(p.keptFraction * 100).toFixed(1)}%`, p.bitsPerToken.toFixed(4), p.frequencyBitsPerToken.toFixed(4), p.randomBitsPerToken.mean.toFixed(4), p.randomBitsPerToken.sd.toFixed(4), ...(a.merge ? [(p.mergedBitsPerToken ?? NaN).toFixed(4)] : [])])];
       io.out(`${table(rows)}threshold (≤ ${(a.tolerance * 100).toFixed(1)}% rise): ${(r.threshold * 100).toFixed(1)}% kept${out ? `; exported to ${out}` : ''}\n`);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importanceScores, keepCount, keptAtRandom, keptByScore, meanSd, prunedPairs, pruningThreshold } from '../../common/expertImportance';
 import { mergeGroups } from '../../common/expertMerging';
+import { curveSteps } from '../../common/pruneEvents';
 import type { CurvePoint, ImportanceCriterion } from '../../common/pruneProtocol';
 import { ModelSession } from '../model/modelSession';
 import { mulberry32 } from '../steering/prng';
@@ -30,6 +31,8 @@ export interface CurveOptions {
   contrast?: CorpusProfile;
   isCancelled?: () => boolean;
   onProgress?: (message: string) => void;
+  /** after each held-out measurement: steps done of total (common/pruneEvents.ts curveSteps) */
+  onStep?: (done: number, total: number, message: string) => void;
 }
 
 export interface Curve {
@@ -54,25 +57,37 @@ export async function pruneCurve(g: MoeGraph, profile: CorpusProfile, evalTexts:
   const tolerance = opts.tolerance ?? 0.02;
   const evalOpts = { maxTokens: opts.maxTokens, isCancelled: opts.isCancelled };
   const session = await ModelSession.load(g.dir, 'cpu');
-  const measure = async (kept: number[][]) => (await bitsPerToken(session, evalTexts, disableRules(prunedPairs(kept, E)), evalOpts)).bitsPerToken;
+  const keeps = [...new Set((opts.fractions ?? DEFAULT_FRACTIONS).map((f) => keepCount(f, E, K)))].sort((a, b) => b - a);
+  const total = curveSteps(keeps.filter((k) => k < E).length, draws, opts.criterion === 'frequency', !!opts.merge);
+  let done = 0;
+  const step = (message: string) => opts.onStep?.(++done, total, message);
+  const measure = async (kept: number[][], what: string) => {
+    const bits = (await bitsPerToken(session, evalTexts, disableRules(prunedPairs(kept, E)), evalOpts)).bitsPerToken;
+    step(what);
+    return bits;
+  };
   const points: CurvePoint[] = [];
   let base: { bitsPerToken: number; tokens: number };
   try {
     base = await bitsPerToken(session, evalTexts, [], evalOpts);
-    const keeps = [...new Set((opts.fractions ?? DEFAULT_FRACTIONS).map((f) => keepCount(f, E, K)))].sort((a, b) => b - a);
+    step('unpruned baseline');
     for (const keep of keeps) {
       opts.onProgress?.(`${keep} of ${E} experts per layer`);
       if (keep === E) {
         points.push({ keptFraction: 1, kept: E, bitsPerToken: base.bitsPerToken, frequencyBitsPerToken: base.bitsPerToken, randomBitsPerToken: { mean: base.bitsPerToken, sd: 0, draws: [] }, ...(opts.merge ? { mergedBitsPerToken: base.bitsPerToken } : {}) });
         continue;
       }
-      const chosen = await measure(keptByScore(scores, keep));
-      const byFreq = opts.criterion === 'frequency' ? chosen : await measure(keptByScore(freq, keep));
+      const at = `${keep} of ${E} experts per layer`;
+      const chosen = await measure(keptByScore(scores, keep), `${at}: ${opts.criterion}`);
+      const byFreq = opts.criterion === 'frequency' ? chosen : await measure(keptByScore(freq, keep), `${at}: frequency`);
       const random = mulberry32((opts.seed ?? 0) * 1000 + keep);
       const randomBits: number[] = [];
-      for (let d = 0; d < draws; d++) randomBits.push(await measure(keptAtRandom(L, E, keep, random)));
+      for (let d = 0; d < draws; d++) randomBits.push(await measure(keptAtRandom(L, E, keep, random), `${at}: random draw ${d + 1} of ${draws}`));
       const point: CurvePoint = { keptFraction: keep / E, kept: keep, bitsPerToken: chosen, frequencyBitsPerToken: byFreq, randomBitsPerToken: { ...meanSd(randomBits), draws: randomBits } };
-      if (opts.merge) point.mergedBitsPerToken = await mergedBits(g, profile, keep, evalTexts, opts.maxTokens);
+      if (opts.merge) {
+        point.mergedBitsPerToken = await mergedBits(g, profile, keep, evalTexts, opts.maxTokens);
+        step(`${at}: merged`);
+      }
       points.push(point);
     }
   } finally {

@@ -1,0 +1,102 @@
+// Runs `moe-lens importance | prune | offload … --progress json` (dist/cli.js) in a child process for the extension,
+// as importProcess.ts runs the importer: profiling and the curve's many held-out evaluations are seconds to minutes of
+// onnxruntime work that must not run in the extension host. Progress and the result come back as JSON lines on the
+// child's stdout (common/pruneEvents.ts). Cancel kills the child (SIGTERM; the CLI removes a half-written export).
+// No vscode import: test/model/pruneProcess.test.ts runs this against the real CLI.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { LineSplitter } from '../../common/importEvents';
+import { parsePruneEvent, type PruneDoneEvent, type PruneProgressEvent } from '../../common/pruneEvents';
+import type { PruneResult } from '../../common/pruneProtocol';
+import { uniqueName } from '../models/modelName';
+import { removeStaleStaging, STAGING_PREFIX } from '../models/modelStorage';
+import { pruneArgs, type PruneRequest } from './pruneCliArgs';
+
+export interface CliJob {
+  /** dist/cli.js */
+  cli: string;
+  /** the command line after the script (pruneCliArgs.ts), with --progress json */
+  args: readonly string[];
+  onProgress?(p: PruneProgressEvent): void;
+  /** the CLI's messages for people (stderr), line by line */
+  onLog?(line: string): void;
+  signal?: AbortSignal;
+}
+
+export type CliOutcome = { kind: 'done'; done: PruneDoneEvent } | { kind: 'failed'; message: string } | { kind: 'cancelled' };
+
+export async function runPruneCli(job: CliJob): Promise<CliOutcome> {
+  if (job.signal?.aborted) return { kind: 'cancelled' };
+  const child = spawn(process.execPath, [job.cli, ...job.args], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  const kill = () => child.kill('SIGTERM');
+  job.signal?.addEventListener('abort', kill);
+  let done: PruneDoneEvent | undefined;
+  let error: string | undefined;
+  const stderrTail: string[] = [];
+  const stdout = new LineSplitter();
+  const stderr = new LineSplitter();
+  const onStdout = (lines: string[]) => {
+    for (const line of lines) {
+      const e = parsePruneEvent(line);
+      if (e?.event === 'progress') job.onProgress?.(e);
+      else if (e?.event === 'done') done = e;
+      else if (e?.event === 'error') error = e.message;
+      else if (line.trim()) job.onLog?.(line); // includes a result line that failed validation: worth seeing in the log
+    }
+  };
+  const onStderr = (lines: string[]) => {
+    for (const line of lines) {
+      job.onLog?.(line);
+      stderrTail.push(line);
+      if (stderrTail.length > 8) stderrTail.shift();
+    }
+  };
+  child.stdout.setEncoding('utf8').on('data', (c: string) => onStdout(stdout.push(c)));
+  child.stderr.setEncoding('utf8').on('data', (c: string) => onStderr(stderr.push(c)));
+  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
+    child.once('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  job.signal?.removeEventListener('abort', kill);
+  onStdout(stdout.end());
+  onStderr(stderr.end());
+  if (job.signal?.aborted) return { kind: 'cancelled' };
+  if (exit.spawnError) return { kind: 'failed', message: `could not start moe-lens (${process.execPath} ${job.cli}): ${exit.spawnError.message}` };
+  if (exit.code === 0 && done) return { kind: 'done', done };
+  if (error) return { kind: 'failed', message: error };
+  const how = exit.signal ? `was killed (${exit.signal})` : exit.code === 0 ? 'printed no valid result' : `exited with code ${exit.code}`;
+  return { kind: 'failed', message: `moe-lens ${job.args[0]} ${how}${stderrTail.length ? `: ${stderrTail.join('\n')}` : ''}` };
+}
+
+export interface ExportJob extends Omit<CliJob, 'args'> {
+  request: PruneRequest;
+  /** <globalStorage>/models: the pruned model lands in a new folder here */
+  modelsDir: string;
+  /** the folder's name (made unique among modelsDir's) */
+  name: string;
+}
+
+export type ExportOutcome = { kind: 'done'; dir: string; folder: string; result: PruneResult } | { kind: 'failed'; message: string } | { kind: 'cancelled' };
+
+/**
+ * `prune … --out` into modelsDir/<unique name>, through a staging folder as import does: whatever happens (bad input,
+ * a crash, Cancel), the staging folder is removed and modelsDir holds either the complete model or nothing new.
+ */
+export async function exportPrunedIntoStorage(job: ExportJob): Promise<ExportOutcome> {
+  mkdirSync(job.modelsDir, { recursive: true });
+  removeStaleStaging(job.modelsDir);
+  const staging = mkdtempSync(join(job.modelsDir, `${STAGING_PREFIX}${process.pid}-`));
+  try {
+    const out = join(staging, 'model');
+    const r = await runPruneCli({ ...job, args: pruneArgs(job.request, out) });
+    if (r.kind !== 'done') return r;
+    if (r.done.command !== 'prune' || r.done.result.out === null) return { kind: 'failed', message: 'moe-lens prune --out reported no exported folder' };
+    const folder = uniqueName(job.name, readdirSync(job.modelsDir));
+    const dir = join(job.modelsDir, folder);
+    renameSync(out, dir);
+    return { kind: 'done', dir, folder, result: { ...r.done.result, out: dir } };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
