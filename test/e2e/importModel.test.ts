@@ -67,6 +67,9 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
   });
 
   /** The editor's folder picker (a quick input in the browser): type the folder with a trailing "/", then accept it. */
+  /** The import command's second question (extension/models/importModelCommand.ts pickPrecision). */
+  const PRECISION = 'MoE Lens: precision of the imported weights';
+
   async function pickFolder(folder: string): Promise<void> {
     const input = '.quick-input-widget:not([style*="display: none"]) .quick-input-box input';
     await wb.page.waitForSelector(input, { state: 'visible' });
@@ -77,8 +80,9 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
       return (await wb.page.inputValue(input)) === `${folder}/`;
     });
     // a folder picker lists only folders: inside the checkpoint it shows ".." and its one subfolder, original/
+    // (visible rows only: a recycled row keeps the hidden detail line of an earlier quick pick's item)
     await until(`the picker inside ${folder}`, () => wb.page.evaluate(() => {
-      const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row .label-name')].map((e) => e.textContent?.trim());
+      const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row .label-name')].filter((e) => (e as HTMLElement).checkVisibility()).map((e) => e.textContent?.trim());
       return rows.join('|') === '..|original';
     }));
     await wb.page.keyboard.press('Enter');
@@ -97,6 +101,7 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
   it('a checkpoint the importer refuses: an error naming the file and the field, nothing stored', async () => {
     await wb.runCommand('MoE Lens: Import Hugging Face Model…');
     await pickFolder(broken);
+    await wb.pick('float32', PRECISION);
     const text = await toast('cannot import');
     log(text.split('\n')[0]);
     assert.match(text, /config\.json \(architectures\)/);
@@ -110,6 +115,7 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
     await wb.page.evaluate(() => document.querySelectorAll('.notifications-toasts .codicon-notifications-clear').forEach((b) => (b as HTMLElement).click()));
     await wb.runCommand('MoE Lens: Import Hugging Face Model…');
     await pickFolder(hf);
+    await wb.pick('int8', PRECISION); // the quantised path, as a user with a real-size model takes it
     const done = await toast(`imported ${MODEL}`);
     log(done.split('\n')[0]);
     assert.match(done, /Qwen3MoeForCausalLM, 3 layers \(2 with 8 experts, top-2\), 80 tensors/);
@@ -120,6 +126,7 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
       const t = await wb.status();
       return t.includes(MODEL) && / · cpu/.test(t) ? t : undefined;
     });
+    assert.match(status, / · int8\b/, 'the status bar names the quantisation');
     log(`status bar: ${status}`);
     // A machine-overridable setting written at the Global target lands in the user settings of the machine the
     // extension runs on: in a remote window (code-server) that is Machine/settings.json ("User (Remote)").
@@ -150,7 +157,7 @@ describe('Import Hugging Face Model in code-server (installed from the .vsix)', 
     await wb.runCommand('MoE Lens: Select Model…');
     const labels = await until('the model quick pick', () => wb.page.evaluate(() => {
       if (document.querySelector('.quick-input-widget .quick-input-title')?.textContent?.trim() !== 'MoE Lens: model') return undefined;
-      const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row .label-name')].map((e) => e.textContent?.trim() ?? '');
+      const rows = [...document.querySelectorAll('.quick-input-widget .quick-input-list .monaco-list-row .label-name')].filter((e) => (e as HTMLElement).checkVisibility()).map((e) => e.textContent?.trim() ?? '');
       return rows.length >= 3 ? rows : undefined;
     }));
     log(`Select Model: ${labels.join(' | ')}`);
