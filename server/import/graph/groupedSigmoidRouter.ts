@@ -38,7 +38,9 @@ export interface GroupedSigmoid {
  */
 export function groupedSigmoidRouter(g: GraphBuilder, src: WeightSource, raw: string, steer: string | null, correctionBias: string, r: GroupedSigmoid, E: number, K: number, normTopK: boolean): { sel: string; weights: string; logWeights: string; outScale: string } {
   const scores = g.op('Sigmoid', [raw]); // raw is float32 (the router's Gemm is never quantised)
-  let choice = g.op('Add', [scores, g.weight(correctionBias, [E], src.read(correctionBias, [E]))]);
+  // float32 even under --dtype fp16, as transformers keeps it (_keep_in_fp32_modules_strict): fp16's step at GLM's
+  // bias magnitudes would be coarser than the differences between the scores it orders
+  let choice = g.op('Add', [scores, g.constF(Array.from(src.read(correctionBias, [E])), [E])]);
   if (steer !== null) choice = g.op('Add', [choice, steer]);
   if (r.topkGroup < r.groups) {
     const size = E / r.groups;
