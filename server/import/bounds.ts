@@ -27,6 +27,12 @@ export const CONFIG_MAXIMA: Record<string, number> = {
   max_position_embeddings: 2 ** 27,
   sliding_window: 2 ** 27,
   decoder_sparse_step: 1024,
+  // GLM-4.5 (families/glm4Moe.ts): groups of the routed experts, and dense layers before the first MoE layer
+  n_routed_experts: 4096,
+  n_group: 4096,
+  topk_group: 4096,
+  n_shared_experts: 256,
+  first_k_dense_replace: 1024,
 };
 
 /** Any other integer field of config.json. */
@@ -45,6 +51,8 @@ export function checkSpecBounds(s: ModelSpec): void {
   if (s.kvHeads > s.heads) throw new ImportError(`num_key_value_heads (${s.kvHeads}) exceeds num_attention_heads (${s.heads})`, CONFIG, 'num_key_value_heads');
   // Real models have heads × head_dim between hidden/2 and 2 × hidden (Qwen3-30B-A3B: 32 × 128 = 2 × 2048).
   if (s.heads * s.headDim > 16 * s.hidden) throw new ImportError(`num_attention_heads × head_dim (${s.heads} × ${s.headDim}) is more than 16 × hidden_size (${s.hidden})`, CONFIG, 'head_dim');
+  // GLM-4.5's shared MLP is moe_intermediate_size × n_shared_experts wide: no wider than any one FFN may be
+  if (s.sharedWidth > CONFIG_MAXIMA.intermediate_size) throw new ImportError(`the shared experts' width ${s.sharedWidth} is more than the ${CONFIG_MAXIMA.intermediate_size} the importer accepts`, CONFIG, 'n_shared_experts');
   if (s.expertWidth < 1) throw new ImportError('the expert width must be at least 1', CONFIG, 'intermediate_size');
   if (s.contextLength < 1) throw new ImportError('must be at least 1 (the longest sequence the model takes)', CONFIG, 'max_position_embeddings');
   if (!(s.eps > 0 && s.eps < 1)) throw new ImportError(`must be a small positive number, got ${s.eps} (RMSNorm divides by sqrt(mean(x²) + eps))`, CONFIG, 'rms_norm_eps');

@@ -9,7 +9,7 @@ import { FAMILY_PARSERS } from './families/registry';
 import type { RotaryTable } from './graph/yarn';
 import { excerpt, parseJsonText } from './jsonText';
 
-export const SUPPORTED_ARCHITECTURES = ['MixtralForCausalLM', 'OlmoeForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3MoeForCausalLM', 'GraniteMoeForCausalLM', 'GptOssForCausalLM', 'PhimoeForCausalLM'] as const;
+export const SUPPORTED_ARCHITECTURES = ['MixtralForCausalLM', 'OlmoeForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3MoeForCausalLM', 'GraniteMoeForCausalLM', 'GptOssForCausalLM', 'PhimoeForCausalLM', 'Glm4MoeForCausalLM'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export interface ModelSpec {
@@ -73,6 +73,16 @@ export interface ModelSpec {
   sparsemixerJitter?: number;
   /** lm_head has a bias */
   lmHeadBias?: boolean;
+  // GLM-4.5 (families/glm4Moe.ts):
+  /** rotary on the first rotaryDim channels of each head only (partial_rotary_factor); absent: all headDim */
+  rotaryDim?: number;
+  /** the shared expert (sharedWidth) is added without a sigmoid gate */
+  ungatedShared?: boolean;
+  /**
+   * the sigmoid router with e_score_correction_bias and group-limited top-k (graph/groupedSigmoidRouter.ts): experts
+   * in `groups` equal groups, the best `topkGroup` groups kept, weights × `scaling` (routed_scaling_factor)
+   */
+  groupedSigmoid?: { groups: number; topkGroup: number; scaling: number };
 }
 
 const CONFIG = 'config.json';

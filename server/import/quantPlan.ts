@@ -41,6 +41,7 @@ export function checkBlocks(spec: ModelSpec, o: QuantOptions): void {
   // until that is understood.
   const unsupported = spec.expertBiases ? 'gpt-oss experts (biases, clamped SwiGLU)'
     : spec.sparsemixerJitter !== undefined ? "Phi-3.5-MoE's sparsemixer routing"
+    : spec.groupedSigmoid ? "GLM-4.5's grouped sigmoid routing (its weights are not yet checked under QMoE)"
     : spec.expertActivation === 'gelu' ? 'GELU experts'
     : spec.embeddingMultiplier !== undefined ? 'Granite-MoE (its steered weights are not yet checked under QMoE)'
     : null;

@@ -36,6 +36,8 @@ export interface LayerNames {
   /** gpt-oss: the router's bias, the per-head attention sinks */
   routerBias?: string;
   sinks?: string;
+  /** GLM-4.5: the router's e_score_correction_bias [E] (float32), added to the sigmoid scores for the choice only */
+  routerScoreBias?: string;
   /** the decoder layer these names belong to */
   layer?: number;
 }

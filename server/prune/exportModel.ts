@@ -53,6 +53,9 @@ export interface ExportInfo {
 export function exportReduced(g: MoeGraph, plan: ExpertPlan, out: string, info: ExportInfo): MoeManifest {
   if (existsSync(out)) throw new PruneError(`${out} already exists: choose a new folder (nothing was written)`);
   const m = g.manifest;
+  // GLM-4.5's router (sigmoid-topk) chooses within equal expert groups, with a correction bias per expert (a constant
+  // of the graph): removing experts from its router and weights would break the groups, so it is refused, not cut wrong
+  if (m.router.function === 'sigmoid-topk') throw new PruneError(`${g.dir}: its router (${m.router.function}: expert groups and a correction bias per expert) cannot be exported with experts removed yet; disable them by steering instead (nothing was written)`);
   const E2 = plan[0].length;
   if (plan.length !== m.layers || plan.some((p) => p.length !== E2)) throw new PruneError('the plan must keep the same number of experts in every layer');
   if (E2 < m.topK) throw new PruneError(`a model needs at least topK = ${m.topK} experts per layer, not ${E2}`);

@@ -68,6 +68,8 @@ const cases: Case[] = [
   { title: 'Granite-MoE: num_hidden_layers 10^9', arch: 'granitemoe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.num_hidden_layers = 1e9)), expect: /config\.json \(num_hidden_layers\): 1000000000 is more than the 1024/ },
   { title: 'Phi-3.5-MoE: negative rms_norm_eps', arch: 'phimoe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.rms_norm_eps = -1e-5)), expect: /config\.json \(rms_norm_eps\): must be a small positive number/ },
   { title: 'Phi-3.5-MoE: max_position_embeddings 0', arch: 'phimoe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.max_position_embeddings = 0)), expect: /config\.json \(max_position_embeddings\): must be at least 1/ },
+  { title: 'GLM-4.5: n_routed_experts 10^7', arch: 'glm4_moe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.n_routed_experts = 1e7)), expect: /config\.json \(n_routed_experts\): 10000000 is more than the 4096/ },
+  { title: 'GLM-4.5: first_k_dense_replace 2^32', arch: 'glm4_moe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.first_k_dense_replace = 2 ** 32)), expect: /config\.json \(first_k_dense_replace\): 4294967296 is more than the 1024/ },
   {
     title: 'a config claiming 1024 layers × 4096 experts with a 24 MB header: refused on the files\' sizes, before the header is read',
     make: (hf) => {

@@ -14,14 +14,15 @@ import { sparsemixerReference } from '../support/sparsemixerReference';
  * cache equals one full pass. OLMoE (norm_topk_prob false) and Qwen3-MoE (renormalised, a dense layer) cover both
  * weight conventions and a KV cache with more layers than routers; Granite-MoE and gpt-oss (top-k on the logits, softmax
  * over the k; gpt-oss with router bias, sliding layers and sinks in the cache) and Phi-3.5-MoE (sparsemixer, checked
- * against an independent reference of transformers' code at every token of the steered layers) the newer routers.
+ * against an independent reference of transformers' code at every token of the steered layers) and GLM-4.5 (sigmoid
+ * scores chosen with a correction bias within expert groups, weighted by the unbiased scores) the newer routers.
  */
 describe('import: steering semantics and KV cache', function () {
   this.timeout(120000);
   const tmp = mkdtempSync(join(tmpdir(), 'moe-lens-import-steer-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  for (const arch of ['olmoe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe']) {
+  for (const arch of ['olmoe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe']) {
     describe(arch, () => {
       let steerable: GraphRunner;
       let plain: GraphRunner;
@@ -74,7 +75,9 @@ describe('import: steering semantics and KV cache', function () {
         const raw = o[m.outputs.routerLogits].data as Float32Array;
         const fn = m.router.function;
         const renorm = fn === 'softmax-topk-renormalized' || fn === 'topk-softmax'; // softmax over the k = renormalised
-        const jitter = (JSON.parse(readFileSync(join(fixtureDir(arch), 'config.json'), 'utf8')) as { router_jitter_noise?: number }).router_jitter_noise ?? 0;
+        const cfg = JSON.parse(readFileSync(join(fixtureDir(arch), 'config.json'), 'utf8')) as { router_jitter_noise?: number; norm_topk_prob?: boolean };
+        const jitter = cfg.router_jitter_noise ?? 0;
+        const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
         for (let t = 0; t < T; t++) {
           if (fn === 'sparsemixer-top2') {
             // Phi-MoE: ids and both weights as transformers' sparsemixer gives them under the steering convention
@@ -92,7 +95,12 @@ describe('import: steering semantics and KV cache', function () {
           assert.ok(sel.includes(on), `token ${t}: forced expert ${on} not selected at layer ${L - 1}`);
           const p = softmax(raw, r * E, E);
           const mass = sel.reduce((s, e) => s + p[e], 0);
-          const want = fn === 'sparsemixer-top2' ? sparsemixerReference(raw.subarray(r * E, (r + 1) * E), bias.subarray((L - 1) * E, L * E), jitter).weights[sel.indexOf(on)] : p[on] / (renorm ? mass : 1);
+          // GLM-4.5 (sigmoid-topk): the forced expert's own sigmoid score among the chosen ones' (expert_weights leave out
+          // routed_scaling_factor)
+          const sigmoidMass = sel.reduce((s, e) => s + sigmoid(raw[r * E + e]), 0);
+          const want = fn === 'sparsemixer-top2' ? sparsemixerReference(raw.subarray(r * E, (r + 1) * E), bias.subarray((L - 1) * E, L * E), jitter).weights[sel.indexOf(on)]
+            : fn === 'sigmoid-topk' ? sigmoid(raw[r * E + on]) / (cfg.norm_topk_prob === false ? 1 : sigmoidMass)
+            : p[on] / (renorm ? mass : 1);
           assert.ok(Math.abs(w[r * K + sel.indexOf(on)] - want) < 1e-6, `token ${t}: forced weight ${w[r * K + sel.indexOf(on)]} vs ${want}`);
         }
         // steering changed the model's output

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importanceScores, keepCount, keptByScore, prunedPairs } from '../../common/expertImportance';
@@ -87,7 +87,8 @@ describe('pruned model: steering (a) and the exported directory (b) agree', func
   };
 
   // gpt-oss's experts carry biases (a MoE node with six inputs): the pruning reader refuses it by name, never cuts it wrong
-  for (const arch of HF_ARCHS.filter((a) => a !== 'gpt_oss')) {
+  // GLM-4.5's grouped router with a correction bias per expert: the exporter refuses it (below)
+  for (const arch of HF_ARCHS.filter((a) => a !== 'gpt_oss' && a !== 'glm4_moe')) {
     it(`imported ${arch}`, async () => {
       const dir = await imported(arch);
       const m = JSON.parse(readFileSync(join(dir, 'moe.json'), 'utf8')) as { router: { function: string } };
@@ -98,6 +99,14 @@ describe('pruned model: steering (a) and the exported directory (b) agree', func
   it('imported gpt_oss (biased experts) is refused naming its MoE node', async () => {
     const dir = await imported('gpt_oss');
     await assert.rejects(compare({ dir, dispose: () => undefined }, 'gpt_oss', true), /MoE node \S+ is not laid out as moe-lens import builds it/);
+  });
+
+  it('imported glm4_moe (grouped sigmoid router) is refused at export, naming its router, and writes nothing', async () => {
+    const dir = await imported('glm4_moe');
+    const g = readMoeGraph(dir);
+    const out = join(tmp, 'glm4_moe-pruned');
+    assert.throws(() => exportReduced(g, planFromKept(g.layers.map(() => [0, 1, 2, 3])), out, { method: 'test' }), /sigmoid-topk: expert groups and a correction bias per expert\) cannot be exported/);
+    assert.ok(!existsSync(out));
   });
 
   it('refuses an existing output folder and writes nothing', () => {

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import type { MoeManifest } from '../../server/model/manifest';
 import { repoRoot } from './paths';
 
-export const HF_ARCHS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe'] as const;
+export const HF_ARCHS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe'] as const;
 /** the first four with config.json as transformers 5.18's save_pretrained writes it (test/fixtures/hf/<name>_tf5) */
 export const TF5_CONFIGS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe'] as const;
 
@@ -23,6 +23,8 @@ export interface GoldenText {
   router_logits: number[][][]; // [L][T][E]
   topk_ids: number[][][];
   topk_weights: number[][][];
+  /** GLM-4.5: (router layer, token) pairs whose grouped, biased choice is within 1e-3 of another (tools/hf) */
+  near_ties?: [number, number][];
 }
 
 export interface Golden {

@@ -10,7 +10,7 @@ import { decodeMxfp4 } from '../../server/import/mxfp4';
 import { fixtureDir } from '../support/hfFixtures';
 
 /**
- * config.json of Granite-MoE, gpt-oss and Phi-3.5-MoE (the fixtures' own, written by transformers 5.18), the
+ * config.json of Granite-MoE, gpt-oss, Phi-3.5-MoE and GLM-4.5 (the fixtures' own, written by transformers 5.18), the
  * transformers-5 spelling of the first four, and what is refused, naming the field. Parity is importParity.test.ts.
  */
 const config = (name: string) => JSON.parse(readFileSync(join(fixtureDir(name), 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -69,6 +69,35 @@ describe('import: the newer families’ config.json', () => {
     const { rope_parameters: rp, ...rest } = c as { rope_parameters: Record<string, unknown> };
     const hub = parseConfig(JSON.stringify({ ...rest, rope_theta: rp.rope_theta, rope_scaling: { ...rp, rope_type: undefined, rope_theta: undefined, type: 'longrope' } }));
     assert.deepEqual(hub.rotary, s.rotary);
+  });
+
+  it('GLM-4.5: grouped sigmoid router, a dense first layer, an ungated shared expert, half-rotary heads, q/k norm', () => {
+    const c = config('glm4_moe');
+    const s = parseConfig(JSON.stringify(c));
+    assert.deepEqual([s.experts, s.topK, s.normTopK, s.moeLayers, s.denseWidth, s.sharedWidth, s.ungatedShared], [8, 2, true, [1, 2], 48, 16, true]);
+    assert.deepEqual(s.groupedSigmoid, { groups: 2, topkGroup: 1, scaling: 2.5 });
+    assert.deepEqual([s.headDim, s.rotaryDim, s.ropeTheta, s.qkNorm, s.qkvBias, s.oBias], [8, 4, 1e6, 'head', true, false]);
+    // the hub's spelling: top-level rope_theta and partial_rotary_factor, no rope_parameters; the class's 0.5 unless named
+    const { rope_parameters: rp, partial_rotary_factor: _f, ...rest } = c as { rope_parameters: Record<string, unknown>; partial_rotary_factor: number };
+    const hub = parseConfig(JSON.stringify({ ...rest, rope_theta: rp.rope_theta }));
+    assert.deepEqual([hub.rotaryDim, hub.ropeTheta], [4, 1e6]);
+    assert.equal(parseConfig(JSON.stringify({ ...rest, partial_rotary_factor: 1 })).rotaryDim, 8);
+    // num_local_experts is transformers' alias of n_routed_experts
+    const { n_routed_experts: _n, ...aliased } = c;
+    assert.equal(parseConfig(JSON.stringify({ ...aliased, num_local_experts: 8 })).experts, 8);
+    refuses({ ...c, num_local_experts: 4 }, 'n_routed_experts', /disagree/);
+    refuses({ ...c, n_group: 3 }, 'n_group', /equal groups/);
+    refuses({ ...c, n_group: 8 }, 'n_group', /1 expert per group/);
+    refuses({ ...c, topk_group: 3 }, 'topk_group', /1–2/);
+    refuses({ ...c, num_experts_per_tok: 5 }, 'num_experts_per_tok', /cannot be chosen from 1 group\(s\) of 4/);
+    refuses({ ...c, routed_scaling_factor: 0 }, 'routed_scaling_factor', /positive/);
+    refuses({ ...c, first_k_dense_replace: 3 }, 'first_k_dense_replace', /no decoder layer with experts/);
+    refuses({ ...c, n_group: 1e7 }, 'n_group', /more than the 4096/);
+    refuses({ ...c, n_shared_experts: 1e6 }, 'n_shared_experts', /more than the 256/);
+    refuses({ ...c, moe_intermediate_size: 1_000_000, n_shared_experts: 2 }, 'n_shared_experts', /shared experts' width 2000000/);
+    refuses({ ...c, rope_parameters: { ...rp, partial_rotary_factor: 0.375 } }, 'rope_parameters.partial_rotary_factor', /must be even/);
+    refuses({ ...c, rope_parameters: { ...rp, partial_rotary_factor: 1.5 } }, 'rope_parameters.partial_rotary_factor', /\(0, 1\]/);
+    refuses({ ...c, rope_parameters: { ...rp, rope_type: 'yarn' } }, 'rope_parameters.rope_type', /"yarn"/);
   });
 
   it('gpt-oss as the hub writes it (rope_scaling, top-level rope_theta) reads the same YaRN table', () => {

@@ -49,6 +49,11 @@ describe('quantised import plan', () => {
     assert.doesNotThrow(() => checkBlocks(spec(), { bits: 4, block: 128 }));
   });
 
+  it("refuses GLM-4.5's grouped sigmoid router, naming --quant (QMoE is not checked for its weights)", () => {
+    const glm = spec({ architecture: 'Glm4MoeForCausalLM', groupedSigmoid: { groups: 1, topkGroup: 1, scaling: 2.5 } });
+    assert.throws(() => checkBlocks(glm, { bits: 8, block: 32 }), (e: Error) => /^--quant: quantised import does not support GLM-4\.5's grouped sigmoid routing/.test(e.message));
+  });
+
   it('estimates OLMoE-1B-7B: about 27.7 GB at fp32, a quarter at int8, about a seventh at int4', () => {
     const fp32 = dataBytes(spec(), null);
     assert.ok(Math.abs(fp32 / 1e9 - 27.7) < 0.3, `${fp32}`);

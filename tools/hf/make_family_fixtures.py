@@ -59,6 +59,18 @@ FAMILIES = {
         router_jitter_noise=0.25, input_jitter_noise=0.01, attention_bias=True, lm_head_bias=True,
         bos_token_id=1, eos_token_id=2, tie_word_embeddings=False,
     ), "llama2", "1MB"),
+    # GLM-4.5 (glm4_moe): sigmoid router with e_score_correction_bias (random here, see glm_router_bias) for the choice
+    # only, group-limited top-k (8 experts in 2 groups, 1 group kept), weights renormalised and scaled by
+    # routed_scaling_factor; one shared expert; layer 0 dense (first_k_dense_replace); half-rotary heads; per-head
+    # q/k RMSNorm; q/k/v bias
+    "glm4_moe": ("Glm4MoeForCausalLM", dict(
+        hidden_size=32, intermediate_size=48, moe_intermediate_size=16, num_hidden_layers=3, num_attention_heads=4,
+        num_key_value_heads=2, head_dim=8, n_routed_experts=8, num_experts_per_tok=2, n_group=2, topk_group=1,
+        n_shared_experts=1, routed_scaling_factor=2.5, norm_topk_prob=True, first_k_dense_replace=1,
+        use_qk_norm=True, attention_bias=True, rms_norm_eps=1e-5, max_position_embeddings=131072,
+        rope_parameters={"rope_type": "default", "rope_theta": 1e6, "partial_rotary_factor": 0.5},
+        bos_token_id=1, eos_token_id=2, tie_word_embeddings=False,
+    ), "llama2", "1MB"),
 }
 
 FP4 = torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0])
@@ -134,10 +146,50 @@ def dequantised_copy(folder, dest):
         json.dump(c, f)
 
 
+def glm_router_bias(model, seed):
+    """GLM-4.5's e_score_correction_bias is a float32 buffer (not a parameter, so randomize leaves it at 0): seeded
+    N(0, 0.3²), large enough against the sigmoid scores to change some choices, kept float32 on disk as the hub has it
+    (_keep_in_fp32_modules_strict)."""
+    g = torch.Generator().manual_seed(seed)
+    for layer in model.model.layers:
+        gate = getattr(layer.mlp, "gate", None)
+        if gate is not None:
+            gate.e_score_correction_bias = (0.3 * torch.randn(gate.e_score_correction_bias.shape, generator=g)).float()
+
+
+def glm_near_ties(folder, golden, margin=1e-3):
+    """(router layer, token) pairs per text where GLM-4.5's choice is within `margin` of another: the kept groups'
+    scores (sum of each group's top-2 biased sigmoid scores) or the k-th and (k+1)-th biased score among the kept
+    groups. Computed from the recorded router logits and the checkpoint's correction biases, as the router does."""
+    cfg = transformers.AutoConfig.from_pretrained(folder)
+    tensors = {}
+    for name in os.listdir(folder):
+        if name.endswith(".safetensors"):
+            tensors.update(load_file(os.path.join(folder, name)))
+    E, G, kg, k = cfg.n_routed_experts, cfg.n_group, cfg.topk_group, cfg.num_experts_per_tok
+    for text in golden["texts"]:
+        ties = []
+        for m, layer in enumerate(golden["moe_layers"]):
+            bias = tensors[f"model.layers.{layer}.mlp.gate.e_score_correction_bias"].float()
+            s = torch.tensor(text["router_logits"][m]).sigmoid() + bias  # [T, E]
+            groups = s.view(-1, G, E // G).topk(2, dim=-1)[0].sum(-1)  # [T, G]
+            for t in range(s.shape[0]):
+                gs = groups[t].sort(descending=True)[0]
+                kept = groups[t].topk(kg)[1]
+                mask = torch.zeros(G, dtype=torch.bool)
+                mask[kept] = True
+                cand = s[t].masked_fill(~mask.repeat_interleave(E // G), float("-inf")).sort(descending=True)[0]
+                if (kg < G and gs[kg - 1] - gs[kg] <= margin) or cand[k - 1] - cand[k] <= margin:
+                    ties.append([m, t])
+        text["near_ties"] = ties
+
+
 def router_of(arch):
     """The router module of a decoder layer and how to read (logits, weights, ids) from its output."""
     if arch == "GraniteMoeForCausalLM":
         return lambda layer: layer.block_sparse_moe.router, lambda out: (out[2], out[1], out[0])
+    if arch == "Glm4MoeForCausalLM":  # Glm4MoeTopkRouter returns (router_logits, topk_weights, topk_indices)
+        return mf.gate_router, lambda out: (out[0], out[1], out[2])
     return lambda layer: layer.mlp.router, lambda out: (out[0], out[1], out[2])
 
 
@@ -173,6 +225,8 @@ def main():
         mf.randomize(model, mf.SEED + 100 + n, router_suffixes=("router.weight", "router.layer.weight"),
                      gains={"gate_up_proj": 5.0} if arch == "GptOssForCausalLM" else None)
         model = model.to(torch.bfloat16)
+        if arch == "Glm4MoeForCausalLM":
+            glm_router_bias(model, mf.SEED + 200 + n)
         model.save_pretrained(folder, max_shard_size=shard)
         shutil.copy(os.path.join(tok_dir, "tokenizer_config.json"), folder)
         if arch == "GptOssForCausalLM":
@@ -183,6 +237,8 @@ def main():
             golden["recorded_from"] = "the MXFP4 experts dequantised by transformers.integrations.mxfp4.convert_moe_packed_tensors"
         else:
             golden = mf.record(folder, tok_dir, arch, mf.SEED, routers=router_of(arch))
+        if arch == "Glm4MoeForCausalLM":
+            glm_near_ties(folder, golden)
         golden["config_style"] = "v5"
         with open(os.path.join(folder, "golden.json"), "w", encoding="utf-8") as f:
             json.dump(golden, f, ensure_ascii=False, separators=(",", ":"))

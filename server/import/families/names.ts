@@ -1,5 +1,5 @@
-// Where Granite-MoE's and gpt-oss's weights live in their hub checkpoints (the names their transformers 5.18 loaders
-// read: conversion_mapping.py's "granitemoe" renamings; gpt-oss's modeling and MXFP4 files).
+// Where Granite-MoE's, gpt-oss's, Phi-3.5-MoE's and GLM-4.5's weights live in their hub checkpoints (the names their
+// transformers 5.18 loaders read: conversion_mapping.py's "granitemoe" renamings; gpt-oss's modeling and MXFP4 files).
 import type { ModelSpec } from '../config';
 import type { LayerNames } from '../tensorNames';
 
@@ -19,6 +19,12 @@ export function familyLayerNames(spec: ModelSpec, layer: number, base: LayerName
     // the hub's Mixtral-style names (conversion_mapping.py "phimoe" renames them to mlp.router / mlp.experts.*)
     const moe = `${p}.block_sparse_moe`;
     return { ...base, router: `${moe}.gate.weight`, expertGate: (e) => `${moe}.experts.${e}.w1.weight`, expertUp: (e) => `${moe}.experts.${e}.w3.weight`, expertDown: (e) => `${moe}.experts.${e}.w2.weight` };
+  }
+  if (spec.architecture === 'Glm4MoeForCausalLM') {
+    // modeling_glm4_moe.py's own names (conversion_mapping.py's "glm4_moe" only fuses the per-expert tensors):
+    // Glm4MoeTopkRouter's e_score_correction_bias buffer, Glm4MoeMoE.shared_experts (plural, no gate)
+    const moe = `${p}.mlp`;
+    return { ...base, routerScoreBias: `${moe}.gate.e_score_correction_bias`, sharedGate: `${moe}.shared_experts.gate_proj.weight`, sharedUp: `${moe}.shared_experts.up_proj.weight`, sharedDown: `${moe}.shared_experts.down_proj.weight` };
   }
   return base;
 }

@@ -1,5 +1,6 @@
 // Families whose config.json is read by a parser of their own (the first four are read by config.ts itself).
 import type { Architecture, ModelSpec } from '../config';
+import { glm4MoeSpec } from './glm4Moe';
 import { gptOssSpec } from './gptOss';
 import { graniteSpec } from './granite';
 import { phimoeSpec } from './phimoe';
@@ -9,4 +10,5 @@ export const FAMILY_PARSERS: Partial<Record<Architecture, (c: Json) => ModelSpec
   GraniteMoeForCausalLM: graniteSpec,
   GptOssForCausalLM: gptOssSpec,
   PhimoeForCausalLM: phimoeSpec,
+  Glm4MoeForCausalLM: glm4MoeSpec,
 };

@@ -15,6 +15,15 @@ export function familyRouterDescription(spec: ModelSpec): RouterDescription | un
       gateWeights: `Phi-MoE sparsemixer (jitter_eps ${spec.sparsemixerJitter}): each chosen expert's weight is the softmax of the raw logits within the relative jitter threshold of its own raw logit (the second with the first masked out); not renormalised`,
     };
   }
+  if (spec.groupedSigmoid) {
+    const { groups, topkGroup, scaling } = spec.groupedSigmoid;
+    const grouped = topkGroup < groups ? ` within the ${topkGroup} of ${groups} expert groups whose two best such scores sum highest` : '';
+    return {
+      function: 'sigmoid-topk',
+      selection: `topk(sigmoid(router_logits) + e_score_correction_bias + expert_bias)${grouped}`,
+      gateWeights: `sigmoid(router_logits) of the selected experts (without e_score_correction_bias)${spec.normTopK ? ', renormalised to sum 1' : ''} (transformers: Glm4MoeTopkRouter)${scaling !== 1 ? `; the model multiplies them by routed_scaling_factor ${scaling}, which the graph applies to the experts' sum and these weights leave out` : ''}`,
+    };
+  }
   if (spec.architecture === 'GraniteMoeForCausalLM' || spec.architecture === 'GptOssForCausalLM') {
     return {
       function: 'topk-softmax',

@@ -45,8 +45,9 @@ export function attention(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n
     q4 = rmsNorm(g, src, q4, n.qNorm, headDim, spec.eps);
     k4 = rmsNorm(g, src, k4, n.kNorm, headDim, spec.eps);
   }
-  const qh = applyRotary(g, g.op('Transpose', [q4], { perm: [0, 2, 1, 3] }), ctx.rope, headDim);
-  const kh = applyRotary(g, g.op('Transpose', [k4], { perm: [0, 2, 1, 3] }), ctx.rope, headDim);
+  // rotaryDim: GLM-4.5 rotates only the first int(head_dim · partial_rotary_factor) channels of each head
+  const qh = applyRotary(g, g.op('Transpose', [q4], { perm: [0, 2, 1, 3] }), ctx.rope, headDim, spec.rotaryDim);
+  const kh = applyRotary(g, g.op('Transpose', [k4], { perm: [0, 2, 1, 3] }), ctx.rope, headDim, spec.rotaryDim);
   const vh = g.op('Transpose', [heads4(v, kvHeads)], { perm: [0, 2, 1, 3] });
   const presentKey = g.op('Concat', [pastKey, kh], { axis: 2 }); // [1, kvH, S, d]
   const presentValue = g.op('Concat', [pastValue, vh], { axis: 2 });

@@ -65,11 +65,18 @@ export function rotary(g: GraphBuilder, positions: string, headDim: number, thet
   return { cos: g.op('Cos', [emb]), sin: g.op('Sin', [emb]) };
 }
 
-/** x·cos + rotate_half(x)·sin on [..., T, headDim], rotate_half(x) = [-x₂, x₁]. */
-export function applyRotary(g: GraphBuilder, x: string, rope: { cos: string; sin: string }, headDim: number): string {
-  const half = headDim / 2;
-  const x1 = g.op('Slice', [x, g.constI([0]), g.constI([half]), g.constI([-1])]);
-  const x2 = g.op('Slice', [x, g.constI([half]), g.constI([headDim]), g.constI([-1])]);
-  const rot = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: -1 });
-  return g.op('Add', [g.op('Mul', [x, rope.cos]), g.op('Mul', [rot, rope.sin])]);
+/**
+ * x·cos + rotate_half(x)·sin on [..., T, headDim], rotate_half(x) = [-x₂, x₁]. With rotaryDim < headDim (GLM-4.5's
+ * partial_rotary_factor) only the first rotaryDim channels rotate (cos/sin are that wide) and the rest pass through,
+ * as transformers' apply_rotary_pos_emb: cat([q_rot·cos + rotate_half(q_rot)·sin, q_pass]).
+ */
+export function applyRotary(g: GraphBuilder, x: string, rope: { cos: string; sin: string }, headDim: number, rotaryDim = headDim): string {
+  const rot = rotaryDim === headDim ? x : g.op('Slice', [x, g.constI([0]), g.constI([rotaryDim]), g.constI([-1])]);
+  const half = rotaryDim / 2;
+  const x1 = g.op('Slice', [rot, g.constI([0]), g.constI([half]), g.constI([-1])]);
+  const x2 = g.op('Slice', [rot, g.constI([half]), g.constI([rotaryDim]), g.constI([-1])]);
+  const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: -1 });
+  const embedded = g.op('Add', [g.op('Mul', [rot, rope.cos]), g.op('Mul', [rotated, rope.sin])]);
+  if (rotaryDim === headDim) return embedded;
+  return g.op('Concat', [embedded, g.op('Slice', [x, g.constI([rotaryDim]), g.constI([headDim]), g.constI([-1])])], { axis: -1 });
 }

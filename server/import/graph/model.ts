@@ -58,7 +58,7 @@ export function buildModel(g: GraphBuilder, src: WeightSource, spec: ModelSpec, 
   const positions = g.op('Range', [P, S, scalar(1)]); // [T] int64
   const keyPositions = g.op('Range', [scalar(0), S, scalar(1)]); // [S]
   const allowed = g.op('LessOrEqual', [g.op('Unsqueeze', [keyPositions, g.constI([0])]), g.op('Unsqueeze', [positions, g.constI([1])])]); // [T, S]
-  const ctx = { rope: rotary(g, positions, headDim, spec.ropeTheta, spec.rotary), allowed, T, allowedSliding: slidingMask(g, spec, allowed, positions, keyPositions) };
+  const ctx = { rope: rotary(g, positions, spec.rotaryDim ?? headDim, spec.ropeTheta, spec.rotary), allowed, T, allowedSliding: slidingMask(g, spec, allowed, positions, keyPositions) };
 
   const flatIds = g.op('Reshape', [ids, g.constI([-1])]);
   // Quantised: the table through GatherBlockQuantized; a tied lm_head gets its own MatMulNBits copy at the end (the

@@ -29,6 +29,9 @@
 // so the op's output is multiplied by S per token. A disabled expert (bias -1e9) is never in sel; a forced one (+1e9)
 // always is and keeps the weight its raw logit earns; bias 0 adds exact zeros, so selection is bit-identical.
 //
+// GLM-4.5 (sigmoid scores, e_score_correction_bias and groups for the choice, unbiased scores as weights): the op is fed
+// log(score) at the chosen experts and its output multiplied by the weights' sum (graph/groupedSigmoidRouter.ts).
+//
 // Quantised (--quant): the experts are one com.microsoft.QMoE node instead (quantLayers.ts, with what the kernel does
 // on CPU): the same masked router input, plus router_weights = the full softmax, so the op applies transformers' gate
 // weights itself (renormalised or not) and no rescaling by S follows. The router stays float32.
@@ -36,6 +39,7 @@ import type { ModelSpec } from '../config';
 import type { LayerNames } from '../tensorNames';
 import type { AttrValue, GraphBuilder } from './builder';
 import { gptOssExperts } from './gptOssExperts';
+import { groupedSigmoidRouter } from './groupedSigmoidRouter';
 import { linear, swigluMlp } from './layers';
 import { sparsemixer } from './sparsemixer';
 import { qmoe } from './quantLayers';
@@ -56,38 +60,56 @@ export function moeBlock(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n:
   // Phi-3.5-MoE: the sparsemixer chooses and weighs (graph/sparsemixer.ts); the op is then fed log(weight) at the
   // chosen experts, so its softmax over them gives weight / S and the output is multiplied by S as below.
   const mixer = spec.sparsemixerJitter !== undefined ? sparsemixer(g, raw, scores, spec.sparsemixerJitter) : null;
-  const sel = mixer?.sel ?? g.opN('TopK', [scores, g.constI([K])], 2, { axis: -1, largest: 1, sorted: 1 })[1];
+  // GLM-4.5: sigmoid scores, chosen with e_score_correction_bias within the best groups (graph/groupedSigmoidRouter.ts);
+  // the op is fed log(score) at the chosen experts and its output multiplied by the true weights' sum
+  const glm = spec.groupedSigmoid ? groupedSigmoidRouter(g, src, raw, bias, n.routerScoreBias!, spec.groupedSigmoid, E, K, spec.normTopK) : null;
+  const sel = glm?.sel ?? mixer?.sel ?? g.opN('TopK', [scores, g.constI([K])], 2, { axis: -1, largest: 1, sorted: 1 })[1];
   // Gate weights as transformers computes them: softmax over all experts in float32, the selected probabilities,
   // renormalised to sum 1 when the model does.
   const probs = g.op('Softmax', [raw], { axis: -1 });
-  const picked = mixer?.weights ?? g.op('GatherElements', [probs, sel], { axis: 1 }); // [T, K]
-  const mass = g.op('ReduceSum', [picked, g.constI([1])], { keepdims: 1 }); // [T, 1] = S
-  const weights = spec.normTopK ? g.op('Div', [picked, mass]) : picked;
+  let weights: string;
+  let opInput: string; // the op's router input at the selected experts
+  let scale: string | null; // what the op's output is multiplied by, per token
+  if (glm) {
+    ({ weights, logWeights: opInput, outScale: scale } = glm);
+  } else {
+    const picked = mixer?.weights ?? g.op('GatherElements', [probs, sel], { axis: 1 }); // [T, K]
+    const mass = g.op('ReduceSum', [picked, g.constI([1])], { keepdims: 1 }); // [T, 1] = S
+    weights = spec.normTopK ? g.op('Div', [picked, mass]) : picked;
+    opInput = mixer ? g.op('Log', [mixer.weights]) : g.op('GatherElements', [raw, sel], { axis: 1 });
+    scale = spec.normTopK ? null : mass;
+  }
   const entropy = g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [probs, g.op('LogSoftmax', [raw], { axis: -1 })]), g.constI([1])], { keepdims: 0 })]);
 
-  // Router input for the op: raw logits at the selected experts, -1e9 elsewhere.
+  // Router input for the op: raw logits (or the log-weights above) at the selected experts, -1e9 elsewhere.
   const floor = g.op('ConstantOfShape', [g.op('Shape', [raw])], {});
-  const masked = g.op('ScatterElements', [g.op('Add', [floor, g.constF([-1e9], [])]), sel, mixer ? g.op('Log', [mixer.weights]) : g.op('GatherElements', [raw, sel], { axis: 1 })], { axis: 1 });
+  const masked = g.op('ScatterElements', [g.op('Add', [floor, g.constF([-1e9], [])]), sel, opInput], { axis: 1 });
   const gelu = spec.expertActivation === 'gelu';
   let out: string;
   if (g.quant) {
-    // quantPlan.checkBlocks refuses what QMoE is not checked for (gpt-oss experts, sparsemixer, GELU) before import
+    // quantPlan.checkBlocks refuses what QMoE is not checked for (gpt-oss experts, sparsemixer, GLM's router, GELU)
+    // before import
     const pieces = { fc1: expertPieces(src, n, E, I, H, 'fc1'), fc2: expertPieces(src, n, E, I, H, 'fc2') };
     out = qmoe(g, spec, { fc1: `${n.router}.fc1_interleaved`, fc2: `${n.router}.fc2` }, pieces, x, masked, probs);
   } else {
-    out = floatMoe(g, src, spec, n, x, masked, mass, gelu);
+    out = floatMoe(g, src, spec, n, x, masked, scale, gelu);
   }
   if (spec.sharedWidth > 0) {
-    // Qwen2-MoE: out += sigmoid(shared_expert_gate(x)) · shared_expert(x)
     const shared = swigluMlp(g, src, x, { gate: n.sharedGate, up: n.sharedUp, down: n.sharedDown }, H, spec.sharedWidth);
-    const gate = g.op('Sigmoid', [linear(g, src, x, n.sharedExpertGate, 1, H, undefined, true)]);
-    out = g.op('Add', [out, g.op('Mul', [gate, shared])]);
+    if (spec.ungatedShared) {
+      // GLM-4.5: out += shared_experts(x) (Glm4MoeMoE.forward)
+      out = g.op('Add', [out, shared]);
+    } else {
+      // Qwen2-MoE: out += sigmoid(shared_expert_gate(x)) · shared_expert(x)
+      const gate = g.op('Sigmoid', [linear(g, src, x, n.sharedExpertGate, 1, H, undefined, true)]);
+      out = g.op('Add', [out, g.op('Mul', [gate, shared])]);
+    }
   }
   return { out, routing: { routerLogits: raw, expertIds: sel, expertWeights: weights, entropy } };
 }
 
-/** The float experts: one com.microsoft.MoE node, its output scaled by S when the model does not renormalise. */
-function floatMoe(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n: LayerNames, x: string, masked: string, mass: string, gelu: boolean): string {
+/** The float experts: one com.microsoft.MoE node, its output times `scale` (S when the model does not renormalise). */
+function floatMoe(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n: LayerNames, x: string, masked: string, scale: string | null, gelu: boolean): string {
   const { hidden: H, experts: E, topK: K, expertWidth: I } = spec;
   // gpt-oss: biased experts from its MXFP4 or bf16 tensors (graph/gptOssExperts.ts)
   const biased = spec.expertBiases ? gptOssExperts(g, src, n, E, I, H) : null;
@@ -98,7 +120,7 @@ function floatMoe(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n: LayerN
     ? { activation_type: 'gelu' } // the op's gelu is the tanh approximation (moe_utils.cc), not torch's default erf
     : { activation_type: 'swiglu', swiglu_fusion: 1, activation_alpha: { float: sw.alpha }, activation_beta: { float: sw.beta }, swiglu_limit: { float: sw.limit } };
   const out = g.op('MoE', biased ? [x, masked, fc1, biased.fc1Bias, fc2, biased.fc2Bias] : [x, masked, fc1, '', fc2], { k: K, ...activation, normalize_routing_weights: 1 }, 'com.microsoft');
-  return spec.normTopK ? out : g.op('Mul', [out, mass]);
+  return scale === null ? out : g.op('Mul', [out, scale]);
 }
 
 /**
