@@ -55,18 +55,22 @@ const PHASES: readonly string[] = ['weights', 'hashing', 'verifying', 'done'];
 const isCount = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isStr = (v: unknown) => typeof v === 'string';
 
-/** One line of the importer's stdout → an event, or undefined for anything else (a blank line, a stray log). */
-export function parseImportEvent(line: string): ImportEvent | undefined {
+/** One line of a CLI's `--progress json` stdout as a JSON object, or undefined for anything else (blank, log, array). */
+export function jsonObjectLine(line: string): Record<string, unknown> | undefined {
   const s = line.trim();
   if (!s.startsWith('{')) return undefined;
-  let o: Record<string, unknown>;
   try {
     const v: unknown = JSON.parse(s);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-    o = v as Record<string, unknown>;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** One line of the importer's stdout → an event, or undefined for anything else (a blank line, a stray log). */
+export function parseImportEvent(line: string): ImportEvent | undefined {
+  const o = jsonObjectLine(line);
+  if (!o) return undefined;
   switch (o.event) {
     case 'progress':
       return PHASES.includes(o.phase as string) && ['bytesDone', 'bytesTotal', 'tensorsDone', 'tensorsTotal'].every((k) => isCount(o[k]))

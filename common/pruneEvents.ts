@@ -4,6 +4,7 @@
 // lines. Pure: the CLI writes them, the extension parses.
 import type { ImportanceResult, OffloadResult, PruneResult } from './pruneProtocol';
 import { isImportanceResult, isOffloadResult, isPruneResult } from './pruneValidation';
+import { jsonObjectLine } from './importEvents';
 
 /** profiling: the corpus through the profiling graph; measuring: held-out bits per token, one pruning at a time */
 export type PrunePhase = 'profiling' | 'measuring' | 'exporting';
@@ -36,16 +37,8 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isI
 
 /** One line of stdout → an event, or undefined for anything else (a blank line, a stray log, a malformed result). */
 export function parsePruneEvent(line: string): PruneEvent | undefined {
-  const s = line.trim();
-  if (!s.startsWith('{')) return undefined;
-  let o: Record<string, unknown>;
-  try {
-    const v: unknown = JSON.parse(s);
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-    o = v as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
+  const o = jsonObjectLine(line);
+  if (!o) return undefined;
   switch (o.event) {
     case 'progress':
       return PHASES.includes(o.phase as string) && isCount(o.done) && isCount(o.total) && o.done <= o.total && typeof o.message === 'string'

@@ -1,13 +1,12 @@
 // Runs `moe-lens import` (dist/cli.js) in a child process for the extension: the conversion reads and writes gigabytes
 // and is synchronous while it converts the weights, so it must not run in the extension host. Progress comes back as
 // JSON lines on the child's stdout (`--progress json`, common/importEvents.ts): no IPC channel is needed, and the same
-// stream serves scripts. The child runs on the extension host's own runtime (process.execPath with
-// ELECTRON_RUN_AS_NODE, as vscode-languageclient starts the server). No vscode import: test/model/importProcess.test.ts
-// runs this against the real CLI.
-import { spawn } from 'node:child_process';
+// stream serves scripts. The child is run by extension/cliProcess.ts. No vscode import:
+// test/model/importProcess.test.ts runs this against the real CLI.
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineSplitter, parseImportEvent, type ImportDoneEvent, type ImportErrorEvent, type ImportProgressEvent } from '../../common/importEvents';
+import { parseImportEvent, type ImportDoneEvent, type ImportErrorEvent, type ImportProgressEvent } from '../../common/importEvents';
+import { howItEnded, runCli } from '../cliProcess';
 import { removeStaleStaging, STAGING_PREFIX } from './modelStorage';
 import { uniqueName } from './modelName';
 
@@ -44,43 +43,25 @@ export async function importIntoStorage(job: ImportJob): Promise<ImportOutcome> 
   try {
     if (job.signal?.aborted) return { kind: 'cancelled' };
     const out = join(staging, 'model');
-    const args = [job.cli, 'import', job.hfDir, out, '--progress', 'json', '--name', job.name, ...(job.dtype ? ['--dtype', job.dtype] : []), ...(job.quant ? ['--quant', job.quant] : [])];
-    const child = spawn(process.execPath, args, { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-    const kill = () => child.kill('SIGTERM');
-    job.signal?.addEventListener('abort', kill);
+    const args = ['import', job.hfDir, out, '--progress', 'json', '--name', job.name, ...(job.dtype ? ['--dtype', job.dtype] : []), ...(job.quant ? ['--quant', job.quant] : [])];
     let done: ImportDoneEvent | undefined;
     let error: ImportErrorEvent | undefined;
     let cancelledByChild = false;
-    const stderrTail: string[] = [];
-    const stdout = new LineSplitter();
-    const stderr = new LineSplitter();
-    const onStdout = (lines: string[]) => {
-      for (const line of lines) {
+    const exit = await runCli({
+      cli: job.cli,
+      args,
+      signal: job.signal,
+      onLog: job.onLog,
+      onLine: (line) => {
         const e = parseImportEvent(line);
         if (e?.event === 'progress') job.onProgress?.(e);
         else if (e?.event === 'done') done = e;
         else if (e?.event === 'error') error = e;
         else if (e?.event === 'cancelled') cancelledByChild = true;
-        else if (line.trim()) job.onLog?.(line);
-      }
-    };
-    const onStderr = (lines: string[]) => {
-      for (const line of lines) {
-        job.onLog?.(line);
-        stderrTail.push(line);
-        if (stderrTail.length > 8) stderrTail.shift();
-      }
-    };
-    child.stdout.setEncoding('utf8').on('data', (c: string) => onStdout(stdout.push(c)));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => onStderr(stderr.push(c)));
-    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
-      child.once('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
-      child.once('close', (code, signal) => resolve({ code, signal }));
+        return e !== undefined;
+      },
     });
-    job.signal?.removeEventListener('abort', kill);
-    onStdout(stdout.end());
-    onStderr(stderr.end());
-    if (job.signal?.aborted || cancelledByChild) return { kind: 'cancelled' };
+    if (exit.aborted || cancelledByChild) return { kind: 'cancelled' };
     if (exit.spawnError) return { kind: 'failed', message: `could not start the importer (${process.execPath} ${job.cli}): ${exit.spawnError.message}` };
     if (exit.code === 0 && done) {
       const folder = uniqueName(job.name, readdirSync(job.modelsDir));
@@ -89,8 +70,7 @@ export async function importIntoStorage(job: ImportJob): Promise<ImportOutcome> 
       return { kind: 'done', dir, folder, result: { ...done, outDir: dir } };
     }
     if (error) return { kind: 'failed', message: error.message, file: error.file, field: error.field };
-    const how = exit.signal ? `was killed (${exit.signal})` : `exited with code ${exit.code}`;
-    return { kind: 'failed', message: `the importer ${how}${stderrTail.length ? `: ${stderrTail.join('\n')}` : ''}` };
+    return { kind: 'failed', message: `the importer ${howItEnded(exit, 'printed no result')}` };
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }

@@ -3,12 +3,11 @@
 // onnxruntime work that must not run in the extension host. Progress and the result come back as JSON lines on the
 // child's stdout (common/pruneEvents.ts). Cancel kills the child (SIGTERM; the CLI removes a half-written export).
 // No vscode import: test/model/pruneProcess.test.ts runs this against the real CLI.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { LineSplitter } from '../../common/importEvents';
 import { parsePruneEvent, type PruneDoneEvent, type PruneProgressEvent } from '../../common/pruneEvents';
 import type { PruneResult } from '../../common/pruneProtocol';
+import { howItEnded, runCli } from '../cliProcess';
 import { uniqueName } from '../models/modelName';
 import { removeStaleStaging, STAGING_PREFIX } from '../models/modelStorage';
 import { pruneArgs, type PruneRequest } from './pruneCliArgs';
@@ -28,45 +27,23 @@ export type CliOutcome = { kind: 'done'; done: PruneDoneEvent } | { kind: 'faile
 
 export async function runPruneCli(job: CliJob): Promise<CliOutcome> {
   if (job.signal?.aborted) return { kind: 'cancelled' };
-  const child = spawn(process.execPath, [job.cli, ...job.args], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-  const kill = () => child.kill('SIGTERM');
-  job.signal?.addEventListener('abort', kill);
   let done: PruneDoneEvent | undefined;
   let error: string | undefined;
-  const stderrTail: string[] = [];
-  const stdout = new LineSplitter();
-  const stderr = new LineSplitter();
-  const onStdout = (lines: string[]) => {
-    for (const line of lines) {
+  const exit = await runCli({
+    ...job,
+    onLine: (line) => {
       const e = parsePruneEvent(line);
       if (e?.event === 'progress') job.onProgress?.(e);
       else if (e?.event === 'done') done = e;
       else if (e?.event === 'error') error = e.message;
-      else if (line.trim()) job.onLog?.(line); // includes a result line that failed validation: worth seeing in the log
-    }
-  };
-  const onStderr = (lines: string[]) => {
-    for (const line of lines) {
-      job.onLog?.(line);
-      stderrTail.push(line);
-      if (stderrTail.length > 8) stderrTail.shift();
-    }
-  };
-  child.stdout.setEncoding('utf8').on('data', (c: string) => onStdout(stdout.push(c)));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => onStderr(stderr.push(c)));
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
-    child.once('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
-    child.once('close', (code, signal) => resolve({ code, signal }));
+      return e !== undefined;
+    },
   });
-  job.signal?.removeEventListener('abort', kill);
-  onStdout(stdout.end());
-  onStderr(stderr.end());
-  if (job.signal?.aborted) return { kind: 'cancelled' };
+  if (exit.aborted) return { kind: 'cancelled' };
   if (exit.spawnError) return { kind: 'failed', message: `could not start moe-lens (${process.execPath} ${job.cli}): ${exit.spawnError.message}` };
   if (exit.code === 0 && done) return { kind: 'done', done };
   if (error) return { kind: 'failed', message: error };
-  const how = exit.signal ? `was killed (${exit.signal})` : exit.code === 0 ? 'printed no valid result' : `exited with code ${exit.code}`;
-  return { kind: 'failed', message: `moe-lens ${job.args[0]} ${how}${stderrTail.length ? `: ${stderrTail.join('\n')}` : ''}` };
+  return { kind: 'failed', message: `moe-lens ${job.args[0]} ${howItEnded(exit, 'printed no valid result')}` };
 }
 
 export interface ExportJob extends Omit<CliJob, 'args'> {
