@@ -2,7 +2,7 @@
 // OUT/hf): config.json = the source config with the new expert count, model.safetensors in the hub's per-expert layout
 // (float32, or float16 when the model stores fp16), tokenizer.json. The graph's initializers already carry the hub's
 // names; only the experts are laid out again: the op's fc1 [E, 2I, H] (gate and up rows interleaved, swiglu) back to
-// gate/up [I, H] per expert, fc2 [E, H, I] to down [H, I]. test/model/prunedHf.test.ts checks it against transformers.
+// gate/up [I, H] per expert, fc2 [E, H, I] to down [H, I] (Granite-MoE: back to its fused input/output_linear). test/model/prunedHf.test.ts checks it against transformers.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -56,8 +56,7 @@ export function exportHf(g: MoeGraph, out: string): void {
     entries.push({ name, dtype: elementBytes(t) === 2 ? 'F16' : 'F32', shape: t.dims!.map(Number), bytes: tensorBytes(g.dir, t).slice() });
   }
   for (const layer of g.layers) {
-    const moe = layer.router.replace(/\.fp16$/, '').replace(/\.gate\.weight$/, '');
-    const [gName, uName, dName] = moe.endsWith('block_sparse_moe') ? ['w1', 'w3', 'w2'] : ['gate_proj', 'up_proj', 'down_proj'];
+    const router = layer.router.replace(/\.fp16$/, '');
     const fc1 = g.initializers.get(layer.fc1)!;
     const fc2 = g.initializers.get(layer.fc2)!;
     const [E, twoI, H] = fc1.dims!.map(Number);
@@ -69,15 +68,30 @@ export function exportHf(g: MoeGraph, out: string): void {
     const b1 = tensorBytes(g.dir, fc1);
     const b2 = tensorBytes(g.dir, fc2);
     const row = H * size;
-    for (let e = 0; e < E; e++) {
-      const gate = new Uint8Array(I * row);
-      const up = new Uint8Array(I * row);
-      for (let i = 0; i < I; i++) {
-        gate.set(b1.subarray((e * twoI + 2 * i) * row, (e * twoI + 2 * i + 1) * row), i * row);
-        up.set(b1.subarray((e * twoI + 2 * i + 1) * row, (e * twoI + 2 * i + 2) * row), i * row);
+    /** expert e's gate (even rows of fc1) or up (odd rows) projection, [I, H] */
+    const half = (e: number, odd: 0 | 1) => {
+      const out = new Uint8Array(I * row);
+      for (let i = 0; i < I; i++) out.set(b1.subarray((e * twoI + 2 * i + odd) * row, (e * twoI + 2 * i + odd + 1) * row), i * row);
+      return out;
+    };
+    if (router.endsWith('.router.layer.weight')) {
+      // Granite-MoE keeps its experts fused (modeling_granitemoe.py GraniteMoeParallelExperts): input_linear [E, 2I, H]
+      // = each expert's gate rows, then its up rows; output_linear [E, H, I], fc2 as it is.
+      const moe = router.slice(0, -'.router.layer.weight'.length);
+      const input = new Uint8Array(E * twoI * row);
+      for (let e = 0; e < E; e++) {
+        input.set(half(e, 0), e * twoI * row);
+        input.set(half(e, 1), (e * twoI + I) * row);
       }
-      entries.push({ name: `${moe}.experts.${e}.${gName}.weight`, dtype, shape: [I, H], bytes: gate });
-      entries.push({ name: `${moe}.experts.${e}.${uName}.weight`, dtype, shape: [I, H], bytes: up });
+      entries.push({ name: `${moe}.input_linear.weight`, dtype, shape: [E, twoI, H], bytes: input });
+      entries.push({ name: `${moe}.output_linear.weight`, dtype, shape: [E, H, I], bytes: b2.slice(0, E * H * I * size) });
+      continue;
+    }
+    const moe = router.replace(/\.gate\.weight$/, '');
+    const [gName, uName, dName] = moe.endsWith('block_sparse_moe') ? ['w1', 'w3', 'w2'] : ['gate_proj', 'up_proj', 'down_proj'];
+    for (let e = 0; e < E; e++) {
+      entries.push({ name: `${moe}.experts.${e}.${gName}.weight`, dtype, shape: [I, H], bytes: half(e, 0) });
+      entries.push({ name: `${moe}.experts.${e}.${uName}.weight`, dtype, shape: [I, H], bytes: half(e, 1) });
       entries.push({ name: `${moe}.experts.${e}.${dName}.weight`, dtype, shape: [H, I], bytes: b2.slice(e * H * I * size, (e + 1) * H * I * size) });
     }
   }

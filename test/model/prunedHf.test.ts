@@ -30,12 +30,11 @@ describe('pruned Hugging Face checkpoint: transformers 5.18 (recorded) = the pru
   const tmp = mkdtempSync(join(tmpdir(), 'moe-lens-prunehf-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  // Recorded for the four families tools/prune/make_hf_golden.py ran on. Granite-MoE and Phi-3.5-MoE export (the
-  // pruned model directory is tested in prunedExport.test.ts) but have no transformers recording yet; gpt-oss's
-  // pruned export is refused.
+  // Recorded for every family whose pruned export has a Hugging Face layout: gpt-oss's (MXFP4) and GLM-4.5's (grouped
+  // router) pruned exports are refused (prunedExport.test.ts).
   const recorded = HF_ARCHS.filter((a) => existsSync(join(repoRoot, 'test', 'fixtures', 'prune', `${a}.json`)));
-  it('has a recording for at least the four original families', () => {
-    assert.deepEqual(['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe'].filter((a) => !(recorded as string[]).includes(a)), []);
+  it('has a recording for every family but gpt-oss and GLM-4.5', () => {
+    assert.deepEqual(HF_ARCHS.filter((a) => !(recorded as string[]).includes(a)), ['gpt_oss', 'glm4_moe']);
   });
   for (const arch of recorded) {
     it(arch, async () => {

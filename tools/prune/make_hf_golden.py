@@ -7,7 +7,7 @@ For each tiny checkpoint of test/fixtures/hf: `moe-lens import` it, `moe-lens pr
 logits at the fixture's logit indices for each golden text's token ids, the kept experts (moe.json provenance) and the
 sha256 of the model.safetensors it loaded.
 
-    node esbuild.mjs && .venv/bin/python tools/prune/make_hf_golden.py
+    node esbuild.mjs && .venv/bin/python tools/prune/make_hf_golden.py [ARCH …]
 """
 import hashlib
 import json
@@ -22,7 +22,7 @@ import transformers
 from transformers import AutoModelForCausalLM
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ARCHS = ["mixtral", "olmoe", "qwen2_moe", "qwen3_moe"]
+ARCHS = sys.argv[1:] or ["mixtral", "olmoe", "qwen2_moe", "qwen3_moe", "granitemoe", "phimoe"]
 KEEP = 4
 
 
@@ -45,7 +45,7 @@ def main():
             os.makedirs(hub)
             for f in os.listdir(fixture):
                 if f != "golden.json":
-                    os.symlink(os.path.join(fixture, f), os.path.join(hub, f))
+                    shutil.copy(os.path.join(fixture, f), os.path.join(hub, f))  # copies: the importer follows no link out of the folder
             shutil.copy(os.path.join(ROOT, golden["tokenizer"]["npm_folder"], "tokenizer.json"), os.path.join(hub, "tokenizer.json"))
             cli("import", hub, os.path.join(tmp, "imported"))
             corpus = os.path.join(tmp, "corpus.txt")
