@@ -1,14 +1,13 @@
 // The imported-model cases of `npm run bench`: an OLMoE-shaped checkpoint (bench/olmoeCheckpoint.ts) through the real
 // `moe-lens import` (dist/cli.js, its own process: time and peak RSS), then the imported model as the server runs it
 // against its bare forward (bench/graphVariants.ts), a one-token edit, and the same weights as a dense graph; and the
-// embedded model before and after its re-export through the importer's builder (server/import/embedded.ts).
+// embedded model (built by the same builder, server/import/embedded.ts) is benchmarked in bench/run.ts's main table.
 // Timed cases run interleaved (bare, full, analysis, bare, …) so that load from other processes hits all alike.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { analyzeText } from '../server/analysis/analyzer';
-import { reexportEmbedded } from '../server/import/embedded';
 import { kvLayers, layerName, type MoeManifest } from '../server/model/manifest';
 import { ModelSession, type ForwardResult } from '../server/model/modelSession';
 import { writeBareGraph, writeDenseGraph } from './graphVariants';
@@ -50,11 +49,6 @@ export interface OlmoeResult {
   rows: ImportedRow[];
   dense: DenseRow[];
   profile?: OpProfile;
-}
-
-export interface ReexportResult {
-  reexportMs: number;
-  models: { key: 'original' | 'reexport'; onnxMB: number; loadMs: number; rows: ImportedRow[] }[];
 }
 
 interface Ctx {
@@ -264,34 +258,4 @@ export async function benchOlmoe(ctx: Ctx, shape: OlmoeShape, lengths: number[],
   }
   const checkpointMB = (readFileSync(join(hf, 'model.safetensors.index.json'), 'utf8').match(/"total_size":\s*(\d+)/)?.[1] ?? 0) as number / 1e6;
   return { shape, params: params(shape), checkpointMB, generatedMs, import: imp, loadMs, createMs, rows, dense, profile };
-}
-
-export async function benchReexport(ctx: Ctx, lengths: number[]): Promise<ReexportResult> {
-  const src = join(ctx.root, 'media', 'model');
-  const out = join(ctx.cache, 'embedded-reexport');
-  rmSync(out, { recursive: true, force: true });
-  const r0 = performance.now();
-  reexportEmbedded(src, out);
-  const reexportMs = performance.now() - r0;
-  const origBareDir = join(ctx.cache, 'embedded-original-bare');
-  mkdirSync(origBareDir, { recursive: true });
-  const sessions: { key: 'original' | 'reexport'; s: ModelSession; bare: ort.InferenceSession; onnxMB: number; loadMs: number }[] = [];
-  try {
-    for (const [key, dir] of [['original', src], ['reexport', out]] as const) {
-      const m = JSON.parse(readFileSync(join(dir, 'moe.json'), 'utf8')) as MoeManifest;
-      const barePath = bareGraph(dir, m, key === 'original' ? join(origBareDir, 'model.onnx') : join(dir, 'bare.onnx'));
-      const t0 = performance.now();
-      const s = await ModelSession.load(dir, 'cpu');
-      const loadMs = performance.now() - t0;
-      const onnxMB = mb(join(dir, m.model ?? 'model.onnx')) + (m.modelData ? mb(join(dir, m.modelData)) : 0);
-      sessions.push({ key, s, bare: await ort.InferenceSession.create(barePath, SERVER_OPTIONS), onnxMB, loadMs });
-    }
-    const rows = await lengthRows(sessions.map(({ key, s, bare }) => ({ key, s, bare })), ctx, lengths);
-    return { reexportMs, models: sessions.map(({ key, onnxMB, loadMs }) => ({ key, onnxMB, loadMs, rows: rows.get(key)! })) };
-  } finally {
-    for (const x of sessions) {
-      await x.bare.release();
-      await x.s.dispose();
-    }
-  }
 }

@@ -1,6 +1,5 @@
 // The imported-model sections of bench/results.md and their goals (bench/olmoe.ts measures them).
-import type { HoverBench } from './lsp';
-import type { ImportedRow, OlmoeResult, ReexportResult } from './olmoe';
+import type { ImportedRow, OlmoeResult } from './olmoe';
 
 export interface Goal { goal: string; value: string; met: boolean | undefined; why?: string }
 
@@ -13,7 +12,7 @@ function rowCells(r: ImportedRow): string {
 
 const HEAD = '| tokens | bare forward | full graph forward | full analysis | overhead (analysis / bare, paired) | graph / bare (paired) | tokenise | post-processing (analysis − graph − tokenise) | JS side, replayed (tokenise + post-processing) | one-token edit (tokens run) | edit / full |';
 
-export function olmoeMarkdown(o: OlmoeResult | undefined, re: ReexportResult | undefined, reHover: HoverBench | { skipped: string } | undefined): string[] {
+export function olmoeMarkdown(o: OlmoeResult | undefined): string[] {
   const L: string[] = [];
   if (o) {
     const s = o.shape;
@@ -36,19 +35,10 @@ export function olmoeMarkdown(o: OlmoeResult | undefined, re: ReexportResult | u
     }
     L.push('');
   }
-  if (re) {
-    L.push('## The embedded model before and after the re-export through the import builder', '');
-    L.push(`media/model (torch.onnx export: 16 unrolled expert subgraphs per layer) against \`reexportEmbedded\` (server/import/embedded.ts: one MoE op per layer with the op's tanh-GELU; made in ${s1(re.reexportMs)}). Both bare graphs by the same rewrite; all four sessions loaded at once and run interleaved. Context 512: longer documents run in windows.`, '');
-    L.push('| model | files | load | ' + HEAD.slice(2), '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-    for (const m of re.models) for (const r of m.rows) L.push(`| ${m.key === 'original' ? 'original (torch export)' : 're-export (one MoE op)'} | ${m.onnxMB.toFixed(0)} MB | ${f1(m.loadMs)} ms | ${rowCells(r)} |`);
-    if (reHover && 'rssMB' in reHover) L.push('', `Over LSP with the re-export (same procedure as the LSP table above): first analysis of ${reHover.tokens} tokens ${reHover.firstAnalysisMs.toFixed(0)} ms (${reHover.firstServerMs}), one-token edit ${reHover.editMs.toFixed(1)} ms JSON / ${reHover.editPackedMs.toFixed(1)} ms packed, hover p95 ${reHover.p95.toFixed(2)} ms, server RSS ${reHover.loadedRssMB.toFixed(0)} MB loaded → ${reHover.rssMB.toFixed(0)} MB after (peak ${reHover.peakRssMB.toFixed(0)} MB).`);
-    else if (reHover) L.push('', `Over LSP with the re-export: ${reHover.skipped}.`);
-    L.push('');
-  }
   return L;
 }
 
-export function olmoeGoals(o: OlmoeResult | undefined, reHover: HoverBench | { skipped: string } | undefined): Goal[] {
+export function olmoeGoals(o: OlmoeResult | undefined): Goal[] {
   const out: Goal[] = [];
   if (o && o.rows.length) {
     const over = o.rows.map((r) => r.overhead);
@@ -65,6 +55,5 @@ export function olmoeGoals(o: OlmoeResult | undefined, reHover: HoverBench | { s
     const e = r512.incrementalMs / r512.analyzeMs;
     out.push({ goal: `olmoe (imported): one-token edit ≤ 0.10× full pass at ${r512.tokens} tokens`, value: `${e.toFixed(3)}× (${r512.incrementalMs.toFixed(0)} ms, ${r512.incrementalComputed} tokens run)`, met: e <= 0.1 });
   }
-  if (reHover && 'rssMB' in reHover) out.push({ goal: 'embedded re-export (one MoE op): server RSS ≤ 200 MB after a 4k-token document', value: `${reHover.rssMB.toFixed(0)} MB (peak ${reHover.peakRssMB.toFixed(0)} MB)`, met: reHover.rssMB <= 200 });
   return out;
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { importanceScores } from '../common/expertImportance';
 import { offloadLayers } from '../common/offloadSim';
 import { profileCorpus } from '../server/prune/corpusProfile';
-import { expertBytes, readMoeGraph, workingModel } from '../server/prune/moeGraph';
+import { expertBytes, readMoeGraph } from '../server/prune/moeGraph';
 import { pruneCurve } from '../server/prune/pruneCurve';
 
 const argv = process.argv.slice(2);
@@ -35,40 +35,32 @@ async function main() {
     texts.push(t);
     size += t.length;
   }
-  const t0 = performance.now();
-  const work = workingModel(modelDir);
-  const tWork = performance.now() - t0;
-  try {
-    const g = readMoeGraph(work.dir);
-    const t1 = performance.now();
-    const p = await profileCorpus(g, texts, { maxTokens: 1_000_000, keepSequences: true });
-    const tProfile = performance.now() - t1;
-    const t2 = performance.now();
-    for (const c of ['frequency', 'weight', 'reap'] as const) importanceScores(p.counts, c);
-    const off = offloadLayers(p.sequences!, g.manifest, 16, 2 * g.manifest.topK, expertBytes(g));
-    const tOffload = performance.now() - t2;
-    const held = profile.map((t) => t.slice(Math.floor(t.length / 2)));
-    const t3 = performance.now();
-    const curve = await pruneCurve(g, p, held, { criterion: 'reap', draws: DRAWS, maxTokens: 4096 });
-    const tCurve = performance.now() - t3;
-    const result = {
-      date: new Date().toISOString(),
-      machine: { cpus: cpus().length, loadavg: loadavg() },
-      bytes: size,
-      tokens: p.counts.tokens,
-      reexportMs: Math.round(tWork),
-      profileMs: Math.round(tProfile),
-      tokensPerSecond: Math.round(p.counts.tokens / (tProfile / 1000)),
-      importanceAndOffloadMs: Math.round(tOffload),
-      curve: { evalTokens: curve.evalTokens, draws: DRAWS, ms: Math.round(tCurve), threshold: curve.threshold },
-      importanceGoalMet: tWork + tProfile + tOffload < 60_000,
-      srp: off.map((l) => +l.srp.toFixed(3)),
-      sch: off.map((l) => +l.sch.toFixed(3)),
-    };
-    writeFileSync(join(root, 'bench', 'prune-results.json'), `${JSON.stringify(result, null, 1)}\n`);
-    console.log(JSON.stringify(result, null, 1));
-  } finally {
-    work.dispose();
-  }
+  const g = readMoeGraph(modelDir);
+  const t1 = performance.now();
+  const p = await profileCorpus(g, texts, { maxTokens: 1_000_000, keepSequences: true });
+  const tProfile = performance.now() - t1;
+  const t2 = performance.now();
+  for (const c of ['frequency', 'weight', 'reap'] as const) importanceScores(p.counts, c);
+  const off = offloadLayers(p.sequences!, g.manifest, 16, 2 * g.manifest.topK, expertBytes(g));
+  const tOffload = performance.now() - t2;
+  const held = profile.map((t) => t.slice(Math.floor(t.length / 2)));
+  const t3 = performance.now();
+  const curve = await pruneCurve(g, p, held, { criterion: 'reap', draws: DRAWS, maxTokens: 4096 });
+  const tCurve = performance.now() - t3;
+  const result = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, loadavg: loadavg() },
+    bytes: size,
+    tokens: p.counts.tokens,
+    profileMs: Math.round(tProfile),
+    tokensPerSecond: Math.round(p.counts.tokens / (tProfile / 1000)),
+    importanceAndOffloadMs: Math.round(tOffload),
+    curve: { evalTokens: curve.evalTokens, draws: DRAWS, ms: Math.round(tCurve), threshold: curve.threshold },
+    importanceGoalMet: tProfile + tOffload < 60_000,
+    srp: off.map((l) => +l.srp.toFixed(3)),
+    sch: off.map((l) => +l.sch.toFixed(3)),
+  };
+  writeFileSync(join(root, 'bench', 'prune-results.json'), `${JSON.stringify(result, null, 1)}\n`);
+  console.log(JSON.stringify(result, null, 1));
 }
 void main();

@@ -2,7 +2,7 @@
 // tools/model/export_bench.py). Writes bench/results.md and bench/results.json. Timings are medians after a warm-up;
 // nothing here is asserted (the goals are reported as met or missed, with the reason where missed).
 //   node bench/build-and-run.mjs [--quick] [--reps N] [--lengths 512,1024] [--no-torch] [--no-lsp] [--no-export] [--no-wide]
-//     [--no-olmoe] [--no-reexport] [--no-import] [--olmoe-width 512x256] [--olmoe-lengths 512,2048] [--olmoe-reps N]
+//     [--no-olmoe] [--no-import] [--olmoe-width 512x256] [--olmoe-lengths 512,2048] [--olmoe-reps N]
 //     [--no-classic: skip the embedded and wide models, keeping their rows from the previous bench/results.json]
 // The imported cases (bench/olmoe.ts) need no Python: an OLMoE-shaped checkpoint is written into .cache/bench/ and
 // imported with `moe-lens import`.
@@ -16,11 +16,10 @@ import type { PackedRoutingResult, RoutingResult } from '../common/protocol';
 import { packRouting, unpackRouting } from '../common/routingCodec';
 import { analyzeText } from '../server/analysis/analyzer';
 import { ModelSession, type ForwardResult } from '../server/model/modelSession';
-import { MoeTokenizer } from '../server/model/tokenizer';
 import { surprisalBits } from '../server/routing/math';
 import { hoverBench, quantile, type HoverBench } from './lsp';
 import { benchEdit, docOf } from './measure';
-import { benchOlmoe, benchReexport, type OlmoeResult, type ReexportResult } from './olmoe';
+import { benchOlmoe, type OlmoeResult } from './olmoe';
 import { olmoeGoals, olmoeMarkdown } from './olmoeReport';
 
 const root = process.cwd();
@@ -492,27 +491,9 @@ async function main(): Promise<void> {
     const noPrepack = probe(join(root, 'media', 'model'), 'noprepack');
     if (on && off && noPrepack) emb.memoryProbe = { arenaOn: on, arenaOff: off, noPrepack };
   }
-  // The imported cases (bench/olmoe.ts): the embedded model re-exported through the import builder, and an
-  // OLMoE-shaped checkpoint through `moe-lens import`.
+  // The imported case (bench/olmoe.ts): an OLMoE-shaped checkpoint through `moe-lens import`.
   const ctx = { root, cache: join(root, '.cache', 'bench'), text, reps: Number(opt('--olmoe-reps') ?? (quick ? 2 : 5)), log, notes };
   mkdirSync(ctx.cache, { recursive: true });
-  let reexport: ReexportResult | undefined;
-  let reHover: HoverBench | { skipped: string } | undefined;
-  if (!flag('--no-reexport')) {
-    log('embedded model: original vs re-export through the import builder');
-    reexport = await benchReexport(ctx, [512, 2048]);
-    if (flag('--no-lsp')) reHover = { skipped: 'skipped (--no-lsp)' };
-    else if (!existsSync(serverJs)) reHover = { skipped: 'dist/server.js is missing (npm run build)' };
-    else {
-      log('embedded re-export: hover over LSP');
-      const tok = await MoeTokenizer.fromFile(join(root, 'media', 'model', 'tokenizer.json'), 'tokenizer.json');
-      try {
-        reHover = await hoverBench(serverJs, docOf({ tokenizer: tok }, text, 4088), join(ctx.cache, 'embedded-reexport'), quick ? 100 : 500);
-      } catch (e) {
-        reHover = { skipped: `failed: ${(e as Error).message}` };
-      }
-    }
-  }
   let olmoe: OlmoeResult | undefined;
   if (!flag('--no-olmoe')) {
     const [hidden, expertWidth] = (opt('--olmoe-width') ?? '512x256').split('x').map(Number);
@@ -520,10 +501,10 @@ async function main(): Promise<void> {
     olmoe = await benchOlmoe(ctx, { hidden, expertWidth, layers: 16, experts: 64, topK: 8, heads: 16, vocab: 50304 }, lengths, [512], !flag('--no-import'));
   }
   notes.push(`Load average (1 min) at the end: ${loadavg()[0].toFixed(2)}; the whole run took ${((performance.now() - runStarted) / 60000).toFixed(1)} min.`);
-  const gl = [...goals(models), ...olmoeGoals(olmoe, reHover)];
-  const md = markdown(mach, models, gl, olmoeMarkdown(olmoe, reexport, reHover));
+  const gl = [...goals(models), ...olmoeGoals(olmoe)];
+  const md = markdown(mach, models, gl, olmoeMarkdown(olmoe));
   writeFileSync(join(root, 'bench', 'results.md'), md);
-  writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify({ machine: mach, quick, reps: REPS, lengths: LENGTHS, models, olmoe, reexport, reexportHover: reHover, goals: gl, notes }, null, 1)}\n`);
+  writeFileSync(join(root, 'bench', 'results.json'), `${JSON.stringify({ machine: mach, quick, reps: REPS, lengths: LENGTHS, models, olmoe, goals: gl, notes }, null, 1)}\n`);
   console.log(md);
   log('wrote bench/results.md and bench/results.json');
 }

@@ -16,7 +16,7 @@ import { profileCorpus } from '../prune/corpusProfile';
 import { bitsPerToken } from '../prune/evalBits';
 import { exportHf } from '../prune/exportHf';
 import { exportReduced, planFromKept } from '../prune/exportModel';
-import { expertBytes, PruneError, readMoeGraph, workingModel } from '../prune/moeGraph';
+import { expertBytes, PruneError, readMoeGraph } from '../prune/moeGraph';
 import { pruneCurve } from '../prune/pruneCurve';
 import { expandGlobs } from '../stats/expandGlobs';
 import { parsePruneArgs, PRUNE_USAGE, PruneUsageError, type PruneArgs } from './pruneArgs';
@@ -113,77 +113,71 @@ async function run(a: PruneArgs, io: Io, emit: (e: PruneEvent) => void): Promise
   }
   if (a.out && existsSync(a.out)) throw new PruneUsageError(`--out ${a.out} already exists: choose a new folder (nothing was written)`);
   for (const w of warnings) io.err(`moe-lens: warning: ${w}\n`);
-  const work = workingModel(modelDir);
-  try {
-    if (work.note) progress(`${modelDir}: ${work.note}`);
-    const g = readMoeGraph(work.dir);
-    const { layers: L, experts: E, topK: K } = g.manifest;
-    if (a.hf && !existsSync(join(work.dir, SOURCE_CONFIG))) throw new PruneUsageError(`--hf: ${modelDir} has no ${SOURCE_CONFIG} (the source config.json): re-import it with this version of moe-lens import; the embedded model has no Hugging Face architecture`);
-    let keep: number | undefined;
-    if (a.command === 'prune') {
-      keep = a.keepAuto ? undefined : a.keep ?? keepCount(a.keepFraction!, E, K);
-      if (keep !== undefined && !(keep >= 1 && keep <= E)) throw new PruneUsageError(`--keep must be from 1 to ${E} (the model has ${E} experts per layer), not ${keep}`);
-      if (keep !== undefined && keep < K) throw new PruneUsageError(`--keep ${keep} is below topK = ${K}: every layer must keep at least the ${K} experts a token selects`);
-    }
-    progress(`profiling ${corpus.files.length} file(s)…`);
-    const profile = await profileCorpus(g, corpus.texts, { maxTokens: a.maxTokens, keepSequences: a.command === 'offload', onProgress: (done, total) => step('profiling', done, total, `profiling ${done} of ${total} file(s)`) });
-    const contrastProfile = contrast ? await profileCorpus(g, contrast.texts, { maxTokens: a.maxTokens }) : undefined;
-    if (a.command === 'importance') {
-      const r: ImportanceResult = { criterion: a.criterion, tokens: profile.counts.tokens, scores: importanceScores(profile.counts, a.criterion, contrastProfile?.counts) };
-      if (a.progressJson) emit({ event: 'done', command: 'importance', result: r });
-      else io.out(a.json ? `${JSON.stringify(r)}\n` : table([['layer', ...[...Array(E).keys()].map((e) => `E${e}`)], ...r.scores.map((row, l) => [String(l), ...row.map((x) => x.toPrecision(3))])]));
-      return 0;
-    }
-    if (a.command === 'offload') {
-      const schCache = a.schCache ?? Math.min(E, 2 * K);
-      const bytes = expertBytes(g);
-      const r: OffloadResult = { segment: a.segment, schCache, expertBytes: bytes, tokens: profile.counts.tokens, layers: offloadLayers(profile.sequences!, { layers: L, experts: E, topK: K }, a.segment, schCache, bytes) };
-      const rows = [['layer', 'SRP', `SCH(${schCache})`, ...[...Array(E).keys()].map((c) => `C=${c + 1}`)], ...r.layers.map((x) => [String(x.layer), x.srp.toFixed(3), x.sch.toFixed(3), ...x.lruHitRate.map((h) => h.toFixed(2))])];
-      if (a.progressJson) emit({ event: 'done', command: 'offload', result: r });
-      else io.out(a.json ? `${JSON.stringify(r)}\n` : `${table(rows)}expert size ${bytes} bytes; segment ${a.segment} tokens\n`);
-      return 0;
-    }
-    const curve = await pruneCurve(g, profile, held!.texts, { criterion: a.criterion, draws: a.draws, seed: a.seed, tolerance: a.tolerance, merge: a.merge, maxTokens: a.maxTokens, contrast: contrastProfile, onProgress: progress, onStep: (done, total, m) => step('measuring', done, total, m) });
-    keep ??= curve.points.find((p) => p.keptFraction === curve.threshold)?.kept ?? E; // --keep auto
-    const kept = keptByScore(curve.scores, keep);
-    let out: string | null = null;
-    if (a.out) {
-      // Both into one temporary sibling, renamed at the end: a killed export leaves no half-written OUT.
-      const partial = `${a.out}.partial-${process.pid}`;
-      partialExport = partial;
-      step('exporting', 0, 1, `writing ${a.out}`);
-      try {
-        exportReduced(g, planFromKept(kept), partial, { method: `pruned by ${a.criterion} to ${keep} of ${E} experts per layer` });
-        if (a.hf) exportHf(readMoeGraph(partial), join(partial, 'hf'));
-        renameSync(partial, a.out);
-      } catch (e) {
-        rmSync(partial, { recursive: true, force: true });
-        throw e;
-      } finally {
-        partialExport = undefined;
-      }
-      out = resolve(a.out);
-    }
-    const r: PruneResult = {
-      baselineBitsPerToken: curve.baselineBitsPerToken,
-      threshold: curve.threshold,
-      tolerance: a.tolerance,
-      criterion: a.criterion,
-      keep,
-      out,
-      disabled: prunedPairs(kept, E),
-      curve: curve.points,
-      tokens: { corpus: profile.counts.tokens, eval: curve.evalTokens },
-      warnings,
-    };
-    if (a.progressJson) emit({ event: 'done', command: 'prune', result: r });
-    else if (a.json) io.out(`${JSON.stringify(r)}\n`);
-    else {
-      const rows = [['kept', a.criterion, 'frequency', 'random mean', 'random sd', ...(a.merge ? ['merged'] : [])], ...r.curve.map((p) => [`${(p.keptFraction * 100).toFixed(1)}%`, p.bitsPerToken.toFixed(4), p.frequencyBitsPerToken.toFixed(4), p.randomBitsPerToken.mean.toFixed(4), p.randomBitsPerToken.sd.toFixed(4), ...(a.merge ? [(p.mergedBitsPerToken ?? NaN).toFixed(4)] : [])])];
-      io.out(`${table(rows)}threshold (≤ ${(a.tolerance * 100).toFixed(1)}% rise): ${(r.threshold * 100).toFixed(1)}% kept${out ? `; exported to ${out}` : ''}\n`);
-    }
-    return 0;
-  } finally {
-    work.dispose();
+  const g = readMoeGraph(modelDir);
+  const { layers: L, experts: E, topK: K } = g.manifest;
+  if (a.hf && !existsSync(join(modelDir, SOURCE_CONFIG))) throw new PruneUsageError(`--hf: ${modelDir} has no ${SOURCE_CONFIG} (the source config.json): re-import it with this version of moe-lens import; the embedded model has no Hugging Face architecture`);
+  let keep: number | undefined;
+  if (a.command === 'prune') {
+    keep = a.keepAuto ? undefined : a.keep ?? keepCount(a.keepFraction!, E, K);
+    if (keep !== undefined && !(keep >= 1 && keep <= E)) throw new PruneUsageError(`--keep must be from 1 to ${E} (the model has ${E} experts per layer), not ${keep}`);
+    if (keep !== undefined && keep < K) throw new PruneUsageError(`--keep ${keep} is below topK = ${K}: every layer must keep at least the ${K} experts a token selects`);
   }
+  progress(`profiling ${corpus.files.length} file(s)…`);
+  const profile = await profileCorpus(g, corpus.texts, { maxTokens: a.maxTokens, keepSequences: a.command === 'offload', onProgress: (done, total) => step('profiling', done, total, `profiling ${done} of ${total} file(s)`) });
+  const contrastProfile = contrast ? await profileCorpus(g, contrast.texts, { maxTokens: a.maxTokens }) : undefined;
+  if (a.command === 'importance') {
+    const r: ImportanceResult = { criterion: a.criterion, tokens: profile.counts.tokens, scores: importanceScores(profile.counts, a.criterion, contrastProfile?.counts) };
+    if (a.progressJson) emit({ event: 'done', command: 'importance', result: r });
+    else io.out(a.json ? `${JSON.stringify(r)}\n` : table([['layer', ...[...Array(E).keys()].map((e) => `E${e}`)], ...r.scores.map((row, l) => [String(l), ...row.map((x) => x.toPrecision(3))])]));
+    return 0;
+  }
+  if (a.command === 'offload') {
+    const schCache = a.schCache ?? Math.min(E, 2 * K);
+    const bytes = expertBytes(g);
+    const r: OffloadResult = { segment: a.segment, schCache, expertBytes: bytes, tokens: profile.counts.tokens, layers: offloadLayers(profile.sequences!, { layers: L, experts: E, topK: K }, a.segment, schCache, bytes) };
+    const rows = [['layer', 'SRP', `SCH(${schCache})`, ...[...Array(E).keys()].map((c) => `C=${c + 1}`)], ...r.layers.map((x) => [String(x.layer), x.srp.toFixed(3), x.sch.toFixed(3), ...x.lruHitRate.map((h) => h.toFixed(2))])];
+    if (a.progressJson) emit({ event: 'done', command: 'offload', result: r });
+    else io.out(a.json ? `${JSON.stringify(r)}\n` : `${table(rows)}expert size ${bytes} bytes; segment ${a.segment} tokens\n`);
+    return 0;
+  }
+  const curve = await pruneCurve(g, profile, held!.texts, { criterion: a.criterion, draws: a.draws, seed: a.seed, tolerance: a.tolerance, merge: a.merge, maxTokens: a.maxTokens, contrast: contrastProfile, onProgress: progress, onStep: (done, total, m) => step('measuring', done, total, m) });
+  keep ??= curve.points.find((p) => p.keptFraction === curve.threshold)?.kept ?? E; // --keep auto
+  const kept = keptByScore(curve.scores, keep);
+  let out: string | null = null;
+  if (a.out) {
+    // Both into one temporary sibling, renamed at the end: a killed export leaves no half-written OUT.
+    const partial = `${a.out}.partial-${process.pid}`;
+    partialExport = partial;
+    step('exporting', 0, 1, `writing ${a.out}`);
+    try {
+      exportReduced(g, planFromKept(kept), partial, { method: `pruned by ${a.criterion} to ${keep} of ${E} experts per layer` });
+      if (a.hf) exportHf(readMoeGraph(partial), join(partial, 'hf'));
+      renameSync(partial, a.out);
+    } catch (e) {
+      rmSync(partial, { recursive: true, force: true });
+      throw e;
+    } finally {
+      partialExport = undefined;
+    }
+    out = resolve(a.out);
+  }
+  const r: PruneResult = {
+    baselineBitsPerToken: curve.baselineBitsPerToken,
+    threshold: curve.threshold,
+    tolerance: a.tolerance,
+    criterion: a.criterion,
+    keep,
+    out,
+    disabled: prunedPairs(kept, E),
+    curve: curve.points,
+    tokens: { corpus: profile.counts.tokens, eval: curve.evalTokens },
+    warnings,
+  };
+  if (a.progressJson) emit({ event: 'done', command: 'prune', result: r });
+  else if (a.json) io.out(`${JSON.stringify(r)}\n`);
+  else {
+    const rows = [['kept', a.criterion, 'frequency', 'random mean', 'random sd', ...(a.merge ? ['merged'] : [])], ...r.curve.map((p) => [`${(p.keptFraction * 100).toFixed(1)}%`, p.bitsPerToken.toFixed(4), p.frequencyBitsPerToken.toFixed(4), p.randomBitsPerToken.mean.toFixed(4), p.randomBitsPerToken.sd.toFixed(4), ...(a.merge ? [(p.mergedBitsPerToken ?? NaN).toFixed(4)] : [])])];
+    io.out(`${table(rows)}threshold (≤ ${(a.tolerance * 100).toFixed(1)}% rise): ${(r.threshold * 100).toFixed(1)}% kept${out ? `; exported to ${out}` : ''}\n`);
+  }
+  return 0;
 }

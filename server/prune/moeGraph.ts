@@ -1,13 +1,10 @@
 // The importer's graph layout (server/import/graph/moeLayer.ts) as pruning, merging and profiling see it: per router
 // layer one com.microsoft.MoE node, its expert weights fc1 [E, ·, H] and fc2 [E, H, I], the router Gemm [E, H] that
-// feeds it, and the TopK selection. Any model directory whose graph has that layout works (imported checkpoints, the
-// embedded model re-exported by server/import/embedded.ts); the embedded model as torch exported it (one subgraph
-// per expert) is re-exported into a temporary folder first (workingModel).
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// feeds it, and the TopK selection. Every model directory MoE Lens writes has that layout (imported checkpoints and the
+// embedded model, both built by server/import/graph).
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { reexportEmbedded } from '../import/embedded';
 import { parseManifest, type MoeManifest } from '../model/manifest';
 
 export class PruneError extends Error {}
@@ -32,6 +29,7 @@ export interface MoeGraph {
 }
 
 export function readMoeGraph(dir: string): MoeGraph {
+  if (!existsSync(join(dir, 'moe.json'))) throw new PruneError(`${dir}: no moe.json (not a model directory)`);
   const manifest = parseManifest(readFileSync(join(dir, 'moe.json'), 'utf8'));
   const model = onnx.ModelProto.decode(readFileSync(join(dir, manifest.model ?? 'model.onnx')));
   const graph = model.graph!;
@@ -90,34 +88,3 @@ export function expertBytes(g: MoeGraph): number {
   return per(g.layers[0].fc1) + per(g.layers[0].fc2);
 }
 
-/** True when the graph has the importer's MoE-op layout. */
-const hasMoeOps = (dir: string): boolean => {
-  const m = parseManifest(readFileSync(join(dir, 'moe.json'), 'utf8'));
-  const model = onnx.ModelProto.decode(readFileSync(join(dir, m.model ?? 'model.onnx')));
-  return model.graph!.node!.some((n) => n.opType === 'MoE');
-};
-
-export interface WorkingModel {
-  dir: string;
-  /** set when the model was re-exported to get the MoE-op layout */
-  note?: string;
-  dispose(): void;
-}
-
-/**
- * A model directory in the importer's layout for `dir`: itself, or (the embedded model as torch exported it) its
- * re-export through the importer's builder in a temporary folder, the same weights with the op's tanh GELU (within
- * 4.7e-4 per activation of the erf GELU it was trained with, test/model/reexportEmbedded.test.ts).
- */
-export function workingModel(dir: string): WorkingModel {
-  if (!existsSync(join(dir, 'moe.json'))) throw new PruneError(`${dir}: no moe.json (not a model directory)`);
-  if (hasMoeOps(dir)) return { dir, dispose: () => undefined };
-  const tmp = mkdtempSync(join(tmpdir(), 'moe-lens-work-'));
-  try {
-    reexportEmbedded(dir, join(tmp, 'model'));
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw new PruneError(`${dir}: its graph has no com.microsoft.MoE nodes and is not the embedded model's torch export (${(e as Error).message})`);
-  }
-  return { dir: join(tmp, 'model'), note: 're-exported through the importer (one MoE op per layer) to run experts one by one', dispose: () => rmSync(tmp, { recursive: true, force: true }) };
-}

@@ -22,8 +22,10 @@ const EVIL = '![pwn](https://evil.example/x.png) [login](https://evil.example/)'
 function embeddedLabelKey(): string {
   const manifest = JSON.parse(readFileSync(join(embeddedModel, 'moe.json'), 'utf8'));
   const sha = createHash('sha256').update(readFileSync(join(embeddedModel, 'model.onnx'))).digest('hex');
+  // the model's identity: the graph's sha256 and its external weights' (server/model/modelSession.ts modelIdentity)
+  const modelId = createHash('sha256').update(`${sha} ${String(manifest.provenance.dataSha256)}`).digest('hex');
   const corpus = Object.entries(manifest.profileCorpus.domains as Record<string, string>).map(([domain, f]) => ({ domain, text: readFileSync(join(embeddedModel, f), 'utf8') }));
-  return labelCacheKey(sha, corpus);
+  return labelCacheKey(modelId, corpus);
 }
 
 async function labelsInStatus(s: TestServer): Promise<string[][]> {

@@ -43,7 +43,7 @@ describe('broken model directories give clear errors naming the file and field',
     ['tokenizer vocab mismatch', (d) => editManifest(d, (m) => (m.vocabSize = 4000)), 'tokenizer.json', /tokenizer has 4096 tokens but moe.json says vocabSize 4000/, '/model/vocab'],
     ['tensor name not in the graph', (d) => editManifest(d, (m) => (m.outputs.routerLogits = 'gate_logits')), 'model.onnx', /no output "gate_logits"/, '/outputs/routerLogits'],
     ['KV cache heads mismatch', (d) => editManifest(d, (m) => (m.kvCache.heads = 8)), 'model.onnx', /past_key\.0.*dimension 1 is 4 but moe\.json says 8/, '/kvCache/heads'],
-    ['topK differs from the graph (seen by the probe run)', (d) => editManifest(d, (m) => (m.topK = 3)), 'model.onnx', /expected \[4, 1, 3\]/, '/topK'],
+    ['topK differs from the graph (its expert_ids shape)', (d) => editManifest(d, (m) => (m.topK = 3)), 'model.onnx', /expert_ids" has shape \[4, T, 2\]: dimension 2 is 2 but moe\.json says 3/, '/topK'],
     ['manifest sha256 of another export', (d) => editManifest(d, (m) => (m.provenance.sha256 = '0'.repeat(64))), 'model.onnx', /sha256 is [0-9a-f]{64} but moe\.json provenance\.sha256 says 0{64}/, '/provenance/sha256'],
     ['expert_bias shape mismatch', (d) => editManifest(d, (m) => { m.experts = 8; m.topK = 2; }), 'model.onnx', /shape \[4, 16\] but moe\.json says \[4, 8\]/, '/inputs/expertBias'],
   ];

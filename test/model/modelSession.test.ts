@@ -46,7 +46,8 @@ describe('embedded model: ONNX runtime vs the PyTorch golden outputs', function 
     const sha = createHash('sha256').update(readFileSync(join(embeddedModel, 'model.onnx'))).digest('hex');
     assert.equal(golden.model_sha256, sha, 'test/fixtures/golden.json is from another model.onnx: regenerate it (tools/model/export.py)');
     assert.equal(s.manifest.provenance.sha256, sha);
-    assert.equal(s.modelId, sha);
+    // the model's identity covers its external weights too (modelSession.ts modelIdentity)
+    assert.equal(s.modelId, createHash('sha256').update(`${sha} ${String(s.manifest.provenance.dataSha256)}`).digest('hex'));
     assert.ok(golden.cases.length >= 3, 'too few golden cases');
   });
 

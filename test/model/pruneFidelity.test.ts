@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { profileCorpus } from '../../server/prune/corpusProfile';
-import { readMoeGraph, workingModel, type WorkingModel } from '../../server/prune/moeGraph';
+import { readMoeGraph } from '../../server/prune/moeGraph';
 import { pruneCurve } from '../../server/prune/pruneCurve';
 import { embeddedModel } from '../support/paths';
 
@@ -22,15 +22,9 @@ function halves(domain: string): [string, string] {
  */
 describe('pruning fidelity on the embedded model (Python, Markdown)', function () {
   this.timeout(900000);
-  let work: WorkingModel;
-  before(() => {
-    work = workingModel(embeddedModel);
-  });
-  after(() => work.dispose());
-
   for (const domain of ['python', 'markdown']) {
     it(`${domain}: frequency (and reap or frequency) beats random at every kept fraction; a threshold is reported`, async () => {
-      const g = readMoeGraph(work.dir);
+      const g = readMoeGraph(embeddedModel);
       const [corpus, held] = halves(domain);
       const profile = await profileCorpus(g, [corpus], { maxTokens: 4096 });
       const curve = await pruneCurve(g, profile, [held], { criterion: 'reap', draws: 4, seed: 1, maxTokens: 4096 });

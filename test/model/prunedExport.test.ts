@@ -9,14 +9,14 @@ import { biasFromRules } from '../../server/routing/expertBias';
 import { profileCorpus } from '../../server/prune/corpusProfile';
 import { disableRules } from '../../server/prune/evalBits';
 import { exportReduced, planFromKept } from '../../server/prune/exportModel';
-import { readMoeGraph, workingModel, type WorkingModel } from '../../server/prune/moeGraph';
+import { readMoeGraph } from '../../server/prune/moeGraph';
 import { HF_ARCHS, hubFolder } from '../support/hfFixtures';
 import { embeddedModel } from '../support/paths';
 
 /**
  * Pruning two ways (docs/PRUNING.md): (a) steering that disables the pruned experts and (b) an exported model
  * directory with them removed from the weights and the router. Both must select the same experts (in the exported
- * model's numbering) and give the same logits, on the embedded model (re-exported into the MoE-op layout) and on each
+ * model's numbering) and give the same logits, on the embedded model and on each
  * imported fixture. Renormalising routers (Mixtral, Qwen3-MoE, the embedded model) give the same gate weights; OLMoE
  * and Qwen2-MoE (norm_topk_prob false) weight by the full softmax, whose denominator loses the removed experts: there
  * the exported model is the router without those experts (as REAP's checkpoints are): the first router layer (same
@@ -28,8 +28,8 @@ describe('pruned model: steering (a) and the exported directory (b) agree', func
   after(() => rmSync(tmp, { recursive: true, force: true }));
   const text = readFileSync(join(embeddedModel, 'profile', 'python.txt'), 'utf8').slice(0, 3000);
 
-  async function compare(work: WorkingModel, name: string, renormalises: boolean) {
-    const g = readMoeGraph(work.dir);
+  async function compare(dir: string, name: string, renormalises: boolean) {
+    const g = readMoeGraph(dir);
     const { experts: E, topK: K } = g.manifest;
     const profile = await profileCorpus(g, [text], { maxTokens: 4096 });
     const reap = importanceScores(profile.counts, 'reap');
@@ -38,7 +38,7 @@ describe('pruned model: steering (a) and the exported directory (b) agree', func
     const kept = keptByScore(reap, keep);
     const out = join(tmp, name);
     exportReduced(g, planFromKept(kept), out, { method: 'test' });
-    const steered = await ModelSession.load(work.dir, 'cpu');
+    const steered = await ModelSession.load(dir, 'cpu');
     const pruned = await ModelSession.load(out, 'cpu');
     try {
       assert.equal(pruned.info.experts, keep);
@@ -67,12 +67,7 @@ describe('pruned model: steering (a) and the exported directory (b) agree', func
   }
 
   it('embedded model', async () => {
-    const work = workingModel(embeddedModel);
-    try {
-      await compare(work, 'embedded', true);
-    } finally {
-      work.dispose();
-    }
+    await compare(embeddedModel, 'embedded', true);
   });
 
   const imported = async (arch: string): Promise<string> => {
@@ -92,13 +87,13 @@ describe('pruned model: steering (a) and the exported directory (b) agree', func
     it(`imported ${arch}`, async () => {
       const dir = await imported(arch);
       const m = JSON.parse(readFileSync(join(dir, 'moe.json'), 'utf8')) as { router: { function: string } };
-      await compare({ dir, dispose: () => undefined }, arch, m.router.function === 'softmax-topk-renormalized');
+      await compare(dir, arch, m.router.function === 'softmax-topk-renormalized');
     });
   }
 
   it('imported gpt_oss (biased experts) is refused naming its MoE node', async () => {
     const dir = await imported('gpt_oss');
-    await assert.rejects(compare({ dir, dispose: () => undefined }, 'gpt_oss', true), /MoE node \S+ is not laid out as moe-lens import builds it/);
+    await assert.rejects(compare(dir, 'gpt_oss', true), /MoE node \S+ is not laid out as moe-lens import builds it/);
   });
 
   it('imported glm4_moe (grouped sigmoid router) is refused at export, naming its router, and writes nothing', async () => {
@@ -110,12 +105,7 @@ describe('pruned model: steering (a) and the exported directory (b) agree', func
   });
 
   it('refuses an existing output folder and writes nothing', () => {
-    const work = workingModel(embeddedModel);
-    try {
-      const g = readMoeGraph(work.dir);
-      assert.throws(() => exportReduced(g, planFromKept(g.layers.map(() => [0, 1])), tmp, { method: 'test' }), /already exists/);
-    } finally {
-      work.dispose();
-    }
+    const g = readMoeGraph(embeddedModel);
+    assert.throws(() => exportReduced(g, planFromKept(g.layers.map(() => [0, 1])), tmp, { method: 'test' }), /already exists/);
   });
 });

@@ -5,7 +5,7 @@
 // a serialized ModelProto { graph { node..., output... } } to the file adds nodes and outputs to its graph. moe.json
 // then names the new output instead of the original one.
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, cpSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, cpSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { embeddedModel } from './paths';
@@ -152,6 +152,7 @@ export const confinementCases: [string, () => string, string, RegExp][] = [
   }, 'moe.json', /more than the 1 MiB/],
   ['model.onnx.data (external weights) links outside the folder', () => {
     const d = modelCopy();
+    rmSync(join(d, 'model.onnx.data'));
     symlinkSync('/etc/hostname', join(d, 'model.onnx.data'));
     return d;
   }, 'model.onnx.data', /outside the model directory/],

@@ -16,9 +16,10 @@ function signature(): GraphSignature & { inputMetadata: GraphValue[]; outputMeta
   ];
   const outputs: GraphValue[] = [
     { name: 'logits', isTensor: true, type: 'float32', shape: [1, 'T', 4096] },
-    { name: 'router_logits', isTensor: true, type: 'float32', shape: ['d0', 'T', 'd2'] },
-    { name: 'expert_ids', isTensor: true, type: 'int64', shape: ['d0', 'T', 'd2'] },
-    { name: 'expert_weights', isTensor: true, type: 'float32', shape: ['d0', 'T', 'd2'] },
+    { name: 'router_logits', isTensor: true, type: 'float32', shape: [4, 'T', 16] },
+    { name: 'expert_ids', isTensor: true, type: 'int64', shape: [4, 'T', 2] },
+    { name: 'expert_weights', isTensor: true, type: 'float32', shape: [4, 'T', 2] },
+    { name: 'router_entropy', isTensor: true, type: 'float32', shape: [4, 'T'] },
     { name: 'token_logprobs', isTensor: true, type: 'float32', shape: [1, 'T'] },
   ];
   for (let l = 0; l < 4; l++) {
@@ -48,7 +49,7 @@ describe('graph signature vs manifest', () => {
     delete m.outputs.tokenLogprobs;
     checkGraphSignature(g, m, 'model.onnx');
     const wrong = signature();
-    wrong.outputMetadata[4] = { name: 'token_logprobs', isTensor: true, type: 'float32', shape: [1, 'T', 4096] };
+    wrong.outputMetadata[5] = { name: 'token_logprobs', isTensor: true, type: 'float32', shape: [1, 'T', 4096] };
     rejects(() => checkGraphSignature(wrong, manifest(), 'model.onnx'), '/outputs/tokenLogprobs', /rank|dimensions|shape/);
   });
   it('a missing KV input names the template field', () => {

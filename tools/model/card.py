@@ -62,11 +62,11 @@ and its routing views show a genuinely trained MoE whose experts specialise.
 ## Architecture
 - Decoder-only transformer, {c['layers']} layers, d_model 128, 4 attention heads with RoPE, pre-LayerNorm, tied
   input/output embeddings, context {c['contextLength']} tokens, KV cache inputs/outputs.
-- Every layer's feed-forward is a sparse MoE: {c['experts']} experts (GELU MLP 128 → 256 → 128), top-{c['topK']} routing.
+- Every layer's feed-forward is a sparse MoE: {c['experts']} experts (GELU MLP 128 → 256 → 128, tanh GELU: the com.microsoft.MoE op's), top-{c['topK']} routing.
   Router: softmax over the router logits, top-k, renormalised over the k (`{c['router']['function']}`).
 - Steering input `expert_bias` [L, E] is added to the router logits for *selection only*; gate weights come from the
   raw logits of the selected experts. {c['router']['gateWeightsReason']}
-- 4.99 M parameters (4.2 M in experts; about 1.3 M active per token); model.onnx {os.path.getsize(os.path.join(OUT, 'model.onnx')) / 1e6:.1f} MB (opset 17).
+- 4.99 M parameters (4.2 M in experts; about 1.3 M active per token); model.onnx + model.onnx.data {(os.path.getsize(os.path.join(OUT, 'model.onnx')) + os.path.getsize(os.path.join(OUT, 'model.onnx.data'))) / 1e6:.1f} MB, built by the importer's graph builder (one com.microsoft.MoE op per layer).
 - Tokenizer: byte-level BPE, {c['vocabSize']} tokens (256 bytes, 3839 merges, `<|endoftext|>`), GPT-2 pre-tokenisation,
   trained by `tools/model/bpe.py` on 1.5 MB per domain; written as a Hugging Face `tokenizer.json`.
 

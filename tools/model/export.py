@@ -1,16 +1,20 @@
-"""Export the trained model to media/model/: model.onnx, tokenizer.json, moe.json, plus golden fixtures for tests.
+"""Export the trained model to media/model/ through the importer's graph builder, plus golden fixtures for tests.
 
-    /usr/bin/python3 tools/model/export.py [--random-init] [--out DIR]
+    /work/venv/bin/python tools/model/export.py [--random-init] [--out DIR]     (then: npm run -s build, the tests)
 
-Graph (opset 17), batch fixed at 1:
+Writes a staging folder (out/embedded: weights.safetensors under Hugging Face Mixtral names, a moe.json draft,
+tokenizer.json, profile/) and runs `node tools/model/build-embedded.mjs` on it, which builds model.onnx (one
+com.microsoft.MoE node per layer) + model.onnx.data and completes moe.json (server/import/embedded.ts), the same
+builder and graph as every imported model. Graph I/O, batch fixed at 1:
   inputs   input_ids [1, T] int64, expert_bias [L, E] float32, past_key.{l} / past_value.{l} [1, H, P, Dh] float32
   outputs  logits [1, T, V], router_logits [L, T, E] (raw, before the bias), expert_ids [L, T, K] int64,
-           expert_weights [L, T, K], token_logprobs [1, T] (log p of each token given the ones before it, 0 for
-           the first of the call), present_key.{l} / present_value.{l} [1, H, P+T, Dh]
+           expert_weights [L, T, K], token_logprobs [1, T], router_entropy, present_key.{l} / present_value.{l}
+The fixtures (test/fixtures/golden.json) are torch's outputs for the same function (model.py's tanh GELU, as the op's).
 """
-import argparse, hashlib, json, os, shutil, sys
+import argparse, json, os, shutil, subprocess, sys
 import numpy as np
 import torch
+from safetensors.torch import save_file
 from model import Config, MoELM
 import bpe
 
@@ -27,47 +31,41 @@ FIXTURE_TEXTS = [
 ]
 
 
-class Wrapper(torch.nn.Module):
-    """Flattens the model's outputs into the tensor list the ONNX graph exposes."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.m = model
-
-    def forward(self, input_ids, expert_bias, *past):
-        logits, router, ids, gates, present = self.m(input_ids, expert_bias, list(past))
-        # log p(token t | tokens before it) for t >= 1 of this call, 0 for the first (its predecessor's logits were
-        # in an earlier call): the server reads surprisal from this [1, T] output and leaves the [1, T, V] logits
-        # in the graph, which spares a copy of the logits and a log-sum-exp over the vocabulary per token in JS.
-        lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, input_ids[:, 1:, None]).squeeze(-1)
-        token_logprobs = torch.cat([torch.zeros(1, 1), lp], 1)
-        return (logits, torch.cat(router, 0), torch.cat(ids, 0), torch.cat(gates, 0), token_logprobs, *present)
-
-
-def names(c):
-    past = [f"past_{kv}.{l}" for l in range(c.n_layer) for kv in ("key", "value")]
-    present = [f"present_{kv}.{l}" for l in range(c.n_layer) for kv in ("key", "value")]
-    return past, present
+def to_hf(model):
+    """The torch state dict under the Hugging Face (Mixtral) names server/import/tensorNames.ts reads, nn.Linear's
+    [out, in] layout; the LayerNorm biases beside their weights. Inverse: from_hf."""
+    c, sd, D = model.c, model.state_dict(), model.c.d_model
+    out = {"model.embed_tokens.weight": sd["emb.weight"], "model.norm.weight": sd["ln_f.weight"], "model.norm.bias": sd["ln_f.bias"]}
+    for l in range(c.n_layer):
+        p, b = f"model.layers.{l}", f"blocks.{l}"
+        for hf, t in (("input_layernorm", "ln1"), ("post_attention_layernorm", "ln2")):
+            out[f"{p}.{hf}.weight"], out[f"{p}.{hf}.bias"] = sd[f"{b}.{t}.weight"], sd[f"{b}.{t}.bias"]
+        q, k, v = sd[f"{b}.attn.qkv.weight"].split(D, 0)
+        out[f"{p}.self_attn.q_proj.weight"], out[f"{p}.self_attn.k_proj.weight"], out[f"{p}.self_attn.v_proj.weight"] = q, k, v
+        out[f"{p}.self_attn.o_proj.weight"] = sd[f"{b}.attn.out.weight"]
+        out[f"{p}.block_sparse_moe.gate.weight"] = sd[f"{b}.moe.router.weight"]
+        for e in range(c.n_expert):
+            out[f"{p}.block_sparse_moe.experts.{e}.w1.weight"] = sd[f"{b}.moe.w1"][e].t()
+            out[f"{p}.block_sparse_moe.experts.{e}.w2.weight"] = sd[f"{b}.moe.w2"][e].t()
+    return {k: v.contiguous() for k, v in out.items()}
 
 
-def export_onnx(model, path):
-    c = model.c
-    past_names, present_names = names(c)
-    dh = c.d_model // c.n_head
-    ids = torch.randint(0, c.vocab_size, (1, 7))
-    past = [torch.randn(1, c.n_head, 3, dh) for _ in past_names]
-    dyn = {"input_ids": {1: "T"}, "logits": {1: "T"}, "router_logits": {1: "T"}, "expert_ids": {1: "T"}, "expert_weights": {1: "T"},
-           "token_logprobs": {1: "T"}}
-    dyn.update({n: {2: "P"} for n in past_names})
-    dyn.update({n: {2: "S"} for n in present_names})
-    torch.onnx.export(Wrapper(model), (ids, torch.zeros(c.n_layer, c.n_expert), *past), path, opset_version=17,
-                      input_names=["input_ids", "expert_bias", *past_names],
-                      output_names=["logits", "router_logits", "expert_ids", "expert_weights", "token_logprobs", *present_names],
-                      dynamic_axes=dyn, do_constant_folding=True)
+def from_hf(w, c):
+    """A state dict for MoELM(c) from to_hf's names."""
+    sd = {"emb.weight": w["model.embed_tokens.weight"], "ln_f.weight": w["model.norm.weight"], "ln_f.bias": w["model.norm.bias"]}
+    for l in range(c.n_layer):
+        p, b = f"model.layers.{l}", f"blocks.{l}"
+        for hf, t in (("input_layernorm", "ln1"), ("post_attention_layernorm", "ln2")):
+            sd[f"{b}.{t}.weight"], sd[f"{b}.{t}.bias"] = w[f"{p}.{hf}.weight"], w[f"{p}.{hf}.bias"]
+        sd[f"{b}.attn.qkv.weight"] = torch.cat([w[f"{p}.self_attn.{x}_proj.weight"] for x in "qkv"], 0)
+        sd[f"{b}.attn.out.weight"] = w[f"{p}.self_attn.o_proj.weight"]
+        sd[f"{b}.moe.router.weight"] = w[f"{p}.block_sparse_moe.gate.weight"]
+        sd[f"{b}.moe.w1"] = torch.stack([w[f"{p}.block_sparse_moe.experts.{e}.w1.weight"].t() for e in range(c.n_expert)])
+        sd[f"{b}.moe.w2"] = torch.stack([w[f"{p}.block_sparse_moe.experts.{e}.w2.weight"].t() for e in range(c.n_expert)])
+    return sd
 
 
 def manifest(c, tok_file, provenance):
-    past_names, present_names = names(c)
     return {
         "$schema": "../../schema/moe.schema.json",
         "format": "moe-lens/1",
@@ -147,11 +145,12 @@ def main():
     if ck:
         model.load_state_dict(ck["model"])
     model.eval()
-    os.makedirs(args.out, exist_ok=True)
-    onnx_path = os.path.join(args.out, "model.onnx")
-    export_onnx(model, onnx_path)
-    shutil.copy(os.path.join(WORK, "tokenizer.json"), os.path.join(args.out, "tokenizer.json"))
-    write_profile_corpus(args.out)
+    stage = os.path.join(WORK, "embedded")
+    shutil.rmtree(stage, ignore_errors=True)
+    os.makedirs(stage)
+    save_file(to_hf(model), os.path.join(stage, "weights.safetensors"))
+    shutil.copy(os.path.join(WORK, "tokenizer.json"), os.path.join(stage, "tokenizer.json"))
+    write_profile_corpus(stage)
     tok = bpe.Tokenizer.from_hf_json(os.path.join(WORK, "tokenizer.json"))
     report_path = os.path.join(WORK, "report.json")
     sources = json.load(open(os.path.join(WORK, "corpus", "sources.json")))["domains"]
@@ -171,13 +170,14 @@ def main():
         "recipe": {"script": "tools/model/train.py" + (" + tools/model/finetune.py" if finetune else ""), "steps": ck["step"] if ck else 0,
                    "minutes": round(ck["elapsed"] / 60, 1) if ck else 0, "args": ck["args"] if ck else None},
         "metrics": json.load(open(report_path)) if os.path.exists(report_path) and not args.random_init else None,
-        "sha256": hashlib.sha256(open(onnx_path, "rb").read()).hexdigest(),
     }
-    json.dump(manifest(c, "tokenizer.json", prov), open(os.path.join(args.out, "moe.json"), "w"), indent=1)
+    json.dump(manifest(c, "tokenizer.json", prov), open(os.path.join(stage, "moe.json"), "w"), indent=1)
+    built = subprocess.run(["node", os.path.join(HERE, "build-embedded.mjs"), stage, args.out], check=True, capture_output=True, text=True)
+    prov["sha256"] = built.stdout.strip().splitlines()[-1]
     if args.fixtures:
         os.makedirs(os.path.dirname(args.fixtures), exist_ok=True)
         json.dump({"model_sha256": prov["sha256"], "cases": fixtures(model, tok, c)}, open(args.fixtures, "w"))
-    print(f"wrote {args.out}: model.onnx {os.path.getsize(onnx_path) / 1e6:.1f} MB")
+    print(f"wrote {args.out}: model.onnx + model.onnx.data {os.path.getsize(os.path.join(args.out, 'model.onnx.data')) / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":

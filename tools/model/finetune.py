@@ -1,48 +1,34 @@
 """Continue training the shipped model from its ONNX weights (the training checkpoint is not committed: it is
 large and machine-specific, but the weights are all in media/model/model.onnx).
 
-    /usr/bin/python3 tools/model/finetune.py --minutes 4.9 [--aux-coef 0.05] [--lr 6e-4]
+    python3 tools/model/finetune.py --minutes 4.9 [--aux-coef 0.05] [--lr 6e-4]
 
-Reads media/model/model.onnx and moe.json (steps and minutes already spent), checks the rebuilt torch model against
+Reads media/model/model.onnx (+ model.onnx.data) and moe.json (steps and minutes already spent), checks the rebuilt torch model against
 the golden fixtures, trains for --minutes more with the given load-balance coefficient (a stronger one revives
 experts the first run left nearly unused), and writes out/ckpt.pt in train.py's format with the total steps and
 minutes, so report.py, export.py and card.py run unchanged. Needs out/tokens from
 `prepare.py --tokenizer media/model/tokenizer.json` (the same token ids the model was trained on).
 """
-import argparse, json, math, os, random, re, time
+import argparse, json, math, os, random, subprocess, tempfile, time
 import numpy as np
-import onnx
-from onnx import numpy_helper
+from safetensors.torch import load_file
 import torch
 import torch.nn.functional as F
 from model import MoELM, load_balance_loss
+from export import from_hf
 import train as T
 
 ROOT = os.path.dirname(os.path.dirname(T.HERE))
 MODEL_DIR = os.path.join(ROOT, "media", "model")
 
 
-def load_from_onnx(model, path):
-    """Fill `model` from the initializers export.py wrote. Named tensors keep their torch names; the anonymous
-    MatMul weights come in graph order: per layer qkv^T, out^T, router^T, then w1[e], w2[e] for every expert; the
-    last one is the tied output projection emb^T (a copy of m.emb.weight)."""
-    inits = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in onnx.load(path).graph.initializer}
-    sd = model.state_dict()
-    for name in sd:
-        if "m." + name in inits:
-            sd[name] = inits["m." + name]
-    anon = sorted((n for n in inits if n.startswith("onnx::MatMul_")), key=lambda n: int(re.sub(r"\D", "", n)))
-    per_layer = 3 + 2 * model.c.n_expert
-    anon = [n for n in anon if tuple(inits[n].shape) != (model.c.d_model, model.c.vocab_size)]
-    assert len(anon) == per_layer * model.c.n_layer, f"expected {per_layer * model.c.n_layer} MatMul weights, found {len(anon)}"
-    for l in range(model.c.n_layer):
-        w = [inits[n] for n in anon[l * per_layer:(l + 1) * per_layer]]
-        sd[f"blocks.{l}.attn.qkv.weight"] = w[0].t()
-        sd[f"blocks.{l}.attn.out.weight"] = w[1].t()
-        sd[f"blocks.{l}.moe.router.weight"] = w[2].t()
-        sd[f"blocks.{l}.moe.w1"] = torch.stack(w[3::2])
-        sd[f"blocks.{l}.moe.w2"] = torch.stack(w[4::2])
-    model.load_state_dict(sd)
+def load_from_onnx(model, model_dir):
+    """Fill `model` from the shipped graph's weights: tools/model/embedded-weights.mjs reads them out of model.onnx +
+    model.onnx.data under export.py's Hugging Face names, and export.from_hf maps them back to MoELM's."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "weights.safetensors")
+        subprocess.run(["node", os.path.join(T.HERE, "embedded-weights.mjs"), model_dir, path], check=True, capture_output=True)
+        model.load_state_dict(from_hf(load_file(path), model.c))
 
 
 @torch.no_grad()
@@ -70,7 +56,7 @@ def main():
     gen = torch.Generator().manual_seed(args.seed)
     c = T.config()
     model = MoELM(c)
-    load_from_onnx(model, os.path.join(MODEL_DIR, "model.onnx"))
+    load_from_onnx(model, MODEL_DIR)
     model.eval(); check_against_golden(model); model.train()
     recipe = json.load(open(os.path.join(MODEL_DIR, "moe.json")))["provenance"]["recipe"]
     prior_steps, prior_min = recipe.get("steps", 0), recipe.get("minutes", 0.0)

@@ -87,7 +87,8 @@ class MoE(nn.Module):
             hit = ids == e                                   # [N, k]
             rows = hit.any(-1).nonzero().squeeze(-1)          # tokens that chose e
             g = (gates * hit).sum(-1).index_select(0, rows)   # their gate weight for e
-            h = F.gelu(x.index_select(0, rows) @ self.w1[e]) @ self.w2[e]
+            # tanh GELU: the com.microsoft.MoE op's "gelu" (onnxruntime's CPU kernel), so the shipped graph is this function
+            h = F.gelu(x.index_select(0, rows) @ self.w1[e], approximate="tanh") @ self.w2[e]
             y = y.index_add(0, rows, h * g[:, None])
         return y, logits, ids, gates
 
