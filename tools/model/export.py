@@ -1,6 +1,6 @@
 """Export the trained model to media/model/ through the importer's graph builder, plus golden fixtures for tests.
 
-    /work/venv/bin/python tools/model/export.py [--random-init] [--out DIR]     (then: npm run -s build, the tests)
+    .venv/bin/python tools/model/export.py [--random-init] [--out DIR]     (then: npm run -s build, the tests)
 
 Writes a staging folder (out/embedded: weights.safetensors under Hugging Face Mixtral names, a moe.json draft,
 tokenizer.json, profile/) and runs `node tools/model/build-embedded.mjs` on it, which builds model.onnx (one
