@@ -11,6 +11,7 @@ import type { WeightSource } from '../../server/import/graph/weights';
 import { layerNames } from '../../server/import/tensorNames';
 import { softmax, topK } from '../../server/routing/math';
 import { rng } from '../support/safetensorsWriter';
+import { linear, swigluMlp } from '../support/referenceMlp';
 
 /**
  * One quantised MoE block (float32 router, com.microsoft.QMoE experts, MatMulNBits shared expert) against a plain JS
@@ -55,13 +56,7 @@ describe('quantised import graph: one MoE block vs a JS reference of the dequant
         const dq = (name: string, rows: number, cols: number) => dequantizeRows(quantizeRows(w.get(name)!, rows, cols, o), rows, cols, o);
 
         const xs = Float32Array.from({ length: T * H }, () => r() * 4);
-        const linear = (v: ArrayLike<number>, W: Float32Array, out: number, inF: number) => Array.from({ length: out }, (_, oo) => { let s = 0; for (let i = 0; i < inF; i++) s += W[oo * inF + i] * v[i]; return s; });
-        const silu = (v: number) => v / (1 + Math.exp(-v));
-        const mlp = (v: number[], gate: Float32Array, up: Float32Array, down: Float32Array, width: number) => {
-          const gg = linear(v, gate, width, H);
-          const uu = linear(v, up, width, H);
-          return linear(gg.map((q, i) => silu(q) * uu[i]), down, H, width);
-        };
+        const mlp = swigluMlp(H);
         for (const bias of [new Float32Array(E), Float32Array.from({ length: E }, (_, e) => (e === 1 ? -1e9 : e === 4 ? 1e9 : 0))]) {
           const out = await session.run({ x: new ort.Tensor('float32', xs, [T, H]), b: new ort.Tensor('float32', bias, [E]) });
           const y = out.y.data as Float32Array;
