@@ -33,6 +33,12 @@ export const CONFIG_MAXIMA: Record<string, number> = {
   topk_group: 4096,
   n_shared_experts: 256,
   first_k_dense_replace: 1024,
+  // DeepSeek's latent attention (families/deepseek.ts): DeepSeek-V3 has 1536, 512, 128, 64, 128
+  q_lora_rank: 65536,
+  kv_lora_rank: 65536,
+  qk_nope_head_dim: 4096,
+  qk_rope_head_dim: 4096,
+  v_head_dim: 4096,
 };
 
 /** Any other integer field of config.json. */

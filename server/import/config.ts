@@ -9,7 +9,7 @@ import { FAMILY_PARSERS } from './families/registry';
 import type { RotaryTable } from './graph/yarn';
 import { excerpt, parseJsonText } from './jsonText';
 
-export const SUPPORTED_ARCHITECTURES = ['MixtralForCausalLM', 'OlmoeForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3MoeForCausalLM', 'GraniteMoeForCausalLM', 'GptOssForCausalLM', 'PhimoeForCausalLM', 'Glm4MoeForCausalLM'] as const;
+export const SUPPORTED_ARCHITECTURES = ['MixtralForCausalLM', 'OlmoeForCausalLM', 'Qwen2MoeForCausalLM', 'Qwen3MoeForCausalLM', 'GraniteMoeForCausalLM', 'GptOssForCausalLM', 'PhimoeForCausalLM', 'Glm4MoeForCausalLM', 'DeepseekV3ForCausalLM', 'DeepseekV2ForCausalLM'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export interface ModelSpec {
@@ -83,6 +83,18 @@ export interface ModelSpec {
    * in `groups` equal groups, the best `topkGroup` groups kept, weights × `scaling` (routed_scaling_factor)
    */
   groupedSigmoid?: { groups: number; topkGroup: number; scaling: number };
+  // DeepSeek-V2/V3, Kimi-K2, Moonlight (families/deepseek.ts):
+  /**
+   * multi-head latent attention (graph/mlaAttention.ts): a query LoRA of rank qLoraRank (null: one q_proj), keys and
+   * values expanded per head from a kvLoraRank latent, rotary on a ropeDim key shared by the heads (interleaved
+   * pairs when `interleave`); the KV cache holds the latent and that key. headDim is nopeDim + ropeDim, rotaryDim ropeDim.
+   */
+  mla?: { qLoraRank: number | null; kvLoraRank: number; nopeDim: number; ropeDim: number; valueDim: number; interleave: boolean };
+  /**
+   * DeepSeek-V2's softmax router: top-k of the probabilities, within the best `topkGroup` of `groups` equal groups by
+   * each group's best probability (topk_method group_limited_greedy; 1 of 1 for greedy), not renormalised, × `scaling`
+   */
+  groupedSoftmax?: { groups: number; topkGroup: number; scaling: number };
 }
 
 const CONFIG = 'config.json';

@@ -80,8 +80,7 @@ export async function importCheckpoint(hfDir: string, outDir: string, opts: Impo
   await checkOutputFolder(out, outDir, src);
   const configText = await readInputText(src, 'config.json', 'config');
   const spec = parseConfig(configText);
-  const tokens = await readTokenizerConfig(src);
-  const tokenizerText = await readTokenizer(src, spec, tokens);
+  const { text: tokenizerText, tokens } = await readTokenizer(src, spec, await readTokenizerConfig(src));
   if (opts.quant) checkBlocks(spec, opts.quant);
   // The headers are read and checked against the spec before the estimate: a checkpoint that cannot be imported is
   // refused for what it is, on any machine, not for the size its config claims.

@@ -4,7 +4,7 @@
 import { familyRouterDescription } from './families/routerDescription';
 import type { MoeManifest } from '../model/manifest';
 import type { ModelSpec } from './config';
-import { IO } from './graph/model';
+import { IO, kvCacheShape } from './graph/model';
 
 export const IMPORTER_VERSION = '1';
 
@@ -60,8 +60,7 @@ export function importedManifest(name: string, spec: ModelSpec, tokens: { bos?: 
       pastValue: IO.pastValue,
       presentKey: IO.presentKey,
       presentValue: IO.presentValue,
-      heads: spec.kvHeads,
-      headDim: spec.headDim,
+      ...cacheDims(spec),
       layers: spec.layers,
     },
     provenance: {
@@ -72,4 +71,10 @@ export function importedManifest(name: string, spec: ModelSpec, tokens: { bos?: 
       dataSha256: h.data,
     },
   };
+}
+
+/** moe.json's cache shape: valueDim only where it differs from headDim (DeepSeek's latent cache). */
+function cacheDims(spec: ModelSpec): { heads: number; headDim: number; valueDim?: number } {
+  const kv = kvCacheShape(spec);
+  return { heads: kv.heads, headDim: kv.keyDim, ...(kv.valueDim !== kv.keyDim ? { valueDim: kv.valueDim } : {}) };
 }

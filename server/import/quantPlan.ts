@@ -20,7 +20,8 @@ export function matrices(spec: ModelSpec): Matrix[] {
   const out: Matrix[] = [{ name: EMBED, rows: spec.vocab, cols: H, kind: 'embedding' }, { name: spec.tied ? `${EMBED} (tied lm_head)` : LM_HEAD, rows: spec.vocab, cols: H, kind: 'quantised' }];
   for (let l = 0; l < spec.layers; l++) {
     const n = layerNames(spec, l);
-    out.push({ name: n.q, rows: heads * d, cols: H, kind: 'quantised' }, { name: n.k, rows: 2 * kvHeads * d, cols: H, kind: 'quantised' }, { name: n.o, rows: H, cols: heads * d, kind: 'quantised' });
+    if (spec.mla) out.push(...latentAttention(spec, n));
+    else out.push({ name: n.q, rows: heads * d, cols: H, kind: 'quantised' }, { name: n.k, rows: 2 * kvHeads * d, cols: H, kind: 'quantised' }, { name: n.o, rows: H, cols: heads * d, kind: 'quantised' });
     if (spec.moeLayers.includes(l)) {
       out.push({ name: n.router, rows: E, cols: H, kind: 'float' });
       out.push({ name: n.expertGate(0), rows: 2 * E * I, cols: H, kind: 'quantised' }, { name: n.expertDown(0), rows: E * H, cols: I, kind: 'quantised' });
@@ -32,6 +33,21 @@ export function matrices(spec: ModelSpec): Matrix[] {
   return out;
 }
 
+/** DeepSeek's attention projections (graph/mlaAttention.ts): the query LoRA or q_proj, the latent's down and up projections, o_proj. */
+function latentAttention(spec: ModelSpec, n: ReturnType<typeof layerNames>): Matrix[] {
+  const m = spec.mla!;
+  const { hidden: H, heads } = spec;
+  const q: Matrix[] = m.qLoraRank === null
+    ? [{ name: n.q, rows: heads * (m.nopeDim + m.ropeDim), cols: H, kind: 'quantised' }]
+    : [{ name: n.mla!.qA, rows: m.qLoraRank, cols: H, kind: 'quantised' }, { name: n.mla!.qB, rows: heads * (m.nopeDim + m.ropeDim), cols: m.qLoraRank, kind: 'quantised' }];
+  return [
+    ...q,
+    { name: n.mla!.kvA, rows: m.kvLoraRank + m.ropeDim, cols: H, kind: 'quantised' },
+    { name: n.mla!.kvB, rows: heads * (m.nopeDim + m.valueDim), cols: m.kvLoraRank, kind: 'quantised' },
+    { name: n.o, rows: H, cols: heads * m.valueDim, kind: 'quantised' },
+  ];
+}
+
 /** Throws ImportError naming --block and the first tensor whose input width the block does not split. */
 export function checkBlocks(spec: ModelSpec, o: QuantOptions): void {
   // QMoE's CPU kernel is checked for plain SwiGLU experts with softmax routing (quantLayers.ts; Mixtral, OLMoE,
@@ -41,7 +57,7 @@ export function checkBlocks(spec: ModelSpec, o: QuantOptions): void {
   // until that is understood.
   const unsupported = spec.expertBiases ? 'gpt-oss experts (biases, clamped SwiGLU)'
     : spec.sparsemixerJitter !== undefined ? "Phi-3.5-MoE's sparsemixer routing"
-    : spec.groupedSigmoid ? "GLM-4.5's grouped sigmoid routing (its weights are not yet checked under QMoE)"
+    : spec.groupedSigmoid ? `${spec.mla ? "DeepSeek-V3's" : "GLM-4.5's"} grouped sigmoid routing (its weights are not yet checked under QMoE)`
     : spec.expertActivation === 'gelu' ? 'GELU experts'
     : spec.embeddingMultiplier !== undefined ? 'Granite-MoE (its steered weights are not yet checked under QMoE)'
     : null;

@@ -38,6 +38,8 @@ export interface LayerNames {
   sinks?: string;
   /** GLM-4.5: the router's e_score_correction_bias [E] (float32), added to the sigmoid scores for the choice only */
   routerScoreBias?: string;
+  /** DeepSeek's latent attention: the query LoRA (q_a, its norm, q_b; or plain q), the KV latent and its expansion */
+  mla?: { qA: string; qABias: string; qANorm: string; qB: string; kvA: string; kvABias: string; kvANorm: string; kvB: string };
   /** the decoder layer these names belong to */
   layer?: number;
 }

@@ -1,7 +1,10 @@
 // tokenizer.json is read (confined, capped), parsed by the server's own tokenizer code and checked against the model
 // as the server will check it (tokenizerCheck.ts), then written into the model folder: never copied unread.
-// tokenizer_config.json says whether Hugging Face puts a BOS token before the text (add_bos_token, as LlamaTokenizer
-// does for Mixtral) and which strings are BOS and EOS.
+// tokenizer_config.json says which strings are BOS and EOS, and whether a BOS token goes before the text
+// (add_bos_token). transformers 5.18 keeps tokenizer.json's own post-processor when it has one
+// (TokenizersBackend: _should_update_post_processor), so that decides first: a TemplateProcessing that starts with
+// a special token adds it (Llama-2's "<s>"), a ByteLevel one adds nothing (DeepSeek-V3's, whose tokenizer_config says
+// add_bos_token true, and which transformers encodes without BOS); add_bos_token decides only without one.
 import { ModelLoadError } from '../model/errors';
 import { checkTokenizerFits } from '../model/tokenizerCheck';
 import { MoeTokenizer } from '../model/tokenizer';
@@ -29,12 +32,17 @@ export async function readTokenizerConfig(dir: string): Promise<TokenInfo> {
   return { bos, eos: tokenText(c.eos_token), addBos };
 }
 
-/** tokenizer.json's text, after the server's parse and checks against `spec` and `tokens`; errors name the file. */
-export async function readTokenizer(dir: string, spec: ModelSpec, tokens: TokenInfo): Promise<string> {
+/**
+ * tokenizer.json's text, after the server's parse and checks against `spec`, with `config`'s BOS decision as its
+ * post-processor makes it (above); errors name the file.
+ */
+export async function readTokenizer(dir: string, spec: ModelSpec, config: TokenInfo): Promise<{ text: string; tokens: TokenInfo }> {
   const file = 'tokenizer.json';
   if (!(await hasEntry(dir, file))) throw new ImportError('file is missing (the importer needs the fast tokenizer file)', file);
   const text = await readInputText(dir, file, 'tokenizer');
   scanJson(text, file);
+  const fromPost = templateBos((parseJsonText(text, file).value as Record<string, unknown> | null)?.post_processor, config.bos);
+  const tokens = { ...config, addBos: fromPost ?? config.addBos };
   try {
     const tokenizer = MoeTokenizer.fromText(text, file);
     checkTokenizerFits(tokenizer, { vocabSize: spec.vocab, addBos: tokens.addBos, specialTokens: tokens.bos ? { bos: tokens.bos } : {}, tokenizer: file });
@@ -45,5 +53,16 @@ export async function readTokenizer(dir: string, spec: ModelSpec, tokens: TokenI
     throw e.file === 'moe.json' ? new ImportError(reason, 'tokenizer_config.json', 'bos_token') : new ImportError(reason, file, e.field);
   }
   if (tokens.addBos && spec.contextLength < 2) throw new ImportError('must be at least 2 when a BOS token is added (it takes one position)', 'config.json', 'max_position_embeddings');
-  return text;
+  return { text, tokens };
+}
+
+/** Whether a post-processor puts `bos` first: null when there is none (add_bos_token decides). */
+function templateBos(post: unknown, bos: string | undefined): boolean | null {
+  if (post === null || post === undefined) return null;
+  if (typeof post !== 'object') return false;
+  const p = post as { type?: unknown; processors?: unknown; single?: unknown };
+  if (p.type === 'Sequence' && Array.isArray(p.processors)) return p.processors.some((q) => templateBos(q, bos) === true);
+  if (p.type !== 'TemplateProcessing' || !Array.isArray(p.single)) return false;
+  const first = p.single[0] as { SpecialToken?: { id?: unknown } } | undefined;
+  return bos !== undefined && first?.SpecialToken?.id === bos;
 }

@@ -70,10 +70,11 @@ export function checkGraphSignature(g: GraphSignature, m: MoeManifest, file: str
   check(m.outputs.expertWeights, '/outputs/expertWeights', 'float32', 3, [[0, m.layers, '/layers'], [2, m.topK, '/topK']]);
   if (m.outputs.tokenLogprobs !== undefined) check(m.outputs.tokenLogprobs, '/outputs/tokenLogprobs', 'float32', 2, [[0, 1, '/outputs/tokenLogprobs']]);
   if (m.outputs.routerEntropy !== undefined) check(m.outputs.routerEntropy, '/outputs/routerEntropy', 'float32', 2, [[0, m.layers, '/layers']]);
-  const kvShape: Expect = [[0, 1, '/kvCache'], [1, kv.heads, '/kvCache/heads'], [3, kv.headDim, '/kvCache/headDim']];
+  const keyShape: Expect = [[0, 1, '/kvCache'], [1, kv.heads, '/kvCache/heads'], [3, kv.headDim, '/kvCache/headDim']];
+  const valueShape: Expect = [[0, 1, '/kvCache'], [1, kv.heads, '/kvCache/heads'], [3, kv.valueDim ?? kv.headDim, kv.valueDim === undefined ? '/kvCache/headDim' : '/kvCache/valueDim']];
   for (let l = 0; l < kvLayers(m); l++) {
-    for (const [t, f] of [[kv.pastKey, '/kvCache/pastKey'], [kv.pastValue, '/kvCache/pastValue'], [kv.presentKey, '/kvCache/presentKey'], [kv.presentValue, '/kvCache/presentValue']]) {
-      check(layerName(t, l), f, 'float32', 4, kvShape);
+    for (const [t, f, shape] of [[kv.pastKey, '/kvCache/pastKey', keyShape], [kv.pastValue, '/kvCache/pastValue', valueShape], [kv.presentKey, '/kvCache/presentKey', keyShape], [kv.presentValue, '/kvCache/presentValue', valueShape]] as const) {
+      check(layerName(t, l), f, 'float32', 4, shape);
     }
   }
 }

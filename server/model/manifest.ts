@@ -25,7 +25,7 @@ export interface MoeManifest {
   profileCorpus?: { dir?: string; domains: Record<string, string> };
   inputs: { inputIds: string; expertBias: string };
   outputs: { logits: string; routerLogits: string; expertIds: string; expertWeights: string; tokenLogprobs?: string; routerEntropy?: string };
-  kvCache: { pastKey: string; pastValue: string; presentKey: string; presentValue: string; heads: number; headDim: number; layers?: number };
+  kvCache: { pastKey: string; pastValue: string; presentKey: string; presentValue: string; heads: number; headDim: number; valueDim?: number; layers?: number };
   provenance: Record<string, unknown> & { licence: string; sha256?: string; dataSha256?: string; dataCheck?: DataCheck };
   /** set by `moe-lens import --quant`: block-wise symmetric int8/int4 weights (routers stay float32) */
   quantization?: { bits: 4 | 8; block: number; scheme: string; experts?: string; projections?: string; embeddings?: string; routers?: string };
@@ -54,6 +54,12 @@ export function parseManifest(text: string, file = 'moe.json'): MoeManifest {
 
 /** Number of key/value cache layers: kvCache.layers, or one per router layer. */
 export const kvLayers = (m: MoeManifest): number => m.kvCache.layers ?? m.layers;
+
+/** An empty cache's shapes (no history; the graph takes past length 0 as "start of sequence"): keys, then values. */
+export const emptyCacheDims = (m: MoeManifest): { key: number[]; value: number[] } => ({
+  key: [1, m.kvCache.heads, 0, m.kvCache.headDim],
+  value: [1, m.kvCache.heads, 0, m.kvCache.valueDim ?? m.kvCache.headDim],
+});
 
 /** Tensor name for a layer from a "{layer}" template. */
 export const layerName = (template: string, layer: number): string => template.replace('{layer}', String(layer));

@@ -8,7 +8,7 @@ import { checkWeightsAtLoad, sha256File, type WeightsVerdict } from './weightsCh
 import { ModelLoadError } from './errors';
 import { checkGraphSignature, checkProbeDims } from './graphCheck';
 import { createSession, firstLine } from './onnxSession';
-import { kvLayers, layerName, parseManifest, type MoeManifest } from './manifest';
+import { emptyCacheDims, kvLayers, layerName, parseManifest, type MoeManifest } from './manifest';
 import { confinedFile, readModelText } from './modelFiles';
 import { checkRoutingOutputs } from './outputCheck';
 import { disableDependencyTelemetry } from './telemetry';
@@ -135,11 +135,11 @@ export class ModelSession implements ModelBackend {
       [m.inputs.expertBias]: new ort.Tensor('float32', bias, [m.layers, m.experts]),
     };
     const kv = m.kvCache;
-    // No history: empty [1, H, 0, Dh] tensors (the graph takes past length 0 as "start of sequence").
-    const empty = () => new ort.Tensor('float32', new Float32Array(0), [1, kv.heads, 0, kv.headDim]);
+    // No history: empty [1, H, 0, D] tensors (manifest.ts emptyCacheDims)
+    const emptyDims = emptyCacheDims(m);
     for (let l = 0; l < kvLayers(m); l++) {
-      feeds[layerName(kv.pastKey, l)] = past?.tensors[2 * l] ?? empty();
-      feeds[layerName(kv.pastValue, l)] = past?.tensors[2 * l + 1] ?? empty();
+      feeds[layerName(kv.pastKey, l)] = past?.tensors[2 * l] ?? new ort.Tensor('float32', new Float32Array(0), emptyDims.key);
+      feeds[layerName(kv.pastValue, l)] = past?.tensors[2 * l + 1] ?? new ort.Tensor('float32', new Float32Array(0), emptyDims.value);
     }
     const skipLogits = want.logits === false && m.outputs.tokenLogprobs !== undefined;
     const out = skipLogits ? await this.session.run(feeds, this.outputNames.filter((n) => n !== m.outputs.logits)) : await this.session.run(feeds);

@@ -44,6 +44,9 @@ function combineRows(bytes: Uint8Array, t: onnx.ITensorProto, experts: NewExpert
   return out;
 }
 
+/** Routers that choose within equal expert groups (moe.json router.function, families/routerDescription.ts). */
+const GROUPED_ROUTERS = ['sigmoid-topk', 'group-limited-softmax-topk'];
+
 export interface ExportInfo {
   /** what was done, for provenance: e.g. "pruned by reap to 8 of 16 experts per layer" */
   method: string;
@@ -53,9 +56,10 @@ export interface ExportInfo {
 export function exportReduced(g: MoeGraph, plan: ExpertPlan, out: string, info: ExportInfo): MoeManifest {
   if (existsSync(out)) throw new PruneError(`${out} already exists: choose a new folder (nothing was written)`);
   const m = g.manifest;
-  // GLM-4.5's router (sigmoid-topk) chooses within equal expert groups, with a correction bias per expert (a constant
-  // of the graph): removing experts from its router and weights would break the groups, so it is refused, not cut wrong
-  if (m.router.function === 'sigmoid-topk') throw new PruneError(`${g.dir}: its router (${m.router.function}: expert groups and a correction bias per expert) cannot be exported with experts removed yet; disable them by steering instead (nothing was written)`);
+  // GLM-4.5's and DeepSeek-V3's router (sigmoid-topk) chooses within equal expert groups, with a correction bias per
+  // expert (a constant of the graph), DeepSeek-V2's within groups too: removing experts from the router and weights
+  // would break the groups, so it is refused, not cut wrong
+  if (GROUPED_ROUTERS.includes(m.router.function)) throw new PruneError(`${g.dir}: its router (${m.router.function}: equal expert groups${m.router.function === 'sigmoid-topk' ? ' and a correction bias per expert' : ''}) cannot be exported with experts removed yet; disable them by steering instead (nothing was written)`);
   const E2 = plan[0].length;
   if (plan.length !== m.layers || plan.some((p) => p.length !== E2)) throw new PruneError('the plan must keep the same number of experts in every layer');
   if (E2 < m.topK) throw new PruneError(`a model needs at least topK = ${m.topK} experts per layer, not ${E2}`);

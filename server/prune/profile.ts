@@ -8,7 +8,7 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { layerMajorIndex } from '../../common/routingLayout';
 import { CancelledError, encodePrefix } from '../analysis/analyzer';
-import { kvLayers, layerName } from '../model/manifest';
+import { emptyCacheDims, kvLayers, layerName } from '../model/manifest';
 import { MoeTokenizer } from '../model/tokenizer';
 import { PruneError, tensorBytes, type MoeGraph } from './moeGraph';
 
@@ -112,10 +112,10 @@ export async function profileTexts(g: MoeGraph, texts: readonly string[], onWind
           [m.inputs.inputIds]: new ort.Tensor('int64', BigInt64Array.from(run, BigInt), [1, run.length]),
           [m.inputs.expertBias]: new ort.Tensor('float32', new Float32Array(L * E), [L, E]),
         };
-        const empty = () => new ort.Tensor('float32', new Float32Array(0), [1, m.kvCache.heads, 0, m.kvCache.headDim]);
+        const dims = emptyCacheDims(m);
         for (let l = 0; l < kvLayers(m); l++) {
-          feeds[layerName(m.kvCache.pastKey, l)] = empty();
-          feeds[layerName(m.kvCache.pastValue, l)] = empty();
+          feeds[layerName(m.kvCache.pastKey, l)] = new ort.Tensor('float32', new Float32Array(0), dims.key);
+          feeds[layerName(m.kvCache.pastValue, l)] = new ort.Tensor('float32', new Float32Array(0), dims.value);
         }
         const out = await session.run(feeds, fetch);
         const T = win.length;

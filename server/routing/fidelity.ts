@@ -24,18 +24,40 @@ export function topKMargin(values: ArrayLike<number>, k: number, from = 0, n = v
   return sorted[k - 1] - sorted[k];
 }
 
+/** Expert groups of a group-limited router (DeepSeek-V2): the choice is among the best `topkGroup` of `groups`. */
+export interface ExpertGroups {
+  groups: number;
+  topkGroup: number;
+}
+
+/**
+ * The margin of a group-limited top-k (each group scored by its best value, the k chosen among the kept groups' values):
+ * the smaller of the gap between the last kept and the first dropped group and the top-k margin among the kept
+ * experts — how far the choice is from another one, on either decision.
+ */
+export function groupedTopKMargin(values: ArrayLike<number>, k: number, g: ExpertGroups): number {
+  const n = values.length;
+  const size = n / g.groups;
+  const best = Array.from({ length: g.groups }, (_, j) => Math.max(...Array.from({ length: size }, (_, i) => values[j * size + i])));
+  const order = best.map((v, j) => [v, j] as const).sort((x, y) => y[0] - x[0]);
+  const groupGap = g.topkGroup < g.groups ? order[g.topkGroup - 1][0] - order[g.topkGroup][0] : Infinity;
+  const kept = order.slice(0, g.topkGroup).flatMap(([, j]) => Array.from({ length: size }, (_, i) => values[j * size + i]));
+  return Math.min(groupGap, topKMargin(kept, k));
+}
+
 /**
  * Rows whose fp32 routing has a top-k margin above `margin`, and the share of them whose quantised expert set equals
  * the fp32 one (as sets: the order within top-k does not change the output). The margin is measured on the router
  * probabilities softmax(aLogits row) by default — transformers takes the top-k of those — or on the raw logits
  * (aLogits, rows × E) with space 'logit'.
  */
-export function exactAgreement(aIds: ArrayLike<number | bigint>, bIds: ArrayLike<number | bigint>, aLogits: ArrayLike<number>, experts: number, k: number, margin: number, space: 'probability' | 'logit' = 'probability'): { rows: number; agreement: number } {
+export function exactAgreement(aIds: ArrayLike<number | bigint>, bIds: ArrayLike<number | bigint>, aLogits: ArrayLike<number>, experts: number, k: number, margin: number, space: 'probability' | 'logit' = 'probability', groups?: ExpertGroups): { rows: number; agreement: number } {
   const rows = aIds.length / k;
   let counted = 0;
   let same = 0;
   for (let r = 0; r < rows; r++) {
-    const gap = space === 'logit' ? topKMargin(aLogits, k, r * experts, experts) : topKMargin(softmax(aLogits, r * experts, experts), k);
+    const row = space === 'logit' ? Array.from({ length: experts }, (_, i) => aLogits[r * experts + i]) : softmax(aLogits, r * experts, experts);
+    const gap = groups ? groupedTopKMargin(row, k, groups) : topKMargin(row, k);
     if (!(gap > margin)) continue;
     counted++;
     const set = new Set<number>();
@@ -104,9 +126,9 @@ export interface Fidelity {
 }
 
 /** Everything above from one pair of runs. */
-export function fidelity(a: { ids: ArrayLike<number | bigint>; router: ArrayLike<number>; logits: ArrayLike<number>; logprobs: ArrayLike<number> }, b: { ids: ArrayLike<number | bigint>; logits: ArrayLike<number>; logprobs: ArrayLike<number> }, dims: { experts: number; k: number; vocab: number }, margin = 1e-2): Fidelity {
-  const ag = exactAgreement(a.ids, b.ids, a.router, dims.experts, dims.k, margin);
-  const lg = exactAgreement(a.ids, b.ids, a.router, dims.experts, dims.k, margin, 'logit');
+export function fidelity(a: { ids: ArrayLike<number | bigint>; router: ArrayLike<number>; logits: ArrayLike<number>; logprobs: ArrayLike<number> }, b: { ids: ArrayLike<number | bigint>; logits: ArrayLike<number>; logprobs: ArrayLike<number> }, dims: { experts: number; k: number; vocab: number; groups?: ExpertGroups }, margin = 1e-2): Fidelity {
+  const ag = exactAgreement(a.ids, b.ids, a.router, dims.experts, dims.k, margin, 'probability', dims.groups);
+  const lg = exactAgreement(a.ids, b.ids, a.router, dims.experts, dims.k, margin, 'logit', dims.groups);
   const kl = klPerRow(a.logits, b.logits, dims.vocab);
   return { overlap: meanTopKOverlap(a.ids, b.ids, dims.k), agreement: ag.agreement, agreementRows: ag.rows, logitAgreement: lg.agreement, logitAgreementRows: lg.rows, rows: a.ids.length / dims.k, klMean: mean(kl), klP99: quantile(kl, 0.99), surprisalDelta: meanAbsDelta(a.logprobs, b.logprobs) };
 }

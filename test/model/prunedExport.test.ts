@@ -82,8 +82,13 @@ describe('pruned model: steering (a) and the exported directory (b) agree', func
   };
 
   // gpt-oss's experts carry biases (a MoE node with six inputs): the pruning reader refuses it by name, never cuts it wrong
-  // GLM-4.5's grouped router with a correction bias per expert: the exporter refuses it (below)
-  for (const arch of HF_ARCHS.filter((a) => a !== 'gpt_oss' && a !== 'glm4_moe')) {
+  // GLM-4.5's and DeepSeek's grouped routers: the exporter refuses them (below)
+  const grouped: { arch: string; message: RegExp }[] = [
+    { arch: 'glm4_moe', message: /sigmoid-topk: equal expert groups and a correction bias per expert\) cannot be exported/ },
+    { arch: 'deepseek_v3', message: /sigmoid-topk: equal expert groups and a correction bias per expert\) cannot be exported/ },
+    { arch: 'deepseek_v2', message: /group-limited-softmax-topk: equal expert groups\) cannot be exported/ },
+  ];
+  for (const arch of HF_ARCHS.filter((a) => a !== 'gpt_oss' && !grouped.some((x) => x.arch === a))) {
     it(`imported ${arch}`, async () => {
       const dir = await imported(arch);
       const m = JSON.parse(readFileSync(join(dir, 'moe.json'), 'utf8')) as { router: { function: string } };
@@ -96,13 +101,15 @@ describe('pruned model: steering (a) and the exported directory (b) agree', func
     await assert.rejects(compare(dir, 'gpt_oss', true), /MoE node \S+ is not laid out as moe-lens import builds it/);
   });
 
-  it('imported glm4_moe (grouped sigmoid router) is refused at export, naming its router, and writes nothing', async () => {
-    const dir = await imported('glm4_moe');
-    const g = readMoeGraph(dir);
-    const out = join(tmp, 'glm4_moe-pruned');
-    assert.throws(() => exportReduced(g, planFromKept(g.layers.map(() => [0, 1, 2, 3])), out, { method: 'test' }), /sigmoid-topk: expert groups and a correction bias per expert\) cannot be exported/);
-    assert.ok(!existsSync(out));
-  });
+  for (const { arch, message } of grouped) {
+    it(`imported ${arch} (grouped router) is refused at export, naming its router, and writes nothing`, async () => {
+      const dir = await imported(arch);
+      const g = readMoeGraph(dir);
+      const out = join(tmp, `${arch}-pruned`);
+      assert.throws(() => exportReduced(g, planFromKept(g.layers.map(() => [0, 1, 2, 3])), out, { method: 'test' }), message);
+      assert.ok(!existsSync(out));
+    });
+  }
 
   it('refuses an existing output folder and writes nothing', () => {
     const g = readMoeGraph(embeddedModel);

@@ -30,11 +30,11 @@ describe('pruned Hugging Face checkpoint: transformers 5.18 (recorded) = the pru
   const tmp = mkdtempSync(join(tmpdir(), 'moe-lens-prunehf-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  // Recorded for every family whose pruned export has a Hugging Face layout: gpt-oss's (MXFP4) and GLM-4.5's (grouped
-  // router) pruned exports are refused (prunedExport.test.ts).
+  // Recorded for every family whose pruned export has a Hugging Face layout: gpt-oss's (MXFP4), GLM-4.5's and
+  // DeepSeek's (grouped routers) pruned exports are refused (prunedExport.test.ts).
   const recorded = HF_ARCHS.filter((a) => existsSync(join(repoRoot, 'test', 'fixtures', 'prune', `${a}.json`)));
-  it('has a recording for every family but gpt-oss and GLM-4.5', () => {
-    assert.deepEqual(HF_ARCHS.filter((a) => !(recorded as string[]).includes(a)), ['gpt_oss', 'glm4_moe']);
+  it('has a recording for every family but gpt-oss, GLM-4.5 and DeepSeek', () => {
+    assert.deepEqual(HF_ARCHS.filter((a) => !(recorded as string[]).includes(a)), ['gpt_oss', 'glm4_moe', 'deepseek_v3', 'deepseek_v2']);
   });
   for (const arch of recorded) {
     it(arch, async () => {

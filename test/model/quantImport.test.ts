@@ -7,10 +7,10 @@ import type { QuantOptions } from '../../server/import/graph/quantize';
 import { MoeTokenizer } from '../../server/model/tokenizer';
 import { fidelity, type Fidelity } from '../../server/routing/fidelity';
 import { softmax } from '../../server/routing/math';
-import { GraphRunner, golden, hubFolder } from '../support/hfFixtures';
+import { fixtureDir, GraphRunner, golden, hubFolder } from '../support/hfFixtures';
 
 /** The families whose QMoE graph is checked (quantPlan.checkBlocks refuses the others). */
-const QUANT_ARCHS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe'] as const;
+const QUANT_ARCHS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'deepseek_v2'] as const;
 
 /** Longer texts beside the golden ones: code, prose, CJK (tokenised with each model's real tokenizer). */
 export const LONG_TEXTS: Record<string, string> = {
@@ -37,7 +37,7 @@ describe('quantised import: fidelity vs fp32 and steering', function () {
   after(() => console.log(`\n| checkpoint | quant | (layer, token) rows | mean top-k overlap | exact agreement, probability margin > 1e-2 | same, logit margin > 1e-2 | mean KL (nats) | p99 KL | mean abs Δ surprisal (nats) |\n|---|---|---|---|---|---|---|---|---|\n${table.join('\n')}`));
 
   it('refuses --quant for the families QMoE is not checked for, naming --quant', async () => {
-    for (const arch of ['granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe']) {
+    for (const arch of ['granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe', 'deepseek_v3']) {
       const hub = hubFolder(arch);
       try {
         await assert.rejects(importCheckpoint(hub, join(tmp, `${arch}-refused`), { quant: INT8 }), /--quant/);
@@ -87,7 +87,10 @@ describe('quantised import: fidelity vs fp32 and steering', function () {
         const cat = (k: string) => parts[k].flatMap((p) => Array.from(p, Number));
         const all = { ids: cat('ids'), router: cat('router'), logits: cat('logits'), logprobs: [0, ...cat('logprobs')] };
         const q = { ids: cat('qids'), logits: cat('qlogits'), logprobs: [0, ...cat('qlogprobs')] };
-        const f = fidelity(all, q, { experts: m.experts, k: m.topK, vocab: m.vocabSize }, 1e-2);
+        // DeepSeek-V2 chooses within the best groups: its margin includes the group decision (routing/fidelity.ts)
+        const cfg = JSON.parse(readFileSync(join(fixtureDir(arch), 'config.json'), 'utf8')) as { topk_method?: string; n_group?: number; topk_group?: number };
+        const groups = cfg.topk_method === 'group_limited_greedy' ? { groups: cfg.n_group!, topkGroup: cfg.topk_group! } : undefined;
+        const f = fidelity(all, q, { experts: m.experts, k: m.topK, vocab: m.vocabSize, groups }, 1e-2);
         const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
         table.push(`| ${arch} | ${quant} | ${f.rows} | ${pct(f.overlap)} | ${pct(f.agreement)} of ${f.agreementRows} | ${pct(f.logitAgreement)} of ${f.logitAgreementRows} | ${f.klMean.toExponential(2)} | ${f.klP99.toExponential(2)} | ${f.surprisalDelta.toExponential(2)} |`);
         return f;

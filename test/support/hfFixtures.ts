@@ -6,10 +6,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { MoeManifest } from '../../server/model/manifest';
+import { emptyCacheDims, type MoeManifest } from '../../server/model/manifest';
 import { repoRoot } from './paths';
 
-export const HF_ARCHS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe'] as const;
+export const HF_ARCHS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe', 'deepseek_v3', 'deepseek_v2'] as const;
 /** the first four with config.json as transformers 5.18's save_pretrained writes it (test/fixtures/hf/<name>_tf5) */
 export const TF5_CONFIGS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe'] as const;
 
@@ -84,8 +84,9 @@ export class GraphRunner {
     const feeds: Record<string, ort.Tensor> = { [m.inputs.inputIds]: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, ids.length]) };
     if (this.session.inputNames.includes(m.inputs.expertBias)) feeds[m.inputs.expertBias] = new ort.Tensor('float32', bias ?? new Float32Array(m.layers * m.experts), [m.layers, m.experts]);
     for (let l = 0; l < (kv.layers ?? m.layers); l++) {
-      feeds[kv.pastKey.replace('{layer}', String(l))] = past?.[2 * l] ?? new ort.Tensor('float32', new Float32Array(0), [1, kv.heads, 0, kv.headDim]);
-      feeds[kv.pastValue.replace('{layer}', String(l))] = past?.[2 * l + 1] ?? new ort.Tensor('float32', new Float32Array(0), [1, kv.heads, 0, kv.headDim]);
+      const empty = emptyCacheDims(this.manifest);
+      feeds[kv.pastKey.replace('{layer}', String(l))] = past?.[2 * l] ?? new ort.Tensor('float32', new Float32Array(0), empty.key);
+      feeds[kv.pastValue.replace('{layer}', String(l))] = past?.[2 * l + 1] ?? new ort.Tensor('float32', new Float32Array(0), empty.value);
     }
     return this.session.run(feeds);
   }

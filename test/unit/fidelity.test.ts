@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { exactAgreement, klPerRow, meanAbsDelta, meanTopKOverlap, quantile, topKMargin } from '../../server/routing/fidelity';
+import { exactAgreement, groupedTopKMargin, klPerRow, meanAbsDelta, meanTopKOverlap, quantile, topKMargin } from '../../server/routing/fidelity';
 import { sampleOffsets } from '../../server/model/weightsCheck';
 
 describe('fidelity metrics (quantised vs fp32)', () => {
@@ -14,6 +14,19 @@ describe('fidelity metrics (quantised vs fp32)', () => {
     assert.equal(topKMargin(logits, 1, 0, 3), 2);
     assert.deepEqual(exactAgreement([0, 1], [0, 0], logits, 3, 1, 1e-2, 'logit'), { rows: 1, agreement: 1 });
     assert.deepEqual(exactAgreement([0, 1], [1, 0], logits, 3, 1, 1e-2), { rows: 1, agreement: 0 });
+  });
+
+  it('a group-limited choice: the margin is the nearer of the group decision and the top-k among the kept groups', () => {
+    // 3 groups of 2, 2 kept, top-2: groups scored 5, 4.9, 1 (the group decision 0.9 apart); among the kept 5, 2, 4.9, 4
+    const v = [5, 2, 4.9, 4, 1, 0.5];
+    assert.ok(Math.abs(groupedTopKMargin(v, 2, { groups: 3, topkGroup: 2 }) - 0.9) < 1e-12);
+    // one group kept: groups 5 vs 4.9 decide (0.1), although the ungrouped top-2 margin is 4.9 − 4 = 0.9
+    assert.ok(Math.abs(groupedTopKMargin(v, 2, { groups: 3, topkGroup: 1 }) - 0.1) < 1e-12);
+    assert.ok(Math.abs(topKMargin(v, 2) - 0.9) < 1e-12);
+    // every group kept: the plain top-k margin
+    assert.ok(Math.abs(groupedTopKMargin(v, 2, { groups: 3, topkGroup: 3 }) - 0.9) < 1e-12);
+    // a row the grouped margin leaves out is not counted
+    assert.deepEqual(exactAgreement([0, 1], [0, 2], v, 6, 2, 0.5, 'logit', { groups: 3, topkGroup: 1 }), { rows: 0, agreement: 1 });
   });
 
   it('KL is 0 for equal logits, invariant to a shift, and matches a hand computation', () => {

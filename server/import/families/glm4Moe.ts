@@ -11,7 +11,7 @@
 import type { ModelSpec } from '../config';
 import { ImportError } from '../errors';
 import { excerpt } from '../jsonText';
-import { baseShape, routing } from './base';
+import { baseShape, expertGroups, moeFrom, routedExperts, routedScaling, routing } from './base';
 import { CONFIG, fields, type Json } from './fields';
 
 export function glm4MoeSpec(c: Json): ModelSpec {
@@ -20,21 +20,11 @@ export function glm4MoeSpec(c: Json): ModelSpec {
   const act = c.hidden_act ?? 'silu';
   if (act !== 'silu') throw new ImportError(`hidden_act ${excerpt(act)} is not supported (SwiGLU experts use silu)`, CONFIG, 'hidden_act');
   const { maxPositions, ...s } = baseShape(c, f, { kvHeads: 8, headDim: null });
-  const { experts, key } = routedExperts(c, f);
+  const { experts, key } = routedExperts(c, f, 'num_local_experts', 128);
   const r = routing(experts, key, f);
-  const groups = f.int('n_group', 1);
-  const topkGroup = f.int('topk_group', 1);
-  if (groups < 1 || experts % groups !== 0) throw new ImportError(`must divide the ${experts} routed experts into equal groups`, CONFIG, 'n_group');
-  // Glm4MoeTopkRouter scores each group by the sum of its top-2 experts: groups of one expert fail in transformers
-  if (experts / groups < 2) throw new ImportError(`leaves ${experts / groups} expert per group; the router scores a group by its top 2`, CONFIG, 'n_group');
-  if (topkGroup < 1 || topkGroup > groups) throw new ImportError(`must be 1–${groups} (n_group)`, CONFIG, 'topk_group');
-  // fewer candidates than k would make transformers pick masked (−inf) experts at real weights
-  if (r.topK > topkGroup * (experts / groups)) throw new ImportError(`${r.topK} experts cannot be chosen from ${topkGroup} group(s) of ${experts / groups}`, CONFIG, 'num_experts_per_tok');
-  const scaling = f.num('routed_scaling_factor', 1);
-  if (!(scaling > 0)) throw new ImportError(`must be a positive number, got ${scaling}`, CONFIG, 'routed_scaling_factor');
-  const denseBelow = f.int('first_k_dense_replace', 1);
-  const moeLayers = [...Array(s.layers).keys()].filter((l) => l >= denseBelow);
-  if (moeLayers.length === 0) throw new ImportError(`leaves no decoder layer with experts (the model has ${s.layers})`, CONFIG, 'first_k_dense_replace');
+  const { groups, topkGroup } = expertGroups(f, experts, r.topK, { groups: 1, topkGroup: 1 }, true);
+  const scaling = routedScaling(f, 1);
+  const moeLayers = moeFrom(f, s.layers, 1);
   const shared = f.int('n_shared_experts', 1);
   const expertWidth = f.int('moe_intermediate_size', 1408);
   const rope = rotary(c, s.headDim);
@@ -62,15 +52,6 @@ export function glm4MoeSpec(c: Json): ModelSpec {
     expertActivation: 'swiglu',
     groupedSigmoid: { groups, topkGroup, scaling },
   };
-}
-
-/** n_routed_experts (what save_pretrained writes), or num_local_experts, its attribute_map alias. */
-function routedExperts(c: Json, f: ReturnType<typeof fields>): { experts: number; key: string } {
-  if (c.n_routed_experts != null && c.num_local_experts != null && c.n_routed_experts !== c.num_local_experts) {
-    throw new ImportError(`n_routed_experts (${excerpt(c.n_routed_experts)}) and num_local_experts (${excerpt(c.num_local_experts)}) disagree`, CONFIG, 'n_routed_experts');
-  }
-  const key = c.n_routed_experts == null && c.num_local_experts != null ? 'num_local_experts' : 'n_routed_experts';
-  return { experts: f.int(key, 128), key };
 }
 
 /**

@@ -13,9 +13,9 @@
 import type { ModelSpec } from '../config';
 import { ImportError } from '../errors';
 import { excerpt } from '../jsonText';
-import { yarnTable } from '../graph/yarn';
 import { baseShape, everyLayerMoe, routing } from './base';
 import { CONFIG, expertCount, fields, type Json } from './fields';
+import { defaultOrYarn } from './rope';
 
 /** gpt-oss's expert activation (GptOssExperts.alpha, .limit; the +1 on up is activation_beta) */
 export const GPT_OSS_SWIGLU = { alpha: 1.702, beta: 1, limit: 7 };
@@ -42,7 +42,7 @@ export function gptOssSpec(c: Json): ModelSpec {
     ...s,
     eps: f.num('rms_norm_eps', 1e-5),
     ropeTheta: 0, // unused: `rotary` carries the YaRN table
-    rotary: rotaryOf(c, s.headDim),
+    rotary: defaultOrYarn(c, s.headDim, 'gpt-oss', 150000, DEFAULT_YARN).table,
     contextLength: maxPositions,
     contextReason: 'max_position_embeddings (sliding layers are masked to their window inside the graph)',
     tied: f.bool('tie_word_embeddings', false),
@@ -61,27 +61,4 @@ export function gptOssSpec(c: Json): ModelSpec {
     slidingWindow: window,
     slidingLayers: types.flatMap((t, i) => (t === 'sliding_attention' ? [i] : [])),
   };
-}
-
-function rotaryOf(c: Json, headDim: number): ModelSpec['rotary'] {
-  const where = c.rope_parameters != null ? 'rope_parameters' : c.rope_scaling != null ? 'rope_scaling' : 'rope_parameters';
-  const p = (c.rope_parameters ?? c.rope_scaling ?? DEFAULT_YARN) as Json;
-  if (typeof p !== 'object' || p === null) throw new ImportError('must be an object', CONFIG, where);
-  const theta = p.rope_theta ?? c.rope_theta ?? 150000;
-  if (typeof theta !== 'number' || !(theta > 0)) throw new ImportError(`must be a positive number, got ${excerpt(theta)}`, CONFIG, `${where}.rope_theta`);
-  const type = p.rope_type ?? p.type ?? 'default';
-  if (p.partial_rotary_factor != null && p.partial_rotary_factor !== 1) throw new ImportError('partial rotary embeddings are not supported', CONFIG, `${where}.partial_rotary_factor`);
-  if (type === 'default') return { invFreq: Array.from({ length: headDim / 2 }, (_, i) => Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / headDim)))), attentionScaling: 1 };
-  if (type !== 'yarn') throw new ImportError(`RoPE variant ${excerpt(type)} is not supported for gpt-oss (default or yarn)`, CONFIG, `${where}.rope_type`);
-  const n = (k: string, dflt: number | null): number | null => {
-    const v = p[k] ?? dflt;
-    if (v === null) return null;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new ImportError(`must be a number, got ${excerpt(v)}`, CONFIG, `${where}.${k}`);
-    return v;
-  };
-  const factor = n('factor', null);
-  const original = n('original_max_position_embeddings', null);
-  if (factor === null || !(factor > 0)) throw new ImportError('must be a positive number', CONFIG, `${where}.factor`);
-  if (original === null || !(original > 0)) throw new ImportError('must be a positive number', CONFIG, `${where}.original_max_position_embeddings`);
-  return yarnTable({ theta, factor, originalMaxPositions: original, betaFast: n('beta_fast', null) || 32, betaSlow: n('beta_slow', null) || 1, truncate: p.truncate !== false, attentionFactor: n('attention_factor', null), mscale: n('mscale', null), mscaleAllDim: n('mscale_all_dim', null) }, headDim);
 }

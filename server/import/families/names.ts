@@ -1,4 +1,4 @@
-// Where Granite-MoE's, gpt-oss's, Phi-3.5-MoE's and GLM-4.5's weights live in their hub checkpoints (the names their
+// Where Granite-MoE's, gpt-oss's, Phi-3.5-MoE's, GLM-4.5's and DeepSeek's weights live in their hub checkpoints (the names their
 // transformers 5.18 loaders read: conversion_mapping.py's "granitemoe" renamings; gpt-oss's modeling and MXFP4 files).
 import type { ModelSpec } from '../config';
 import type { LayerNames } from '../tensorNames';
@@ -20,11 +20,18 @@ export function familyLayerNames(spec: ModelSpec, layer: number, base: LayerName
     const moe = `${p}.block_sparse_moe`;
     return { ...base, router: `${moe}.gate.weight`, expertGate: (e) => `${moe}.experts.${e}.w1.weight`, expertUp: (e) => `${moe}.experts.${e}.w3.weight`, expertDown: (e) => `${moe}.experts.${e}.w2.weight` };
   }
-  if (spec.architecture === 'Glm4MoeForCausalLM') {
-    // modeling_glm4_moe.py's own names (conversion_mapping.py's "glm4_moe" only fuses the per-expert tensors):
-    // Glm4MoeTopkRouter's e_score_correction_bias buffer, Glm4MoeMoE.shared_experts (plural, no gate)
+  const glm = spec.architecture === 'Glm4MoeForCausalLM';
+  if (glm || spec.mla) {
+    // modeling_glm4_moe.py's and modeling_deepseek_v{2,3}.py's own names (conversion_mapping.py only fuses the
+    // per-expert tensors): the TopkRouter's e_score_correction_bias buffer (GLM-4.5, DeepSeek-V3), MoE.shared_experts
+    // (plural, no gate), DeepseekV{2,3}Attention's latent projections
     const moe = `${p}.mlp`;
-    return { ...base, routerScoreBias: `${moe}.gate.e_score_correction_bias`, sharedGate: `${moe}.shared_experts.gate_proj.weight`, sharedUp: `${moe}.shared_experts.up_proj.weight`, sharedDown: `${moe}.shared_experts.down_proj.weight` };
+    const a = `${p}.self_attn`;
+    const shared = { sharedGate: `${moe}.shared_experts.gate_proj.weight`, sharedUp: `${moe}.shared_experts.up_proj.weight`, sharedDown: `${moe}.shared_experts.down_proj.weight` };
+    const scoreBias = spec.groupedSigmoid ? { routerScoreBias: `${moe}.gate.e_score_correction_bias` } : {};
+    if (glm) return { ...base, ...scoreBias, ...shared };
+    const mla = { qA: `${a}.q_a_proj.weight`, qABias: `${a}.q_a_proj.bias`, qANorm: `${a}.q_a_layernorm.weight`, qB: `${a}.q_b_proj.weight`, kvA: `${a}.kv_a_proj_with_mqa.weight`, kvABias: `${a}.kv_a_proj_with_mqa.bias`, kvANorm: `${a}.kv_a_layernorm.weight`, kvB: `${a}.kv_b_proj.weight` };
+    return { ...base, ...scoreBias, ...shared, mla };
   }
   return base;
 }

@@ -21,7 +21,16 @@ export function familyRouterDescription(spec: ModelSpec): RouterDescription | un
     return {
       function: 'sigmoid-topk',
       selection: `topk(sigmoid(router_logits) + e_score_correction_bias + expert_bias)${grouped}`,
-      gateWeights: `sigmoid(router_logits) of the selected experts (without e_score_correction_bias)${spec.normTopK ? ', renormalised to sum 1' : ''} (transformers: Glm4MoeTopkRouter)${scaling !== 1 ? `; the model multiplies them by routed_scaling_factor ${scaling}, which the graph applies to the experts' sum and these weights leave out` : ''}`,
+      gateWeights: `sigmoid(router_logits) of the selected experts (without e_score_correction_bias)${spec.normTopK ? ', renormalised to sum 1' : ''} (transformers: ${spec.mla ? 'DeepseekV3TopkRouter' : 'Glm4MoeTopkRouter'})${scaling !== 1 ? `; the model multiplies them by routed_scaling_factor ${scaling}, which the graph applies to the experts' sum and these weights leave out` : ''}`,
+    };
+  }
+  if (spec.groupedSoftmax) {
+    const { groups, topkGroup, scaling } = spec.groupedSoftmax;
+    const grouped = topkGroup < groups;
+    return {
+      function: grouped ? 'group-limited-softmax-topk' : 'softmax-topk',
+      selection: `topk(router_logits + expert_bias)${grouped ? ` within the ${topkGroup} of ${groups} expert groups whose best such score is highest` : ''}`,
+      gateWeights: `softmax(router_logits) over all experts, at the selected ones, not renormalised (transformers: DeepseekV2TopkRouter)${scaling !== 1 ? `; the model multiplies them by routed_scaling_factor ${scaling}, which the graph applies to the experts' sum and these weights leave out` : ''}`,
     };
   }
   if (spec.architecture === 'GraniteMoeForCausalLM' || spec.architecture === 'GptOssForCausalLM') {

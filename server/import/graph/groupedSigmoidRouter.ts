@@ -1,5 +1,5 @@
-// GLM-4.5's router (transformers 5.18 models/glm4_moe/modeling_glm4_moe.py, Glm4MoeTopkRouter.forward) in plain ONNX
-// ops, for one MoE layer. transformers, per token:
+// GLM-4.5's router (transformers 5.18 models/glm4_moe/modeling_glm4_moe.py, Glm4MoeTopkRouter.forward; DeepSeek-V3's
+// DeepseekV3TopkRouter is the same) in plain ONNX ops, for one MoE layer. transformers, per token:
 //   scores = sigmoid(router_logits) in float32; choice = scores + e_score_correction_bias;
 //   group score = the sum of the top-2 `choice` values of each of n_group equal groups; the topk_group best groups are
 //   kept, the other groups' experts set to −inf; ids = top-k of `choice` over what is left;
@@ -23,6 +23,7 @@
 // is chosen, with the weight its own sigmoid score earns among the chosen; bias 0 adds exact zeros (bit for bit).
 // When topk_group = n_group every group is kept, and the group step is left out (GLM-4.5 and -Air: n_group 1).
 import type { GraphBuilder } from './builder';
+import { limitToGroups } from './expertGroups';
 import type { WeightSource } from './weights';
 
 export interface GroupedSigmoid {
@@ -42,17 +43,7 @@ export function groupedSigmoidRouter(g: GraphBuilder, src: WeightSource, raw: st
   // bias magnitudes would be coarser than the differences between the scores it orders
   let choice = g.op('Add', [scores, g.constF(Array.from(src.read(correctionBias, [E])), [E])]);
   if (steer !== null) choice = g.op('Add', [choice, steer]);
-  if (r.topkGroup < r.groups) {
-    const size = E / r.groups;
-    const grouped = g.op('Reshape', [choice, g.constI([-1, r.groups, size])]); // [T, G, E/G]
-    const top2 = g.opN('TopK', [grouped, g.constI([2])], 2, { axis: -1, largest: 1, sorted: 1 })[0];
-    const groupScores = g.op('ReduceSum', [top2, g.constI([-1])], { keepdims: 0 }); // [T, G]
-    const kept = g.opN('TopK', [groupScores, g.constI([r.topkGroup])], 2, { axis: -1, largest: 1, sorted: 1 })[1]; // [T, topk_group]
-    const zeros = g.op('ConstantOfShape', [g.op('Shape', [groupScores])], {});
-    const ones = g.op('Add', [g.op('ConstantOfShape', [g.op('Shape', [kept])], {}), g.constF([1], [])]);
-    const mask = g.op('Cast', [g.op('Unsqueeze', [g.op('ScatterElements', [zeros, kept, ones], { axis: 1 }), g.constI([2])])], { to: 9 }); // [T, G, 1] bool
-    choice = g.op('Reshape', [g.op('Where', [mask, grouped, g.constF([-Infinity], [])]), g.constI([-1, E])]);
-  }
+  choice = limitToGroups(g, choice, E, r.groups, r.topkGroup, 'top2-sum');
   const sel = g.opN('TopK', [choice, g.constI([K])], 2, { axis: -1, largest: 1, sorted: 1 })[1];
   const picked = g.op('GatherElements', [scores, sel], { axis: 1 }); // [T, K] unbiased
   const sum = g.op('ReduceSum', [picked, g.constI([1])], { keepdims: 1 });

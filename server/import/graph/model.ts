@@ -5,6 +5,7 @@
 import type { ModelSpec } from '../config';
 import { EMBED, FINAL_NORM, LM_HEAD, layerNames } from '../tensorNames';
 import { attention } from './attention';
+import { latentCacheShape, mlaAttention } from './mlaAttention';
 import type { GraphBuilder } from './builder';
 import { linear, norm, rotary, swigluMlp } from './layers';
 import { moeBlock, type RoutingOutputs } from './moeLayer';
@@ -30,6 +31,9 @@ export const IO = {
 
 const at = (template: string, l: number) => template.replace('{layer}', String(l));
 
+/** Each layer's cache: [1, heads, S, keyDim] keys and [1, heads, S, valueDim] values (latent attention: its latent and rotary key). */
+export const kvCacheShape = (spec: ModelSpec): { heads: number; keyDim: number; valueDim: number } => (spec.mla ? latentCacheShape(spec.mla) : { heads: spec.kvHeads, keyDim: spec.headDim, valueDim: spec.headDim });
+
 export interface BuildOptions {
   /** false: no expert_bias input, selection from the raw logits (the unsteered reference graph tests compare with) */
   steerable?: boolean;
@@ -39,15 +43,16 @@ export interface BuildOptions {
 
 export function buildModel(g: GraphBuilder, src: WeightSource, spec: ModelSpec, opts: BuildOptions = {}): void {
   const steerable = opts.steerable ?? true;
-  const { hidden: H, vocab: V, experts: E, topK: K, kvHeads, headDim } = spec;
+  const { hidden: H, vocab: V, experts: E, topK: K, headDim } = spec;
+  const kv = kvCacheShape(spec);
   const L = spec.moeLayers.length;
   const ids = g.input({ name: IO.inputIds, elemType: 'int64', dims: [1, 'T'] });
   const bias = steerable ? g.input({ name: IO.expertBias, elemType: 'float32', dims: [L, E] }) : null;
   const pasts: [string, string][] = [];
   for (let l = 0; l < spec.layers; l++) {
     pasts.push([
-      g.input({ name: at(IO.pastKey, l), elemType: 'float32', dims: [1, kvHeads, 'P', headDim] }),
-      g.input({ name: at(IO.pastValue, l), elemType: 'float32', dims: [1, kvHeads, 'P', headDim] }),
+      g.input({ name: at(IO.pastKey, l), elemType: 'float32', dims: [1, kv.heads, 'P', kv.keyDim] }),
+      g.input({ name: at(IO.pastValue, l), elemType: 'float32', dims: [1, kv.heads, 'P', kv.valueDim] }),
     ]);
   }
 
@@ -80,9 +85,9 @@ export function buildModel(g: GraphBuilder, src: WeightSource, spec: ModelSpec, 
   const routing: RoutingOutputs[] = [];
   for (let l = 0; l < spec.layers; l++) {
     const n = layerNames(spec, l);
-    const a = attention(g, src, spec, n, norm(g, src, spec, x, n.inputNorm, H), ctx, pasts[l][0], pasts[l][1]);
-    g.output(a.presentKey, { name: at(IO.presentKey, l), elemType: 'float32', dims: [1, kvHeads, 'S', headDim] });
-    g.output(a.presentValue, { name: at(IO.presentValue, l), elemType: 'float32', dims: [1, kvHeads, 'S', headDim] });
+    const a = (spec.mla ? mlaAttention : attention)(g, src, spec, n, norm(g, src, spec, x, n.inputNorm, H), ctx, pasts[l][0], pasts[l][1]);
+    g.output(a.presentKey, { name: at(IO.presentKey, l), elemType: 'float32', dims: [1, kv.heads, 'S', kv.keyDim] });
+    g.output(a.presentValue, { name: at(IO.presentValue, l), elemType: 'float32', dims: [1, kv.heads, 'S', kv.valueDim] });
     x = g.op('Add', [x, residual(a.out)]);
     const h = norm(g, src, spec, x, n.postNorm, H);
     const m = spec.moeLayers.indexOf(l);

@@ -29,8 +29,10 @@
 // so the op's output is multiplied by S per token. A disabled expert (bias -1e9) is never in sel; a forced one (+1e9)
 // always is and keeps the weight its raw logit earns; bias 0 adds exact zeros, so selection is bit-identical.
 //
-// GLM-4.5 (sigmoid scores, e_score_correction_bias and groups for the choice, unbiased scores as weights): the op is fed
-// log(score) at the chosen experts and its output multiplied by the weights' sum (graph/groupedSigmoidRouter.ts).
+// GLM-4.5 and DeepSeek-V3 (sigmoid scores, e_score_correction_bias and groups for the choice, unbiased scores as
+// weights): the op is fed log(score) at the chosen experts and its output multiplied by the weights' sum
+// (graph/groupedSigmoidRouter.ts). DeepSeek-V2 (softmax, group-limited, not renormalised, × routed_scaling_factor):
+// the choice is limited to the kept groups (graph/expertGroups.ts) and the output multiplied by S · the factor.
 //
 // Quantised (--quant): the experts are one com.microsoft.QMoE node instead (quantLayers.ts, with what the kernel does
 // on CPU): the same masked router input, plus router_weights = the full softmax, so the op applies transformers' gate
@@ -39,6 +41,7 @@ import type { ModelSpec } from '../config';
 import type { LayerNames } from '../tensorNames';
 import type { AttrValue, GraphBuilder } from './builder';
 import { gptOssExperts } from './gptOssExperts';
+import { limitToGroups } from './expertGroups';
 import { groupedSigmoidRouter } from './groupedSigmoidRouter';
 import { linear, swigluMlp } from './layers';
 import { sparsemixer } from './sparsemixer';
@@ -60,10 +63,15 @@ export function moeBlock(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n:
   // Phi-3.5-MoE: the sparsemixer chooses and weighs (graph/sparsemixer.ts); the op is then fed log(weight) at the
   // chosen experts, so its softmax over them gives weight / S and the output is multiplied by S as below.
   const mixer = spec.sparsemixerJitter !== undefined ? sparsemixer(g, raw, scores, spec.sparsemixerJitter) : null;
-  // GLM-4.5: sigmoid scores, chosen with e_score_correction_bias within the best groups (graph/groupedSigmoidRouter.ts);
-  // the op is fed log(score) at the chosen experts and its output multiplied by the true weights' sum
+  // GLM-4.5, DeepSeek-V3: sigmoid scores, chosen with e_score_correction_bias within the best groups
+  // (graph/groupedSigmoidRouter.ts); the op is fed log(score) at the chosen experts and its output multiplied by the
+  // true weights' sum
   const glm = spec.groupedSigmoid ? groupedSigmoidRouter(g, src, raw, bias, n.routerScoreBias!, spec.groupedSigmoid, E, K, spec.normTopK) : null;
-  const sel = glm?.sel ?? mixer?.sel ?? g.opN('TopK', [scores, g.constI([K])], 2, { axis: -1, largest: 1, sorted: 1 })[1];
+  // DeepSeek-V2: softmax top-k within the groups whose best probability is highest (graph/expertGroups.ts); softmax
+  // is monotonic per token, so the groups and experts are ranked on the (steered) logits alike
+  const softmaxGroups = spec.groupedSoftmax;
+  const choice = softmaxGroups ? limitToGroups(g, scores, E, softmaxGroups.groups, softmaxGroups.topkGroup, 'max') : scores;
+  const sel = glm?.sel ?? mixer?.sel ?? g.opN('TopK', [choice, g.constI([K])], 2, { axis: -1, largest: 1, sorted: 1 })[1];
   // Gate weights as transformers computes them: softmax over all experts in float32, the selected probabilities,
   // renormalised to sum 1 when the model does.
   const probs = g.op('Softmax', [raw], { axis: -1 });
@@ -78,6 +86,9 @@ export function moeBlock(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n:
     weights = spec.normTopK ? g.op('Div', [picked, mass]) : picked;
     opInput = mixer ? g.op('Log', [mixer.weights]) : g.op('GatherElements', [raw, sel], { axis: 1 });
     scale = spec.normTopK ? null : mass;
+    // DeepSeek-V2: transformers' weights are these × routed_scaling_factor; the factor goes into the output scale and
+    // the reported weights leave it out (as GLM-4.5's, groupedSigmoidRouter.ts)
+    if (softmaxGroups && softmaxGroups.scaling !== 1) scale = g.op('Mul', [scale ?? g.constF([1], []), g.constF([Math.fround(softmaxGroups.scaling)], [])]);
   }
   const entropy = g.op('Neg', [g.op('ReduceSum', [g.op('Mul', [probs, g.op('LogSoftmax', [raw], { axis: -1 })]), g.constI([1])], { keepdims: 0 })]);
 
@@ -91,13 +102,15 @@ export function moeBlock(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n:
     // before import
     const pieces = { fc1: expertPieces(src, n, E, I, H, 'fc1'), fc2: expertPieces(src, n, E, I, H, 'fc2') };
     out = qmoe(g, spec, { fc1: `${n.router}.fc1_interleaved`, fc2: `${n.router}.fc2` }, pieces, x, masked, probs);
+    // DeepSeek-V2: the op applies the full softmax's weights; routed_scaling_factor multiplies their sum
+    if (softmaxGroups && softmaxGroups.scaling !== 1) out = g.op('Mul', [out, g.constF([Math.fround(softmaxGroups.scaling)], [])]);
   } else {
     out = floatMoe(g, src, spec, n, x, masked, scale, gelu);
   }
   if (spec.sharedWidth > 0) {
     const shared = swigluMlp(g, src, x, { gate: n.sharedGate, up: n.sharedUp, down: n.sharedDown }, H, spec.sharedWidth);
     if (spec.ungatedShared) {
-      // GLM-4.5: out += shared_experts(x) (Glm4MoeMoE.forward)
+      // GLM-4.5, DeepSeek: out += shared_experts(x) (Glm4MoeMoE.forward, DeepseekV3MoE.forward)
       out = g.op('Add', [out, shared]);
     } else {
       // Qwen2-MoE: out += sigmoid(shared_expert_gate(x)) · shared_expert(x)
