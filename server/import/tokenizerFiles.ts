@@ -41,8 +41,9 @@ export async function readTokenizer(dir: string, spec: ModelSpec, config: TokenI
   if (!(await hasEntry(dir, file))) throw new ImportError('file is missing (the importer needs the fast tokenizer file)', file);
   const text = await readInputText(dir, file, 'tokenizer');
   scanJson(text, file);
-  const fromPost = templateBos((parseJsonText(text, file).value as Record<string, unknown> | null)?.post_processor, config.bos);
-  const tokens = { ...config, addBos: fromPost ?? config.addBos };
+  const fromPost = templateBos((parseJsonText(text, file).value as Record<string, unknown> | null)?.post_processor);
+  // the BOS string stays tokenizer_config.json's (checked against the vocabulary below), the template's without one
+  const tokens = fromPost === null ? config : { ...config, addBos: fromPost !== false, bos: config.bos ?? (fromPost || undefined) };
   try {
     const tokenizer = MoeTokenizer.fromText(text, file);
     checkTokenizerFits(tokenizer, { vocabSize: spec.vocab, addBos: tokens.addBos, specialTokens: tokens.bos ? { bos: tokens.bos } : {}, tokenizer: file });
@@ -56,13 +57,19 @@ export async function readTokenizer(dir: string, spec: ModelSpec, config: TokenI
   return { text, tokens };
 }
 
-/** Whether a post-processor puts `bos` first: null when there is none (add_bos_token decides). */
-function templateBos(post: unknown, bos: string | undefined): boolean | null {
+/** The special token a post-processor puts first, false when it puts none, null when there is none (add_bos_token decides). */
+function templateBos(post: unknown): string | false | null {
   if (post === null || post === undefined) return null;
   if (typeof post !== 'object') return false;
   const p = post as { type?: unknown; processors?: unknown; single?: unknown };
-  if (p.type === 'Sequence' && Array.isArray(p.processors)) return p.processors.some((q) => templateBos(q, bos) === true);
+  if (p.type === 'Sequence' && Array.isArray(p.processors)) {
+    for (const q of p.processors) {
+      const t = templateBos(q);
+      if (t) return t;
+    }
+    return false;
+  }
   if (p.type !== 'TemplateProcessing' || !Array.isArray(p.single)) return false;
-  const first = p.single[0] as { SpecialToken?: { id?: unknown } } | undefined;
-  return bos !== undefined && first?.SpecialToken?.id === bos;
+  const id = (p.single[0] as { SpecialToken?: { id?: unknown } } | undefined)?.SpecialToken?.id;
+  return typeof id === 'string' ? id : false;
 }

@@ -69,6 +69,9 @@ const cases: Case[] = [
   { title: 'Phi-3.5-MoE: negative rms_norm_eps', arch: 'phimoe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.rms_norm_eps = -1e-5)), expect: /config\.json \(rms_norm_eps\): must be a small positive number/ },
   { title: 'Phi-3.5-MoE: max_position_embeddings 0', arch: 'phimoe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.max_position_embeddings = 0)), expect: /config\.json \(max_position_embeddings\): must be at least 1/ },
   { title: 'GLM-4.5: n_routed_experts 10^7', arch: 'glm4_moe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.n_routed_experts = 1e7)), expect: /config\.json \(n_routed_experts\): 10000000 is more than the 4096/ },
+  { title: 'DeepSeek-V3: kv_lora_rank 2^31', arch: 'deepseek_v3', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.kv_lora_rank = 2 ** 31)), expect: /config\.json \(kv_lora_rank\): 2147483648 is more than the 65536/ },
+  { title: 'DeepSeek-V3: an FP8 checkpoint (the hub\'s own)', arch: 'deepseek_v3', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.quantization_config = { activation_scheme: 'dynamic', fmt: 'e4m3', quant_method: 'fp8', weight_block_size: [128, 128] })), expect: /config\.json \(quantization_config\): quantised checkpoints \("fp8"\)/ },
+  { title: 'DeepSeek-V2: kv_b_proj claiming 10^6 heads', arch: 'deepseek_v2', make: (hf) => editJson(join(hf, 'config.json'), (c) => ((c.num_attention_heads = 1e6), (c.num_key_value_heads = 1e6))), expect: /config\.json \(num_attention_heads\): 1000000 is more than the 1024/ },
   { title: 'GLM-4.5: first_k_dense_replace 2^32', arch: 'glm4_moe', make: (hf) => editJson(join(hf, 'config.json'), (c) => (c.first_k_dense_replace = 2 ** 32)), expect: /config\.json \(first_k_dense_replace\): 4294967296 is more than the 1024/ },
   {
     title: 'a config claiming 1024 layers × 4096 experts with a 24 MB header: refused on the files\' sizes, before the header is read',

@@ -109,8 +109,8 @@ describe('moe-lens import (CLI)', function () {
 
   it('refuses an unsupported architecture, naming the field and the supported list', () => {
     const c = tinyQwen3Moe();
-    c.config.architectures = ['DeepseekV3ForCausalLM'];
-    refused(fresh(c), 'config.json (architectures)', 'DeepseekV3ForCausalLM', 'MixtralForCausalLM, OlmoeForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM');
+    c.config.architectures = ['JambaForCausalLM'];
+    refused(fresh(c), 'config.json (architectures)', 'JambaForCausalLM', 'MixtralForCausalLM, OlmoeForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM');
   });
 
   it('refuses RoPE scaling and quantised weights, naming the config field', () => {

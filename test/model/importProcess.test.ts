@@ -63,12 +63,12 @@ describe('import in a child process (the extension command\'s runner)', function
     mkdirSync(bad);
     for (const f of readdirSync(hf)) if (f !== 'config.json') writeFileSync(join(bad, f), readFileSync(join(hf, f)));
     const cfg = JSON.parse(readFileSync(join(hf, 'config.json'), 'utf8'));
-    writeFileSync(join(bad, 'config.json'), JSON.stringify({ ...cfg, architectures: ['DeepseekV3ForCausalLM'] }));
+    writeFileSync(join(bad, 'config.json'), JSON.stringify({ ...cfg, architectures: ['JambaForCausalLM'] }));
     const before = readdirSync(models).sort();
     const r = await importIntoStorage({ cli, hfDir: bad, modelsDir: models, name: 'deepseek' });
     assert.equal(r.kind, 'failed');
     if (r.kind !== 'failed') return;
-    assert.match(r.message, /config\.json \(architectures\).*DeepseekV3ForCausalLM/);
+    assert.match(r.message, /config\.json \(architectures\).*JambaForCausalLM/);
     assert.deepEqual([r.file, r.field], ['config.json', 'architectures']);
     assert.deepEqual(readdirSync(models).sort(), before);
   });
