@@ -104,7 +104,7 @@ for (const name of ['llama2', 'qwen3', 'gptoss', 'deepseek_v3']) {
 }
 
 describe('HF fixture golden texts tokenise as transformers did', () => {
-  for (const arch of ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe', 'deepseek_v3', 'deepseek_v2']) {
+  for (const arch of ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe', 'deepseek_v3', 'deepseek_v2', 'deepseek_v3_plain']) {
     it(arch, async () => {
       const golden = JSON.parse(readFileSync(join(repoRoot, 'test', 'fixtures', 'hf', arch, 'golden.json'), 'utf8')) as {
         tokenizer: { npm_folder: string; bos_added: boolean };

@@ -22,7 +22,7 @@ describe('import: steering semantics and KV cache', function () {
   const tmp = mkdtempSync(join(tmpdir(), 'moe-lens-import-steer-'));
   after(() => rmSync(tmp, { recursive: true, force: true }));
 
-  for (const arch of ['olmoe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe', 'deepseek_v3', 'deepseek_v2']) {
+  for (const arch of ['olmoe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe', 'deepseek_v3', 'deepseek_v2', 'deepseek_v3_plain']) {
     describe(arch, () => {
       let steerable: GraphRunner;
       let plain: GraphRunner;

@@ -87,6 +87,7 @@ describe('pruned model: steering (a) and the exported directory (b) agree', func
     { arch: 'glm4_moe', message: /sigmoid-topk: equal expert groups and a correction bias per expert\) cannot be exported/ },
     { arch: 'deepseek_v3', message: /sigmoid-topk: equal expert groups and a correction bias per expert\) cannot be exported/ },
     { arch: 'deepseek_v2', message: /group-limited-softmax-topk: equal expert groups\) cannot be exported/ },
+    { arch: 'deepseek_v3_plain', message: /sigmoid-topk: equal expert groups and a correction bias per expert\) cannot be exported/ },
   ];
   for (const arch of HF_ARCHS.filter((a) => a !== 'gpt_oss' && !grouped.some((x) => x.arch === a))) {
     it(`imported ${arch}`, async () => {

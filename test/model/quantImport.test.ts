@@ -37,7 +37,7 @@ describe('quantised import: fidelity vs fp32 and steering', function () {
   after(() => console.log(`\n| checkpoint | quant | (layer, token) rows | mean top-k overlap | exact agreement, probability margin > 1e-2 | same, logit margin > 1e-2 | mean KL (nats) | p99 KL | mean abs Δ surprisal (nats) |\n|---|---|---|---|---|---|---|---|---|\n${table.join('\n')}`));
 
   it('refuses --quant for the families QMoE is not checked for, naming --quant', async () => {
-    for (const arch of ['granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe', 'deepseek_v3']) {
+    for (const arch of ['granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe', 'deepseek_v3', 'deepseek_v3_plain']) {
       const hub = hubFolder(arch);
       try {
         await assert.rejects(importCheckpoint(hub, join(tmp, `${arch}-refused`), { quant: INT8 }), /--quant/);

@@ -9,7 +9,7 @@ import * as ort from 'onnxruntime-node';
 import { emptyCacheDims, type MoeManifest } from '../../server/model/manifest';
 import { repoRoot } from './paths';
 
-export const HF_ARCHS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe', 'deepseek_v3', 'deepseek_v2'] as const;
+export const HF_ARCHS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe', 'granitemoe', 'gpt_oss', 'phimoe', 'glm4_moe', 'deepseek_v3', 'deepseek_v2', 'deepseek_v3_plain'] as const;
 /** the first four with config.json as transformers 5.18's save_pretrained writes it (test/fixtures/hf/<name>_tf5) */
 export const TF5_CONFIGS = ['mixtral', 'olmoe', 'qwen2_moe', 'qwen3_moe'] as const;
 

@@ -104,6 +104,17 @@ FAMILIES = {
                          "rope_theta": 10000.0},
         bos_token_id=1, eos_token_id=2, tie_word_embeddings=False,
     ), "llama2", "1MB"),
+    # DeepSeek-V3's other paths: rope_interleave false (rotate_half on the rotary channels), the default rotary (no
+    # YaRN, no mscale), a plain q_proj (q_lora_rank null), every group kept (n_group 1); Llama-2's tokenizer
+    "deepseek_v3_plain": ("DeepseekV3ForCausalLM", dict(
+        hidden_size=16, intermediate_size=40, moe_intermediate_size=12, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=4, q_lora_rank=None, kv_lora_rank=8, qk_nope_head_dim=4, qk_rope_head_dim=8, v_head_dim=4,
+        n_routed_experts=8, num_experts_per_tok=2, n_group=1, topk_group=1, n_shared_experts=1,
+        routed_scaling_factor=1.0, norm_topk_prob=False, first_k_dense_replace=0, rope_interleave=False,
+        rms_norm_eps=1e-6, max_position_embeddings=4096, attention_bias=False,
+        rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+        bos_token_id=1, eos_token_id=2, tie_word_embeddings=False,
+    ), "llama2", "1MB"),
 }
 
 FP4 = torch.tensor([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0])
@@ -303,7 +314,7 @@ def main():
         if arch in ("Glm4MoeForCausalLM", "DeepseekV3ForCausalLM"):
             glm_router_bias(model, mf.SEED + 200 + n)
         model.save_pretrained(folder, max_shard_size=shard)
-        if arch == "DeepseekV3ForCausalLM":
+        if name == "deepseek_v3":  # the hub's 4.x style (the plain variant keeps transformers 5's)
             deepseek_hub_config(os.path.join(folder, "config.json"))
         shutil.copy(os.path.join(tok_dir, "tokenizer_config.json"), folder)
         if arch == "GptOssForCausalLM":
@@ -318,7 +329,7 @@ def main():
             glm_near_ties(folder, golden)
         if arch == "DeepseekV2ForCausalLM":
             deepseek_v2_near_ties(folder, golden)
-        golden["config_style"] = "hub" if arch == "DeepseekV3ForCausalLM" else "v5"
+        golden["config_style"] = "hub" if name == "deepseek_v3" else "v5"
         with open(os.path.join(folder, "golden.json"), "w", encoding="utf-8") as f:
             json.dump(golden, f, ensure_ascii=False, separators=(",", ":"))
             f.write("\n")
