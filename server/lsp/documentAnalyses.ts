@@ -27,6 +27,13 @@ interface Entry {
 const PARTIAL_AFTER_MS = Number(process.env.MOE_LENS_PARTIAL_AFTER_MS ?? 200);
 
 /**
+ * Background model work (DocumentAnalyses.background) waits this long after the last document analysis: its reply
+ * (a 4k-token result is about 1 MB of JSON) reaches the transport through several event-loop turns, each of which a
+ * background window would otherwise block for a whole model call.
+ */
+const BACKGROUND_QUIET_MS = 100;
+
+/**
  * What the next analysis of a document continues from: the last analysis per steering key, each with the KV cache of
  * every window. At most two keys: "" (unsteered — also the baseline shown under steering) and the latest steered key,
  * so switching steering off and on again, or editing while steered, both stay incremental.
@@ -86,9 +93,19 @@ export class DocumentAnalyses {
   /** insertion order = least recently analysed first (for the cache budget) */
   private readonly continuations = new Map<string, Continuation>();
   private readonly queue: JobQueue;
+  /** the document the last onBusy named (undefined: none) */
+  private busy: string | undefined;
+  /** document analyses queued or running, and when the last one ended (background work waits for both) */
+  private documentJobs = 0;
+  private lastDocumentEnd = -Infinity;
 
   constructor(private readonly ctx: AnalysisContext, private readonly debounceMs = 150) {
-    this.queue = new JobQueue(() => this.ctx.onBusy?.(undefined));
+    this.queue = new JobQueue(() => this.setBusy(undefined));
+  }
+
+  private setBusy(uri: string | undefined): void {
+    this.busy = uri;
+    this.ctx.onBusy?.(uri);
   }
 
   /** Debounced analysis after an edit: typing fast analyses only the last version. */
@@ -124,13 +141,14 @@ export class DocumentAnalyses {
     const entry: Entry = { version: doc.version, key, prefix, promise: Promise.resolve() as unknown as Promise<RoutingResult> };
     const stale = () => this.entries.get(uri) !== entry;
     this.entries.set(uri, entry); // before the job can start (the queue may start it at once)
+    this.documentJobs++;
     entry.promise = this.queue.run(async () => {
       await this.ctx.drainMessages?.();
       if (stale()) throw new CancelledError();
       const session = await this.ctx.session();
       const latest = this.ctx.text(uri);
       if (!latest || latest.version !== doc.version || (latest.prefix?.text ?? '') !== prefix) throw new CancelledError();
-      this.ctx.onBusy?.(uri);
+      this.setBusy(uri);
       const result = await this.analyse(uri, session, latest, this.ctx.rules(), stale, (p) => {
         entry.partial = p;
         if (!stale()) this.ctx.onPartial?.(uri, p);
@@ -140,6 +158,10 @@ export class DocumentAnalyses {
       if (!stale()) this.ctx.onResult(uri, result);
       return result;
     }, () => (stale() ? 0 : this.ctx.visibleOffset?.(uri) !== undefined ? 1 : 2));
+    void entry.promise.catch(() => undefined).finally(() => {
+      this.documentJobs--;
+      this.lastDocumentEnd = performance.now();
+    });
     // A superseded analysis (newer version, steering or model change) resolves to the newest one while the document
     // is open, so no caller sees an old version or a cancellation.
     const settled = entry.promise.catch((e) => {
@@ -147,6 +169,31 @@ export class DocumentAnalyses {
       throw e;
     });
     return settled;
+  }
+
+  /**
+   * Runs `modelCall` (one window of background work: the expert labels' profiling pass at load) on the model queue
+   * once no document analysis is waiting, running, debounced or less than BACKGROUND_QUIET_MS over. onnxruntime-node
+   * runs a model call on the main thread and blocks the event loop meanwhile, so without this the labels' windows
+   * alternated with the first document's, and then held up its reply (bench/lspOnly.ts measures both).
+   */
+  async background<T>(modelCall: () => Promise<T>): Promise<T> {
+    for (;;) {
+      for (let wait = this.quietIn(); wait > 0; wait = this.quietIn()) await new Promise((r) => setTimeout(r, wait));
+      // a document may have come in meanwhile: it runs first (lower priority value), and this call waits again
+      const done = await this.queue.run(async () => {
+        if (this.quietIn() > 0) return undefined;
+        if (this.busy !== undefined) this.setBusy(undefined); // the status's "Analysing …" is over
+        return { value: await modelCall() };
+      }, () => 3);
+      if (done) return done.value;
+    }
+  }
+
+  /** ms until background work may run: 0 when no document is being analysed or about to be */
+  private quietIn(): number {
+    if (this.timers.size > 0 || this.documentJobs > 0) return BACKGROUND_QUIET_MS;
+    return Math.max(0, this.lastDocumentEnd + BACKGROUND_QUIET_MS - performance.now());
   }
 
   /** The windows of this version finished so far while its analysis runs (undefined when none, or when it is done). */
