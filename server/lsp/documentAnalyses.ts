@@ -7,6 +7,7 @@ import type { ModelBackend } from '../model/backend';
 import { steeringKey } from '../routing/expertBias';
 import { JobQueue } from '../analysis/jobQueue';
 import { DocumentNotOpenError } from './errors';
+import { ForegroundActivity } from './foregroundActivity';
 
 interface Entry {
   version: number;
@@ -25,13 +26,6 @@ interface Entry {
  * MOE_LENS_PARTIAL_AFTER_MS overrides it (tests set 0: a partial result after every window).
  */
 const PARTIAL_AFTER_MS = Number(process.env.MOE_LENS_PARTIAL_AFTER_MS ?? 200);
-
-/**
- * Background model work (DocumentAnalyses.background) waits this long after the last document analysis: its reply
- * (a 4k-token result is about 1 MB of JSON) reaches the transport through several event-loop turns, each of which a
- * background window would otherwise block for a whole model call.
- */
-const BACKGROUND_QUIET_MS = 100;
 
 /**
  * What the next analysis of a document continues from: the last analysis per steering key, each with the KV cache of
@@ -74,6 +68,8 @@ export interface AnalysisContext {
   onPartial?(uri: string, partial: RoutingResult): void;
   /** a document offset on screen (moeLens/visibleRanges), whose window is analysed first */
   visibleOffset?(uri: string): number | undefined;
+  /** when the transport last received a message (lsp/inbox.ts): background model work waits for a quiet client */
+  lastMessageAt?(): number;
   /** an analysis of this document starts (uri) or the queue ran dry (undefined): for the "analysing" status */
   onBusy?(uri: string | undefined): void;
   /** a background analysis (one nobody asked for yet) failed for another reason than being superseded */
@@ -95,12 +91,11 @@ export class DocumentAnalyses {
   private readonly queue: JobQueue;
   /** the document the last onBusy named (undefined: none) */
   private busy: string | undefined;
-  /** document analyses queued or running, and when the last one ended (background work waits for both) */
-  private documentJobs = 0;
-  private lastDocumentEnd = -Infinity;
+  private readonly foreground: ForegroundActivity;
 
   constructor(private readonly ctx: AnalysisContext, private readonly debounceMs = 150) {
     this.queue = new JobQueue(() => this.setBusy(undefined));
+    this.foreground = new ForegroundActivity(() => this.timers.size > 0, ctx.lastMessageAt && (() => ctx.lastMessageAt!()));
   }
 
   private setBusy(uri: string | undefined): void {
@@ -141,7 +136,7 @@ export class DocumentAnalyses {
     const entry: Entry = { version: doc.version, key, prefix, promise: Promise.resolve() as unknown as Promise<RoutingResult> };
     const stale = () => this.entries.get(uri) !== entry;
     this.entries.set(uri, entry); // before the job can start (the queue may start it at once)
-    this.documentJobs++;
+    this.foreground.begin();
     entry.promise = this.queue.run(async () => {
       await this.ctx.drainMessages?.();
       if (stale()) throw new CancelledError();
@@ -158,10 +153,7 @@ export class DocumentAnalyses {
       if (!stale()) this.ctx.onResult(uri, result);
       return result;
     }, () => (stale() ? 0 : this.ctx.visibleOffset?.(uri) !== undefined ? 1 : 2));
-    void entry.promise.catch(() => undefined).finally(() => {
-      this.documentJobs--;
-      this.lastDocumentEnd = performance.now();
-    });
+    void entry.promise.catch(() => undefined).finally(() => this.foreground.end());
     // A superseded analysis (newer version, steering or model change) resolves to the newest one while the document
     // is open, so no caller sees an old version or a cancellation.
     const settled = entry.promise.catch((e) => {
@@ -173,27 +165,21 @@ export class DocumentAnalyses {
 
   /**
    * Runs `modelCall` (one window of background work: the expert labels' profiling pass at load) on the model queue
-   * once no document analysis is waiting, running, debounced or less than BACKGROUND_QUIET_MS over. onnxruntime-node
-   * runs a model call on the main thread and blocks the event loop meanwhile, so without this the labels' windows
-   * alternated with the first document's, and then held up its reply (bench/lspOnly.ts measures both).
+   * once the documents and the client are quiet (foregroundActivity.ts). Without this the labels' windows alternated
+   * with the first document's at load and then held up its reply (bench/lspOnly.ts).
    */
   async background<T>(modelCall: () => Promise<T>): Promise<T> {
     for (;;) {
-      for (let wait = this.quietIn(); wait > 0; wait = this.quietIn()) await new Promise((r) => setTimeout(r, wait));
+      await this.ctx.drainMessages?.(); // a didOpen or a request that arrived during the last window counts first
+      for (let wait = this.foreground.quietIn(); wait > 0; wait = this.foreground.quietIn()) await new Promise((r) => setTimeout(r, wait));
       // a document may have come in meanwhile: it runs first (lower priority value), and this call waits again
       const done = await this.queue.run(async () => {
-        if (this.quietIn() > 0) return undefined;
+        if (this.foreground.quietIn() > 0) return undefined;
         if (this.busy !== undefined) this.setBusy(undefined); // the status's "Analysing …" is over
         return { value: await modelCall() };
       }, () => 3);
       if (done) return done.value;
     }
-  }
-
-  /** ms until background work may run: 0 when no document is being analysed or about to be */
-  private quietIn(): number {
-    if (this.timers.size > 0 || this.documentJobs > 0) return BACKGROUND_QUIET_MS;
-    return Math.max(0, this.lastDocumentEnd + BACKGROUND_QUIET_MS - performance.now());
   }
 
   /** The windows of this version finished so far while its analysis runs (undefined when none, or when it is done). */
