@@ -29,6 +29,15 @@ export interface HoverBench {
   peakRssMB: number;
   /** after the model loaded, before any document */
   loadedRssMB: number;
+  /** right after the first analysis answered */
+  firstRssMB: number;
+  /**
+   * The expert labels' profiling pass, which the server starts at load (models with a profile corpus): ms from the
+   * model ready to the labels in the status (NaN: none came), and the RSS once it is over (moeLens/expertLabels
+   * answers when it is), read after rssMB; equal to rssMB for a model without a corpus
+   */
+  labelsMs: number;
+  settledRssMB: number;
 }
 
 function memMB(pid: number): { rss: number; hwm: number } {
@@ -42,7 +51,12 @@ export const quantile = (xs: number[], q: number): number => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))];
 };
 
-export async function hoverBench(serverJs: string, text: string, modelPath: string, hovers: number, seed = 1): Promise<HoverBench> {
+/**
+ * `cacheDir`: the folder the server may cache in (initializationOptions.cacheDir, as the extension passes its global
+ * storage): expert labels computed at one start are read back at the next instead of profiled again.
+ */
+export async function hoverBench(serverJs: string, text: string, modelPath: string, hovers: number, opts: { seed?: number; cacheDir?: string } = {}): Promise<HoverBench> {
+  const seed = opts.seed ?? 1;
   const proc: ChildProcess = spawn(process.execPath, [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
   const conn: ProtocolConnection = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
   // The server's stderr, for the message when it dies.
@@ -50,12 +64,16 @@ export async function hoverBench(serverJs: string, text: string, modelPath: stri
   proc.stderr!.on('data', (d: Buffer) => void (stderr = (stderr + d.toString()).slice(-2000)));
   const exited = new Promise<never>((_, reject) => proc.on('exit', (code, signal) => reject(new Error(`server exited (${code ?? signal}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`))));
   exited.catch(() => undefined); // only raced against the first analysis
-  for (const n of ['window/showMessage', 'window/logMessage', '$/progress', Methods.statusChanged.method, Methods.routingChanged.method]) conn.onNotification(n, () => undefined);
+  for (const n of ['window/showMessage', 'window/logMessage', '$/progress', Methods.routingChanged.method]) conn.onNotification(n, () => undefined);
+  let ready = NaN, labelsMs = NaN;
+  conn.onNotification(Methods.statusChanged.method, (st: { model?: { labels?: unknown } }) => {
+    if (st.model?.labels && Number.isNaN(labelsMs)) labelsMs = performance.now() - ready;
+  });
   conn.onRequest('window/workDoneProgress/create', () => null);
   conn.onRequest('window/showMessageRequest', () => null);
   conn.listen();
   try {
-    await conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: { window: { workDoneProgress: true } }, initializationOptions: { modelPath, executionProvider: 'cpu', maxTokens: 4096 } });
+    await conn.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: { window: { workDoneProgress: true } }, initializationOptions: { modelPath, executionProvider: 'cpu', maxTokens: 4096, ...(opts.cacheDir ? { cacheDir: opts.cacheDir } : {}) } });
     await conn.sendNotification('initialized', {});
     for (;;) {
       const s = (await conn.sendRequest(Methods.getStatus)) as { state: string; message?: string };
@@ -63,12 +81,14 @@ export async function hoverBench(serverJs: string, text: string, modelPath: stri
       if (s.state === 'ready') break;
       await new Promise((r) => setTimeout(r, 50));
     }
+    ready = performance.now();
     const loadedRssMB = memMB(proc.pid!).rss;
     const uri = 'file:///bench/document.ts';
     const t0 = performance.now();
     await conn.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'typescript', version: 1, text } });
     const r = (await Promise.race([conn.sendRequest(Methods.routing, { textDocument: { uri } }), exited])) as RoutingResult;
     const firstAnalysisMs = performance.now() - t0;
+    const firstRssMB = memMB(proc.pid!).rss;
     const lineStarts = [0];
     for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
     const position = (offset: number) => {
@@ -118,7 +138,9 @@ export async function hoverBench(serverJs: string, text: string, modelPath: stri
       }
     }
     const mem = memMB(proc.pid!);
-    return { tokens: r.tokens, firstAnalysisMs, firstServerMs: r.elapsedMs, editMs: quantile(edits, 0.5), editPackedMs: quantile(packedEdits, 0.5), editServerMs: quantile(server, 0.5), editComputed, hovers, hits, p50: quantile(times, 0.5), p95: quantile(times, 0.95), max: Math.max(...times), rssMB: mem.rss, peakRssMB: mem.hwm, loadedRssMB };
+    await conn.sendRequest(Methods.expertLabels);
+    const settled = memMB(proc.pid!);
+    return { tokens: r.tokens, firstAnalysisMs, firstServerMs: r.elapsedMs, editMs: quantile(edits, 0.5), editPackedMs: quantile(packedEdits, 0.5), editServerMs: quantile(server, 0.5), editComputed, hovers, hits, p50: quantile(times, 0.5), p95: quantile(times, 0.95), max: Math.max(...times), rssMB: mem.rss, peakRssMB: settled.hwm, loadedRssMB, firstRssMB, labelsMs, settledRssMB: settled.rss };
   } finally {
     await Promise.race([conn.sendRequest('shutdown').catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
     // Awaited: a write still queued when the stream is destroyed would reject unhandled and end the benchmark.

@@ -4,12 +4,14 @@
 //   node bench/build-and-run.mjs [--quick] [--reps N] [--lengths 512,1024] [--no-torch] [--no-lsp] [--no-export] [--no-wide]
 //     [--no-olmoe] [--no-import] [--olmoe-width 512x256] [--olmoe-lengths 512,2048] [--olmoe-reps N]
 //     [--no-classic: skip the embedded and wide models, keeping their rows from the previous bench/results.json]
+//   node bench/build-and-run.mjs --lsp-only [--servers A.js,B.js] [--models DIR,DIR] [--reps N] [--label-cache]: only the LSP case,
+//     printed, not written (bench/lspOnly.ts)
 // The imported cases (bench/olmoe.ts) need no Python: an OLMoE-shaped checkpoint is written into .cache/bench/ and
 // imported with `moe-lens import`.
 // --lengths limits the document sizes (the largest also sizes the JSON case); --quick is 512,1024 and one repetition.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { PackedRoutingResult, RoutingResult } from '../common/protocol';
@@ -18,6 +20,7 @@ import { analyzeText } from '../server/analysis/analyzer';
 import { ModelSession, type ForwardResult } from '../server/model/modelSession';
 import { surprisalBits } from '../server/routing/math';
 import { hoverBench, quantile, type HoverBench } from './lsp';
+import { lspOnly } from './lspOnly';
 import { benchEdit, docOf } from './measure';
 import { benchOlmoe, type OlmoeResult } from './olmoe';
 import { olmoeGoals, olmoeMarkdown } from './olmoeReport';
@@ -198,6 +201,8 @@ interface ModelRow {
   generation?: { context: number; newTokens: number; cachedTokS: number; recomputeTokS: number; prefillMs: number; note?: string };
   torch?: { version: string; threads: number; weights: string } | { skipped: string };
   hover?: HoverBench | { skipped: string };
+  /** the same, started again with the cache folder of `hover`'s start: the expert labels read back, not profiled */
+  hoverLaterStart?: HoverBench;
   attentionShare4k?: number;
   memoryProbe?: { arenaOn: { loaded: number; after: number }; arenaOff: { loaded: number; after: number }; noPrepack: { loaded: number; after: number } };
 }
@@ -348,11 +353,15 @@ function goals(models: ModelRow[]): Goal[] {
     }
     if (m.hover && 'p95' in m.hover) {
       out.push({ goal: `${m.key}: hover p95 ≤ 10 ms`, value: `${m.hover.p95.toFixed(1)} ms`, met: m.hover.p95 <= 10 });
-      if (m.key === 'embedded') out.push({ goal: 'embedded: server RSS ≤ 200 MB after a 4k-token document', value: `${m.hover.rssMB.toFixed(0)} MB (peak ${m.hover.peakRssMB.toFixed(0)} MB)`, met: m.hover.rssMB <= 200 });
+      const later = m.hoverLaterStart ? `; later start (labels cached) ${settledRss(m.hoverLaterStart).toFixed(0)} MB (peak ${m.hoverLaterStart.peakRssMB.toFixed(0)} MB)` : '';
+      if (m.key === 'embedded') out.push({ goal: 'embedded: server RSS ≤ 200 MB after a 4k-token document', value: `first start ${settledRss(m.hover).toFixed(0)} MB (peak ${m.hover.peakRssMB.toFixed(0)} MB)${later}`, met: settledRss(m.hover) <= 200 });
     }
   }
   return out;
 }
+
+/** RSS once the labels pass is over; a result from before that was measured (bench/results.json, --no-classic) has only rssMB */
+const settledRss = (h: HoverBench): number => (h as Partial<HoverBench>).settledRssMB ?? h.rssMB;
 
 function markdown(mach: ReturnType<typeof machine>, models: ModelRow[], gl: Goal[], extra: string[] = []): string {
   const L: string[] = [];
@@ -369,11 +378,13 @@ function markdown(mach: ReturnType<typeof machine>, models: ModelRow[], gl: Goal
   for (const m of models) if (m.torch && 'version' in m.torch) L.push(`PyTorch eager (${m.key}): torch ${m.torch.version}, ${m.torch.threads} threads, no_grad, weights ${m.torch.weights}.`);
   L.push('', '## Generation (greedy, batch 1)', '', '| model | context | KV cache tokens/s | recompute tokens/s | speed-up | prefill (ms) | note |', '|---|---:|---:|---:|---:|---:|---|');
   for (const m of models) if (m.generation) { const g = m.generation; L.push(`| ${m.key} | ${g.context} | ${g.cachedTokS.toFixed(1)} | ${g.recomputeTokS.toFixed(2)} | ${(g.cachedTokS / g.recomputeTokS).toFixed(0)}× | ${g.prefillMs.toFixed(0)} | ${g.note ?? ''} |`); }
-  L.push('', '## Over LSP: analysis, one-token edit, hover, server memory', '', '`node dist/server.js --stdio`, one document of ~4k tokens opened (first analysis: from didOpen to the routing result, JSON included; in brackets the server\'s own time, `elapsedMs`), then 6 one-token edits at its end (didChange → moeLens/routing, median; in brackets the server\'s time and the tokens it ran, `RoutingResult.incremental.computed`), then random positions hovered one after another (after 20 warm-up hovers). RSS from /proc after all that.', '');
-  L.push('| model | tokens | first analysis (ms) | one-token edit, JSON (ms) | one-token edit, packed delta (ms) | hovers | p50 (ms) | p95 (ms) | max (ms) | RSS (MB) | peak RSS (MB) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  L.push('', '## Over LSP: analysis, one-token edit, hover, server memory', '', '`node dist/server.js --stdio`, one document of ~4k tokens opened (first analysis: from didOpen to the routing result, JSON included; in brackets the server\'s own time, `elapsedMs`), then 6 one-token edits at its end (didChange → moeLens/routing, median; in brackets the server\'s time and the tokens it ran, `RoutingResult.incremental.computed`), then random positions hovered one after another (after 20 warm-up hovers). RSS from /proc after all that and after the expert labels\' profiling pass that the server starts at load (models with a profile corpus; the labels arrive in the status, "labels": ms from the model ready), peak over the whole run. The server is started with a fresh cache folder as the extension starts it (its global storage): the first start profiles the labels and caches them, a later start reads them back (the embedded model\'s second row).', '');
+  L.push('| model | tokens | first analysis (ms) | one-token edit, JSON (ms) | one-token edit, packed delta (ms) | hovers | p50 (ms) | p95 (ms) | max (ms) | labels (ms) | RSS (MB) | peak RSS (MB) |', '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const hoverRow = (key: string, h: HoverBench) => `| ${key} | ${h.tokens} | ${h.firstAnalysisMs.toFixed(0)} (${h.firstServerMs}) | ${h.editMs.toFixed(1)} (${h.editServerMs}; ${h.editComputed} tokens) | ${h.editPackedMs.toFixed(1)} | ${h.hovers} | ${h.p50.toFixed(2)} | ${h.p95.toFixed(2)} | ${h.max.toFixed(1)} | ${Number.isFinite(h.labelsMs) ? h.labelsMs.toFixed(0) : '—'} | ${settledRss(h).toFixed(0)} | ${h.peakRssMB.toFixed(0)} |`;
   for (const m of models) {
-    if (m.hover && 'p95' in m.hover) { const h = m.hover; L.push(`| ${m.key} | ${h.tokens} | ${h.firstAnalysisMs.toFixed(0)} (${h.firstServerMs}) | ${h.editMs.toFixed(1)} (${h.editServerMs}; ${h.editComputed} tokens) | ${h.editPackedMs.toFixed(1)} | ${h.hovers} | ${h.p50.toFixed(2)} | ${h.p95.toFixed(2)} | ${h.max.toFixed(1)} | ${h.rssMB.toFixed(0)} | ${h.peakRssMB.toFixed(0)} |`); }
-    else if (m.hover) L.push(`| ${m.key} | — | — | — | — | — | — | — | — | — | ${(m.hover as { skipped: string }).skipped} |`);
+    if (m.hover && 'p95' in m.hover) L.push(hoverRow(m.key, m.hover));
+    else if (m.hover) L.push(`| ${m.key} | — | — | — | — | — | — | — | — | — | — | ${(m.hover as { skipped: string }).skipped} |`);
+    if (m.hoverLaterStart) L.push(hoverRow(`${m.key}, later start (labels cached)`, m.hoverLaterStart));
   }
   for (const m of models) if (m.hover && 'loadedRssMB' in m.hover) L.push('', `${m.key}: the server used ${m.hover.loadedRssMB.toFixed(0)} MB with the model loaded and no document open.`);
   for (const m of models) if (m.memoryProbe) { const p = m.memoryProbe; L.push('', `Memory probe (${m.key} graph alone in a Node process, a 4k-token document in windows): onnxruntime CPU arena and memory patterns on: ${p.arenaOn.loaded.toFixed(0)} MB loaded → ${p.arenaOn.after.toFixed(0)} MB after; off: ${p.arenaOff.loaded.toFixed(0)} MB → ${p.arenaOff.after.toFixed(0)} MB; arena on, weight pre-packing off (\`session.disable_prepacking\`): ${p.noPrepack.loaded.toFixed(0)} MB → ${p.noPrepack.after.toFixed(0)} MB. A bare Node process is ~40 MB, onnxruntime-node loaded ~52 MB.`); }
@@ -430,6 +441,7 @@ const WIDE_NOTE = 'Its MoE layers are exported dense (export_bench.py `dense_moe
 // ---------------------------------------------------------------- main
 async function main(): Promise<void> {
   if (flag('--rss-probe')) return rssProbe(argv[1], argv[2]);
+  if (flag('--lsp-only')) return lspOnly(root, corpus(), opt, flag, log);
   const runStarted = performance.now();
   const mach = machine();
   log(`${mach.cpu}, ${mach.cores} cores, Node ${mach.node}, onnxruntime-node ${mach.onnxruntime}; lengths ${LENGTHS.join(',')}, ${REPS} reps`);
@@ -476,10 +488,15 @@ async function main(): Promise<void> {
     else if (!existsSync(serverJs)) row.hover = { skipped: 'dist/server.js is missing (npm run build)' };
     else {
       log(`${b.key}: hover over LSP`);
+      const cacheDir = mkdtempSync(join(tmpdir(), 'moe-lens-bench-'));
       try {
-        row.hover = await hoverBench(serverJs, docOf(s, text, 4088), b.key === 'embedded' ? '' : b.dir, quick ? 100 : 500);
+        const start = () => hoverBench(serverJs, docOf(s, text, 4088), b.key === 'embedded' ? '' : b.dir, quick ? 100 : 500, { cacheDir });
+        row.hover = await start();
+        if (b.key === 'embedded') row.hoverLaterStart = await start();
       } catch (e) {
         row.hover = { skipped: `failed: ${(e as Error).message}` };
+      } finally {
+        rmSync(cacheDir, { recursive: true, force: true });
       }
     }
   }

@@ -16,5 +16,6 @@ export { CancelledError, emptyResult, encodePrefix, partialResult, routerEntropy
  * window starts without history, so its first token has surprisal 0 and little context.
  */
 export async function analyzeText(session: ModelBackend, text: string, version: number, opts: AnalyzeOptions): Promise<RoutingResult> {
-  return (await analyzeIncremental(session, text, version, opts)).result;
+  // nobody continues it: the KV caches are neither copied out of the model nor kept
+  return (await analyzeIncremental(session, text, version, { ...opts, keepCaches: false })).result;
 }

@@ -110,11 +110,13 @@ export async function analyzeIncremental(
     const end = Math.min(T, start + C);
     const local = w === resume.window && usable ? resume.local : 0;
     const past = local > 0 ? session.truncateCache(prev!.caches[w], local) : undefined;
-    const out = await session.forward(ids.slice(start + local, end), bias, past, { logits: false });
+    const run = () => session.forward(ids.slice(start + local, end), bias, past, { logits: false, cache: opts.keepCaches !== false });
+    // a scheduled call may wait a while for its turn: cancelled meanwhile, it never runs
+    const out = await (opts.schedule ? opts.schedule(() => (opts.isCancelled?.() ? Promise.reject(new CancelledError()) : run())) : run());
     fillRows(result, out, start, local, L, E, K, V);
     if (opts.routerProbSums) addRouterProbs(opts.routerProbSums, out, L, E);
     computed += end - start - local;
-    if (kv) caches[w] = out.present;
+    if (kv && opts.keepCaches !== false) caches[w] = out.present;
     done[w] = true;
     if (i < order.length - 1 && opts.onWindow) {
       // messages that arrived during this window first: an edit among them makes this partial result obsolete

@@ -13,10 +13,17 @@ export interface AnalyzeOptions {
   rules: readonly SteeringRule[];
   /** when steered, also run the unsteered model and report its experts as baselineExperts */
   withBaseline?: boolean;
+  /** false: the KV caches are neither fetched from the model nor kept (a pass nobody continues: analyzeText) */
+  keepCaches?: boolean;
   /** polled between model calls: a newer document version makes this one obsolete */
   isCancelled?: () => boolean;
   /** awaited before each model call, before isCancelled (the server handles the messages that arrived meanwhile) */
   beforeWindow?: () => Promise<void>;
+  /**
+   * runs each model call (one window): background work (expert labels) passes the server's model queue here, so that
+   * its windows wait for the documents' analyses instead of interleaving with them; absent: called directly
+   */
+  schedule?: <T>(modelCall: () => Promise<T>) => Promise<T>;
   /**
    * called after each window but the last with the result so far and the token range [from, to) of it that is final
    * and contiguous: lets the server show a long document's windows while the rest run

@@ -7,6 +7,7 @@ import type { ModelBackend } from '../model/backend';
 import { steeringKey } from '../routing/expertBias';
 import { JobQueue } from '../analysis/jobQueue';
 import { DocumentNotOpenError } from './errors';
+import { ForegroundActivity } from './foregroundActivity';
 
 interface Entry {
   version: number;
@@ -67,6 +68,8 @@ export interface AnalysisContext {
   onPartial?(uri: string, partial: RoutingResult): void;
   /** a document offset on screen (moeLens/visibleRanges), whose window is analysed first */
   visibleOffset?(uri: string): number | undefined;
+  /** when the transport last received a message (lsp/inbox.ts): background model work waits for a quiet client */
+  lastMessageAt?(): number;
   /** an analysis of this document starts (uri) or the queue ran dry (undefined): for the "analysing" status */
   onBusy?(uri: string | undefined): void;
   /** a background analysis (one nobody asked for yet) failed for another reason than being superseded */
@@ -86,9 +89,18 @@ export class DocumentAnalyses {
   /** insertion order = least recently analysed first (for the cache budget) */
   private readonly continuations = new Map<string, Continuation>();
   private readonly queue: JobQueue;
+  /** the document the last onBusy named (undefined: none) */
+  private busy: string | undefined;
+  private readonly foreground: ForegroundActivity;
 
   constructor(private readonly ctx: AnalysisContext, private readonly debounceMs = 150) {
-    this.queue = new JobQueue(() => this.ctx.onBusy?.(undefined));
+    this.queue = new JobQueue(() => this.setBusy(undefined));
+    this.foreground = new ForegroundActivity(() => this.timers.size > 0, ctx.lastMessageAt && (() => ctx.lastMessageAt!()));
+  }
+
+  private setBusy(uri: string | undefined): void {
+    this.busy = uri;
+    this.ctx.onBusy?.(uri);
   }
 
   /** Debounced analysis after an edit: typing fast analyses only the last version. */
@@ -124,13 +136,14 @@ export class DocumentAnalyses {
     const entry: Entry = { version: doc.version, key, prefix, promise: Promise.resolve() as unknown as Promise<RoutingResult> };
     const stale = () => this.entries.get(uri) !== entry;
     this.entries.set(uri, entry); // before the job can start (the queue may start it at once)
+    this.foreground.begin();
     entry.promise = this.queue.run(async () => {
       await this.ctx.drainMessages?.();
       if (stale()) throw new CancelledError();
       const session = await this.ctx.session();
       const latest = this.ctx.text(uri);
       if (!latest || latest.version !== doc.version || (latest.prefix?.text ?? '') !== prefix) throw new CancelledError();
-      this.ctx.onBusy?.(uri);
+      this.setBusy(uri);
       const result = await this.analyse(uri, session, latest, this.ctx.rules(), stale, (p) => {
         entry.partial = p;
         if (!stale()) this.ctx.onPartial?.(uri, p);
@@ -140,6 +153,7 @@ export class DocumentAnalyses {
       if (!stale()) this.ctx.onResult(uri, result);
       return result;
     }, () => (stale() ? 0 : this.ctx.visibleOffset?.(uri) !== undefined ? 1 : 2));
+    void entry.promise.catch(() => undefined).finally(() => this.foreground.end());
     // A superseded analysis (newer version, steering or model change) resolves to the newest one while the document
     // is open, so no caller sees an old version or a cancellation.
     const settled = entry.promise.catch((e) => {
@@ -147,6 +161,25 @@ export class DocumentAnalyses {
       throw e;
     });
     return settled;
+  }
+
+  /**
+   * Runs `modelCall` (one window of background work: the expert labels' profiling pass at load) on the model queue
+   * once the documents and the client are quiet (foregroundActivity.ts). Without this the labels' windows alternated
+   * with the first document's at load and then held up its reply (bench/lspOnly.ts).
+   */
+  async background<T>(modelCall: () => Promise<T>): Promise<T> {
+    for (;;) {
+      await this.ctx.drainMessages?.(); // a didOpen or a request that arrived during the last window counts first
+      for (let wait = this.foreground.quietIn(); wait > 0; wait = this.foreground.quietIn()) await new Promise((r) => setTimeout(r, wait));
+      // a document may have come in meanwhile: it runs first (lower priority value), and this call waits again
+      const done = await this.queue.run(async () => {
+        if (this.foreground.quietIn() > 0) return undefined;
+        if (this.busy !== undefined) this.setBusy(undefined); // the status's "Analysing …" is over
+        return { value: await modelCall() };
+      }, () => 3);
+      if (done) return done.value;
+    }
   }
 
   /** The windows of this version finished so far while its analysis runs (undefined when none, or when it is done). */

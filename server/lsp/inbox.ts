@@ -11,10 +11,13 @@ const MAX_TURNS = 2000;
 export class Inbox {
   private arrived = 0;
   private handled = 0;
+  /** when the last message arrived (performance.now()): background model work waits for a quiet client */
+  lastArrival = -Infinity;
 
   /** a message arrived at the transport */
   arrive(): void {
     this.arrived++;
+    this.lastArrival = performance.now();
   }
 
   /** the connection took one message off its queue (ConnectionOptions.messageStrategy) */

@@ -1,10 +1,26 @@
 // Loading (and reloading) the model for the current settings: progress and errors go to the status (the client's
 // status bar) and a notification; a load superseded by a newer one reports nothing.
-import { steeringRefusal } from '../model/backend';
+import { CancelledError } from '../analysis/analyzer';
+import { steeringRefusal, type ModelBackend } from '../model/backend';
 import { remoteCapabilities } from '../model/remote/remoteBackend';
 import { validateRules } from '../routing/expertBias';
-import { expertLabels } from '../steering/labels';
+import { expertLabels, type ExpertLabelSet } from '../steering/labels';
 import { notify, readSettings, setStatus, type Server } from './serverState';
+
+/**
+ * The model's expert labels as the server computes them: the profiling pass's windows go through the documents'
+ * model queue behind every document analysis (DocumentAnalyses.background), and stop once `isCancelled` (a newer load).
+ */
+export async function serverLabels(s: Server, session: ModelBackend, isCancelled?: () => boolean): Promise<ExpertLabelSet | null> {
+  const run = { schedule: <T>(call: () => Promise<T>) => s.analyses.background(call), isCancelled };
+  try {
+    return await expertLabels(session, s.state.cacheDir, run);
+  } catch (e) {
+    // the pass this call joined was an earlier load's of the same model, stopped by this load: start its own
+    if (e instanceof CancelledError && !isCancelled?.()) return expertLabels(session, s.state.cacheDir, run);
+    throw e;
+  }
+}
 
 export async function loadModel(s: Server): Promise<void> {
   const { connection, host, analyses, documents, state } = s;
@@ -49,7 +65,7 @@ export async function loadModel(s: Server): Promise<void> {
     for (const d of documents.all()) analyses.schedule(d.uri);
     // Expert labels (profile corpus, cached in the client's folder when it gave one) arrive a little later through
     // the status: hover, tree and quick picks show them from then on. A model without a profile corpus has none.
-    void expertLabels(session, state.cacheDir)
+    void serverLabels(s, session, superseded)
       .then((l) => l && !superseded() && setStatus(s, { model: { ...session.info, labels: l.labels } }))
       .catch((e) => connection.console.warn(`expert labels unavailable: ${(e as Error).message}`));
   } catch (e) {

@@ -21,6 +21,8 @@ export interface ServerOptions {
   host?: ModelHost;
   /** resolves once the messages that arrived so far are handled (lsp/inbox.ts): awaited before each model call */
   drainMessages?: () => Promise<void>;
+  /** when the transport last received a message (lsp/inbox.ts): background model work waits for a quiet client */
+  lastMessageAt?: () => number;
 }
 
 export function createServer(connection: Connection, opts: ServerOptions = {}): Server {
@@ -32,6 +34,7 @@ export function createServer(connection: Connection, opts: ServerOptions = {}): 
     session: () => session(server),
     // before each model call: handle every message that arrived (an edit makes the running analysis obsolete)
     drainMessages: opts.drainMessages,
+    lastMessageAt: opts.lastMessageAt,
     rules: () => state.rules,
     maxTokens: () => state.settings.maxTokens,
     text: (uri) => {

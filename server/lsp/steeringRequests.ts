@@ -18,13 +18,13 @@ import {
 } from '../../common/protocol';
 import { tokenAt } from '../../common/tokens';
 import { ParamsError, requireObject } from './errors';
+import { serverLabels } from './modelLoading';
 import { cellPrefix } from './notebookCells';
 import { currentRouting, handler, openDocument, session } from './requests';
 import type { Server } from './serverState';
 import { readSourceFile } from './sourceFiles';
 import { findContrastiveExperts } from '../steering/contrastive';
 import { compareContinuation } from '../steering/generate';
-import { expertLabels } from '../steering/labels';
 import { nextTokenChange } from '../steering/nextToken';
 import { contextText } from '../analysis/cellContext';
 import { expertUsage } from '../steering/usage';
@@ -106,7 +106,7 @@ export function registerSteeringRequests(s: Server): void {
     handler(async (p: ContrastiveParams | undefined, token): Promise<ContrastiveResult> => {
       const [a, b] = [await sourceTexts(s, p?.setA, 'setA'), await sourceTexts(s, p?.setB, 'setB')];
       const model = await session(s);
-      const labels = (await expertLabels(model, state.cacheDir).catch(() => null))?.labels;
+      const labels = (await serverLabels(s, model).catch(() => null))?.labels;
       return findContrastiveExperts(model, a, b, {
         n: p!.n,
         randomDraws: p!.randomDraws,
@@ -120,7 +120,7 @@ export function registerSteeringRequests(s: Server): void {
 
   connection.onRequest(
     Methods.expertLabels,
-    handler(async (): Promise<ExpertLabels> => (await expertLabels(await session(s), state.cacheDir))?.labels ?? null),
+    handler(async (): Promise<ExpertLabels> => (await serverLabels(s, await session(s)))?.labels ?? null),
   );
 
   connection.onRequest(

@@ -41,6 +41,11 @@ export interface ForwardResult {
 export interface ForwardOptions {
   /** false: leave the [T, V] logits out when the model gives token log-probabilities (routing analysis needs only those) */
   logits?: boolean;
+  /**
+   * false: nobody continues from this call (a whole-text analysis: labels, statistics, the CLI), so the KV cache may
+   * stay in the graph; `present` is then an empty cache (length 0: continuing it is starting over)
+   */
+  cache?: boolean;
 }
 
 /** Text ↔ token ids with exact UTF-16 ranges, and each token's own text (hover, labels). */

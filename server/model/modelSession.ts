@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { basename, dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { ExecutionProviderSetting, ModelCapabilities, ModelInfo } from '../../common/protocol';
-import type { BackendCache, ForwardResult as BackendForwardResult, ModelBackend } from './backend';
+import type { BackendCache, ForwardOptions, ForwardResult as BackendForwardResult, ModelBackend } from './backend';
 import { checkWeightsAtLoad, sha256File, type WeightsVerdict } from './weightsCheck';
 import { ModelLoadError } from './errors';
 import { checkGraphSignature, checkProbeDims } from './graphCheck';
@@ -85,6 +85,12 @@ export class ModelSession implements ModelBackend {
     return this.session.outputNames;
   }
 
+  /** The KV cache outputs (present key and value of every layer). */
+  private get cacheOutputs(): ReadonlySet<string> {
+    const kv = this.manifest.kvCache;
+    return new Set(Array.from({ length: kvLayers(this.manifest) }, (_, l) => [layerName(kv.presentKey, l), layerName(kv.presentValue, l)]).flat());
+  }
+
   /**
    * Loads and validates a model directory: moe.json against the schema, the tokenizer against vocabSize, the ONNX
    * graph's tensor names, types and shapes against the manifest (plus a one-token probe run for the dimensions only a
@@ -118,9 +124,10 @@ export class ModelSession implements ModelBackend {
    * Runs the graph on `ids` (continuing `past` when given) with the steering bias [L*E]. Batch size is always 1.
    * `logits: false` leaves the [T, V] logits in the graph when it outputs token log-probabilities (routing analysis
    * needs only those: copying the logits out and a log-sum-exp over the vocabulary per token in JS cost as much as
-   * the forward itself); a graph without that output always returns the logits.
+   * the forward itself); a graph without that output always returns the logits. `cache: false` leaves the KV cache
+   * in the graph too (`present` is then empty).
    */
-  async forward(ids: readonly number[], bias: Float32Array, past?: KvCache, want: { logits?: boolean } = {}): Promise<ForwardResult> {
+  async forward(ids: readonly number[], bias: Float32Array, past?: KvCache, want: ForwardOptions = {}): Promise<ForwardResult> {
     const m = this.manifest;
     const T = ids.length;
     if (T === 0) throw new RangeError('forward needs at least one token');
@@ -142,13 +149,17 @@ export class ModelSession implements ModelBackend {
       feeds[layerName(kv.pastValue, l)] = past?.tensors[2 * l + 1] ?? new ort.Tensor('float32', new Float32Array(0), emptyDims.value);
     }
     const skipLogits = want.logits === false && m.outputs.tokenLogprobs !== undefined;
-    const out = skipLogits ? await this.session.run(feeds, this.outputNames.filter((n) => n !== m.outputs.logits)) : await this.session.run(feeds);
+    // Without the cache: 2 MiB less copied out per 512-token window of the embedded model (8 KV tensors), which a
+    // whole-text pass would drop at once (the labels' pass at load runs five documents' worth of them).
+    const skipCache = want.cache === false;
+    const skipped = (n: string) => (skipLogits && n === m.outputs.logits) || (skipCache && this.cacheOutputs.has(n));
+    const out = skipLogits || skipCache ? await this.session.run(feeds, this.outputNames.filter((n) => !skipped(n))) : await this.session.run(feeds);
     const ids64 = dropRows(out[m.outputs.expertIds].data as BigInt64Array, m.layers, T + drop, drop);
     const expertIds = new Int32Array(ids64.length);
     for (let i = 0; i < ids64.length; i++) expertIds[i] = Number(ids64[i]);
     const tensors: ort.Tensor[] = [];
-    for (let l = 0; l < kvLayers(m); l++) tensors.push(out[layerName(kv.presentKey, l)], out[layerName(kv.presentValue, l)]);
-    const present: KvCache = { tensors, length: (past?.length ?? 0) + T, ...(prefix ? { prefix } : {}) };
+    if (!skipCache) for (let l = 0; l < kvLayers(m); l++) tensors.push(out[layerName(kv.presentKey, l)], out[layerName(kv.presentValue, l)]);
+    const present: KvCache = skipCache ? { tensors, length: 0 } : { tensors, length: (past?.length ?? 0) + T, ...(prefix ? { prefix } : {}) };
     const dims: Record<string, readonly number[]> = {};
     for (const name of Object.values(m.outputs)) if (out[name]) dims[name] = out[name].dims.map((d, i) => (i === 1 ? d - drop : d));
     const result: ForwardResult = {

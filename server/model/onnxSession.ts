@@ -10,8 +10,14 @@ export const firstLine = (e: unknown): string => (e instanceof Error ? e.message
 /**
  * Memory before peak speed, for a process that lives beside the editor all day: no CPU memory arena (it keeps the
  * largest activations of any past run) and no weight pre-packing (a second, re-laid-out copy of every MatMul weight).
- * Measured on the embedded model, 8 windows of 512 tokens: resident memory 211 → 189 MB, time per window unchanged
- * within noise (bench/ has the server-level numbers).
+ * Measured on the embedded model's old torch export, 8 windows of 512 tokens: resident memory 211 → 189 MB, time per
+ * window unchanged within noise. Re-measured on the one-op graph over LSP (bench --lsp-only, 4088 tokens, medians of
+ * 3 interleaved rounds on a loaded shared 2-core machine; RSS after the document and the labels pass, peak, first
+ * analysis): these options 232 MB (peak 251), 1516 ms; arena on 225 (225), 1187 ms; arena and memory patterns on 223
+ * (223), 1328 ms; pre-packing on 227 (270), 1395 ms; one intra-op thread 234 (268), 1039 ms; no spinning 237 (261),
+ * 1202 ms. No option moved the settled RSS beyond the run-to-run noise (±10 MB), and the arena's lower peak on this
+ * small model would be the largest activations of any window kept for good on a large one (a 2048-token window's
+ * attention scores alone: 16 heads × 2048² floats = 256 MB); the times follow the other processes' load.
  */
 const SESSION_OPTIONS = (ep: string): ort.InferenceSession.SessionOptions => ({
   executionProviders: [ep],

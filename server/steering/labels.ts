@@ -3,7 +3,7 @@
 // "Python · lowercase (def, self)" (the words are explained in the README's "Labels"). OLMoE's routing analysis found domain-concentrated experts and
 // OpenMoE token-ID specialisation: these labels surface both. Computed once per model, cached.
 import { slotIndex } from '../../common/routingLayout';
-import { analyzeText } from '../analysis/analyzer';
+import { analyzeText, type AnalyzeOptions } from '../analysis/analyzer';
 import { readModelText } from '../model/modelFiles';
 import type { ModelBackend } from '../model/backend';
 import { LABELS_FORMAT, labelCacheKey, readCachedLabels, writeCachedLabels } from './labelCache';
@@ -204,12 +204,15 @@ export async function readProfileCorpus(session: ModelBackend): Promise<{ domain
   return out;
 }
 
+/** How the profiling pass runs: `schedule` runs each model call (the server: behind the documents' analyses). */
+export type LabelRun = Pick<AnalyzeOptions, 'isCancelled' | 'schedule'>;
+
 /** Routes the profile corpus and labels every expert; null when the model has no corpus. */
-export async function computeExpertLabels(session: ModelBackend, isCancelled?: () => boolean, corpus?: { domain: string; text: string }[]): Promise<ExpertLabelSet | null> {
+export async function computeExpertLabels(session: ModelBackend, run: LabelRun = {}, corpus?: { domain: string; text: string }[]): Promise<ExpertLabelSet | null> {
   const texts = corpus ?? (await readProfileCorpus(session));
   const routings: ProfileRouting[] = [];
   for (const { domain, text } of texts) {
-    const r = await analyzeText(session, text, 0, { maxTokens: PROFILE_TOKENS, rules: [], isCancelled });
+    const r = await analyzeText(session, text, 0, { maxTokens: PROFILE_TOKENS, rules: [], ...run });
     routings.push({ domain, ids: r.ids, experts: r.experts });
   }
   if (!routings.length) return null;
@@ -222,20 +225,21 @@ const memory = new Map<string, Promise<ExpertLabelSet | null>>();
 /**
  * Labels for the session's model, computed once per process and, when the client gave a cache folder, kept there
  * between sessions (labelCache.ts). Without `cacheDir` nothing touches the disk. A cache that cannot be read or
- * written is not an error: the labels are computed again.
+ * written is not an error: the labels are computed again. `run` applies to the computation this call starts (a
+ * second caller shares the first one's).
  */
-export function expertLabels(session: ModelBackend, cacheDir: string | undefined): Promise<ExpertLabelSet | null> {
+export function expertLabels(session: ModelBackend, cacheDir: string | undefined, run: LabelRun = {}): Promise<ExpertLabelSet | null> {
   const key = `${cacheDir ?? ''}\0${session.modelId}\0${session.dir}`;
   let p = memory.get(key);
   if (!p) {
-    p = loadOrCompute(session, cacheDir);
+    p = loadOrCompute(session, cacheDir, run);
     memory.set(key, p);
     p.catch(() => memory.delete(key)); // a failed run (e.g. model disposed) may be retried
   }
   return p;
 }
 
-async function loadOrCompute(session: ModelBackend, cacheDir: string | undefined): Promise<ExpertLabelSet | null> {
+async function loadOrCompute(session: ModelBackend, cacheDir: string | undefined, run: LabelRun): Promise<ExpertLabelSet | null> {
   const corpus = await readProfileCorpus(session);
   if (!corpus.length) return null;
   const key = labelCacheKey(session.modelId, corpus);
@@ -244,7 +248,7 @@ async function loadOrCompute(session: ModelBackend, cacheDir: string | undefined
     const cached = await readCachedLabels(cacheDir, key, session.info, domains);
     if (cached) return { modelId: session.modelId, domains: cached.domains, labels: cached.labels };
   }
-  const set = await computeExpertLabels(session, undefined, corpus);
+  const set = await computeExpertLabels(session, run, corpus);
   if (set && cacheDir) {
     // read-only storage: the labels still work for this session
     await writeCachedLabels(cacheDir, { format: LABELS_FORMAT, key, domains: set.domains, labels: set.labels }).catch(() => undefined);

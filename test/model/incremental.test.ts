@@ -98,4 +98,20 @@ describe('incremental analysis on the embedded model equals a full pass', functi
     assertSame(inc.result, await analyzeText(s, short, 2, steered));
     assert.ok(inc.result.steered);
   });
+
+  it('a pass that keeps no KV caches (analyzeText) gives the same result', async () => {
+    const kept = await analyzeIncremental(s, text, 1, opts);
+    const bare = await analyzeIncremental(s, text, 1, { ...opts, keepCaches: false });
+    assert.equal(bare.caches.length, 0);
+    assert.equal(bare.bytes, 0);
+    const { elapsedMs: _a, ...a } = bare.result;
+    const { elapsedMs: _b, ...b } = kept.result;
+    assert.deepEqual(a, b);
+    const text1 = await analyzeText(s, text, 1, opts);
+    assert.deepEqual(text1.experts, kept.result.experts);
+    // nothing to continue from: an edit after it is a full pass
+    const stats: IncrementalStats = { computed: 0, reused: 0 };
+    await analyzeIncremental(s, `${text}x`, 2, opts, bare, stats);
+    assert.equal(stats.reused, 0);
+  });
 });

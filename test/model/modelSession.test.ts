@@ -148,6 +148,14 @@ describe('embedded model: ONNX runtime vs the PyTorch golden outputs', function 
     assert.equal(lean.logits.length, 0);
     assert.deepEqual(Array.from(lean.tokenLogprobs!), Array.from(full.tokenLogprobs));
     assert.deepEqual(Array.from(lean.expertIds), Array.from(full.expertIds));
+    // a pass nobody continues leaves the KV cache in the graph too: the same routing, an empty cache
+    const bare = await s.forward(ids, zero, undefined, { logits: false, cache: false });
+    assert.deepEqual(Array.from(bare.expertIds), Array.from(full.expertIds));
+    assert.deepEqual(Array.from(bare.expertWeights), Array.from(full.expertWeights));
+    assert.deepEqual(Array.from(bare.tokenLogprobs!), Array.from(full.tokenLogprobs));
+    assert.equal(bare.present.length, 0);
+    assert.equal(s.cacheBytes(bare.present), 0);
+    assert.ok(s.cacheBytes(full.present) > 0);
     // one token (a generation step): a [1, 1] output holding 0
     const one = await s.forward([ids[0]], zero);
     assert.deepEqual(Array.from(one.tokenLogprobs!), [0]);
