@@ -123,8 +123,10 @@ async function run(a: PruneArgs, io: Io, emit: (e: PruneEvent) => void): Promise
     if (keep !== undefined && keep < K) throw new PruneUsageError(`--keep ${keep} is below topK = ${K}: every layer must keep at least the ${K} experts a token selects`);
   }
   progress(`profiling ${corpus.files.length} file(s)…`);
-  const profile = await profileCorpus(g, corpus.texts, { maxTokens: a.maxTokens, keepSequences: a.command === 'offload', onProgress: (done, total) => step('profiling', done, total, `profiling ${done} of ${total} file(s)`) });
-  const contrastProfile = contrast ? await profileCorpus(g, contrast.texts, { maxTokens: a.maxTokens }) : undefined;
+  // REAP's expert-output norms cost an expert evaluation per layer more: only when the criterion is reap
+  const norms = a.command !== 'offload' && a.criterion === 'reap';
+  const profile = await profileCorpus(g, corpus.texts, { maxTokens: a.maxTokens, norms, keepSequences: a.command === 'offload', onProgress: (done, total) => step('profiling', done, total, `profiling ${done} of ${total} file(s)`) });
+  const contrastProfile = contrast ? await profileCorpus(g, contrast.texts, { maxTokens: a.maxTokens, norms: false }) : undefined;
   if (a.command === 'importance') {
     const r: ImportanceResult = { criterion: a.criterion, tokens: profile.counts.tokens, scores: importanceScores(profile.counts, a.criterion, contrastProfile?.counts) };
     if (a.progressJson) emit({ event: 'done', command: 'importance', result: r });
