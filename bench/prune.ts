@@ -66,7 +66,11 @@ async function pass(g: MoeGraph, texts: string[], side: 'before' | 'after'): Pro
 }
 
 const maxRel = (a: number[][], b: number[][]) => Math.max(...a.flatMap((row, l) => row.map((x, e) => Math.abs(x - b[l][e]) / Math.max(Math.abs(x), 1e-30))));
-const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  const h = Math.floor(s.length / 2);
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+};
 const round = (x: number, d = 0) => Math.round(x * 10 ** d) / 10 ** d;
 
 async function main() {
