@@ -17,9 +17,9 @@ const globals = (...names) => ({ 'no-restricted-globals': ['error', ...names.map
 const DOM_GLOBALS = ['document', 'window', 'navigator', 'localStorage'];
 const NODE_GLOBALS = ['process', 'Buffer', '__dirname', 'require', 'module'];
 
-/** onnxruntime is used only behind ModelBackend (the session, its providers) and by the REAP profiling pass. */
+/** onnxruntime is used only behind ModelBackend (the session, its providers) and by the REAP profiling pass's workers. */
 const ONNX = [['onnxruntime-node', 'onnxruntime-node/*'], 'onnxruntime stays behind ModelBackend: use server/model/backend.ts (docs/ARCHITECTURE.md, Invariants)'];
-const ONNX_USERS = ['server/model/modelSession.ts', 'server/model/onnxSession.ts', 'server/model/executionProvider.ts', 'server/prune/profile.ts'];
+const ONNX_USERS = ['server/model/modelSession.ts', 'server/model/onnxSession.ts', 'server/model/executionProvider.ts', 'server/prune/profileWorkers.ts'];
 
 const NODE = [['node:*', 'fs', 'path', 'os', 'child_process', 'crypto', 'url', 'onnxruntime-node', 'vscode-languageserver', 'vscode-languageserver/*'], 'no Node.js (or server library) here'];
 

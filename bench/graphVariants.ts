@@ -9,6 +9,7 @@
 //   E/k times the expert FLOPs: what an export without the sparse op has to do.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { onnx } from 'onnx-proto';
+import { keepNeededNodes } from '../server/prune/moeGraph';
 
 const T = onnx.TensorProto.DataType;
 const A = onnx.AttributeProto.AttributeType;
@@ -28,20 +29,6 @@ interface Io {
 const f32 = (name: string, dims: number[], values: number[]): onnx.ITensorProto => ({ name, dims, dataType: T.FLOAT, rawData: new Uint8Array(Float32Array.from(values).buffer) });
 const i64 = (name: string, dims: number[], values: number[]): onnx.ITensorProto => ({ name, dims, dataType: T.INT64, rawData: new Uint8Array(BigInt64Array.from(values, BigInt).buffer) });
 
-/** Keeps the nodes the graph's outputs need, in order; drops initializers nothing reads. */
-function prune(g: onnx.IGraphProto): void {
-  const need = new Set((g.output ?? []).map((o) => o.name!));
-  const keep: onnx.INodeProto[] = [];
-  for (const n of [...(g.node ?? [])].reverse()) {
-    if (!(n.output ?? []).some((o) => need.has(o))) continue;
-    keep.push(n);
-    for (const i of n.input ?? []) if (i) need.add(i);
-  }
-  g.node = keep.reverse();
-  g.initializer = (g.initializer ?? []).filter((t) => need.has(t.name!));
-  g.input = (g.input ?? []).filter((i) => need.has(i.name!));
-}
-
 export function writeBareGraph(src: string, dst: string, io: Io): void {
   const m = onnx.ModelProto.decode(readFileSync(src));
   const g = m.graph!;
@@ -50,7 +37,7 @@ export function writeBareGraph(src: string, dst: string, io: Io): void {
   g.input = (g.input ?? []).filter((i) => !consts.has(i.name!));
   g.initializer!.push(f32(io.expertBias, [io.layers, io.experts], new Array(io.layers * io.experts).fill(0)));
   for (const p of io.pasts) g.initializer!.push({ name: p, dims: [1, io.heads, 0, io.headDim], dataType: T.FLOAT, rawData: new Uint8Array(0) });
-  prune(g);
+  keepNeededNodes(g);
   writeFileSync(dst, onnx.ModelProto.encode(m).finish());
 }
 

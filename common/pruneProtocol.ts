@@ -1,5 +1,6 @@
-// The shapes `moe-lens importance|prune|eval|offload --json` print (docs/PRUNING.md). Pure types, shared by the CLI
-// and the editor (extension/prune, the routing panel; checked by common/pruneValidation.ts).
+// The shapes `moe-lens importance|prune|eval|offload --json` print (docs/PRUNING.md), and the inline texts the editor
+// hands them on stdin. Pure types, shared by the CLI and the editor (extension/prune, the routing panel; checked by
+// common/pruneValidation.ts).
 
 export type ImportanceCriterion = 'frequency' | 'weight' | 'reap' | 'deltaP';
 export const IMPORTANCE_CRITERIA: readonly ImportanceCriterion[] = ['frequency', 'weight', 'reap', 'deltaP'];
@@ -68,3 +69,23 @@ export interface OffloadResult {
   tokens: number;
   layers: OffloadLayer[];
 }
+
+/**
+ * Text that is not a file on disk (an untitled or unsaved editor) for `--corpus-text NAME`, `--eval-text NAME` and
+ * `--contrast-text NAME`: the editor writes `InlineTexts` as JSON to the CLI's stdin, so the text never touches the
+ * disk. `name` only identifies it (the document's URI) in messages and warnings.
+ */
+export interface InlineText {
+  name: string;
+  text: string;
+}
+
+export const INLINE_TEXTS_FORMAT = 'moe-lens-texts/1';
+
+export interface InlineTexts {
+  format: typeof INLINE_TEXTS_FORMAT;
+  texts: InlineText[];
+}
+
+/** A corpus, held-out or contrast entry as the editor picks it: a path (or glob) on disk, or an inline text. */
+export type TextSource = string | InlineText;

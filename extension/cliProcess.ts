@@ -16,6 +16,8 @@ export interface CliRun {
   onLine(line: string): boolean;
   onLog?(line: string): void;
   signal?: AbortSignal;
+  /** written to the child's stdin, which is then closed (the texts of unsaved documents: never a file) */
+  stdin?: string;
 }
 
 export interface CliExit {
@@ -31,7 +33,11 @@ export interface CliExit {
 const TAIL = 8;
 
 export async function runCli(run: CliRun): Promise<CliExit> {
-  const child = spawn(process.execPath, [run.cli, ...run.args], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+  const child = spawn(process.execPath, [run.cli, ...run.args], { env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, stdio: [run.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], windowsHide: true });
+  if (run.stdin !== undefined) {
+    child.stdin!.on('error', () => undefined); // a child that exits before reading it all (bad arguments) closes the pipe: its exit says why
+    child.stdin!.end(run.stdin, 'utf8');
+  }
   const kill = () => child.kill('SIGTERM');
   run.signal?.addEventListener('abort', kill);
   const stderrTail: string[] = [];
@@ -47,8 +53,8 @@ export async function runCli(run: CliRun): Promise<CliExit> {
       if (stderrTail.length > TAIL) stderrTail.shift();
     }
   };
-  child.stdout.setEncoding('utf8').on('data', (c: string) => onStdout(stdout.push(c)));
-  child.stderr.setEncoding('utf8').on('data', (c: string) => onStderr(stderr.push(c)));
+  child.stdout!.setEncoding('utf8').on('data', (c: string) => onStdout(stdout.push(c)));
+  child.stderr!.setEncoding('utf8').on('data', (c: string) => onStderr(stderr.push(c)));
   const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; spawnError?: Error }>((resolve) => {
     child.once('error', (spawnError) => resolve({ code: null, signal: null, spawnError }));
     child.once('close', (code, signal) => resolve({ code, signal }));

@@ -7,20 +7,21 @@
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
 import { pruneFraction, type PruneProgressEvent } from '../../common/pruneEvents';
-import { IMPORTANCE_CRITERIA, type ImportanceCriterion, type ImportanceResult, type PruneResult } from '../../common/pruneProtocol';
+import { IMPORTANCE_CRITERIA, type ImportanceCriterion, type ImportanceResult, type PruneResult, type TextSource } from '../../common/pruneProtocol';
 import { withPruning } from '../../common/steeringRules';
 import type { PruneAction } from '../../common/webviewMessages';
 import type { Ctx } from '../ctx';
 import { modelsDir } from '../models/importModelCommand';
 import { safeFolderName } from '../models/modelName';
 import { pickTexts } from './pickTexts';
-import { importanceArgs, pruneArgs, type PruneRequest } from './pruneCliArgs';
+import { importanceArgs, pruneArgs, type CliCall, type PruneRequest } from './pruneCliArgs';
 import { exportPrunedIntoStorage, runPruneCli, type CliOutcome } from './pruneProcess';
 
 export interface PruneCommandArgs {
-  corpus: string[];
-  eval: string[];
-  contrast?: string[];
+  /** paths, or inline texts ({ name, text }: what an unsaved editor contributes) */
+  corpus: TextSource[];
+  eval: TextSource[];
+  contrast?: TextSource[];
   criterion?: ImportanceCriterion;
   /** a fraction: 0.02 = a 2% rise in held-out bits per token */
   tolerance?: number;
@@ -50,16 +51,16 @@ function setContext(): void {
 }
 
 /** Runs CLI commands one after another under one notification; Cancel kills the running child. */
-export async function withCliProgress(ctx: Ctx, title: string, run: (step: (args: string[], command: 'importance' | 'prune' | 'offload', from: number, to: number) => Promise<CliOutcome>) => Promise<CliOutcome>): Promise<CliOutcome> {
+export async function withCliProgress(ctx: Ctx, title: string, run: (step: (call: CliCall, command: 'importance' | 'prune' | 'offload', from: number, to: number) => Promise<CliOutcome>) => Promise<CliOutcome>): Promise<CliOutcome> {
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
     const abort = new AbortController();
     const sub = token.onCancellationRequested(() => abort.abort());
     let shown = 0;
     try {
-      return await run((args, command, from, to) =>
+      return await run((call, command, from, to) =>
         runPruneCli({
           cli: cliPath(ctx),
-          args,
+          ...call,
           signal: abort.signal,
           onLog: (line) => ctx.output.info(line),
           onProgress: (p: PruneProgressEvent) => {
@@ -144,7 +145,7 @@ async function pickRequest(ctx: Ctx, a?: PruneCommandArgs): Promise<PruneRequest
 export async function pruneExperts(ctx: Ctx, arg?: unknown): Promise<PruneResult | undefined> {
   const request = await pickRequest(ctx, arg as PruneCommandArgs | undefined);
   if (!request) return undefined;
-  ctx.output.info(`pruning ${modelLabel(request.model)} by ${request.criterion} for ${request.corpus.length} corpus file(s), held out ${request.eval.length}`);
+  ctx.output.info(`pruning ${modelLabel(request.model)} by ${request.criterion} for ${request.corpus.length} corpus text(s), held out ${request.eval.length}`);
   let importance: ImportanceResult | undefined;
   const outcome = await withCliProgress(ctx, `MoE Lens: pruning experts (${request.criterion})`, async (step) => {
     const imp = await step(importanceArgs(request), 'importance', 0, 0.1);
@@ -156,7 +157,7 @@ export async function pruneExperts(ctx: Ctx, arg?: unknown): Promise<PruneResult
   const result = outcome.done.result;
   for (const w of result.warnings) ctx.output.warn(w);
   const E = result.curve.reduce((m, p) => Math.max(m, p.kept), 0);
-  const caption = `${modelLabel(request.model)} · ${request.criterion} on ${request.corpus.length} file(s) (${result.tokens.corpus} tokens) · held out ${request.eval.length} (${result.tokens.eval} tokens) · threshold ${pct(result.threshold)} kept = ${result.keep} of ${E}`;
+  const caption = `${modelLabel(request.model)} · ${request.criterion} on ${request.corpus.length} text(s) (${result.tokens.corpus} tokens) · held out ${request.eval.length} (${result.tokens.eval} tokens) · threshold ${pct(result.threshold)} kept = ${result.keep} of ${E}`;
   last = { request: { ...request, keep: result.keep }, result, importance, caption };
   setContext();
   ctx.output.info(`pruning: baseline ${result.baselineBitsPerToken.toFixed(4)} bits/token; threshold ${pct(result.threshold)} (keep ${result.keep} of ${E} per layer, ${result.disabled.length} experts pruned)`);

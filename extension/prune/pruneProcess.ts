@@ -17,6 +17,8 @@ export interface CliJob {
   cli: string;
   /** the command line after the script (pruneCliArgs.ts), with --progress json */
   args: readonly string[];
+  /** the inline texts it names, for its stdin (pruneCliArgs.ts CliCall) */
+  stdin?: string;
   onProgress?(p: PruneProgressEvent): void;
   /** the CLI's messages for people (stderr), line by line */
   onLog?(line: string): void;
@@ -66,7 +68,7 @@ export async function exportPrunedIntoStorage(job: ExportJob): Promise<ExportOut
   const staging = mkdtempSync(join(job.modelsDir, `${STAGING_PREFIX}${process.pid}-`));
   try {
     const out = join(staging, 'model');
-    const r = await runPruneCli({ ...job, args: pruneArgs(job.request, out) });
+    const r = await runPruneCli({ ...job, ...pruneArgs(job.request, out) });
     if (r.kind !== 'done') return r;
     if (r.done.command !== 'prune' || r.done.result.out === null) return { kind: 'failed', message: 'moe-lens prune --out reported no exported folder' };
     const folder = uniqueName(job.name, readdirSync(job.modelsDir));

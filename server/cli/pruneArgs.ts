@@ -9,7 +9,9 @@ export const PRUNE_USAGE = `usage: moe-lens importance --corpus GLOB… [--crite
        moe-lens eval [--model DIR] FILE… [--json]
        moe-lens offload --corpus GLOB… [--segment 16] [--sch-cache C] [--model DIR] [--json]
        importance, prune and offload take --progress json: JSON lines on stdout (progress, then done with the
-       result, or error) for programs, as import's
+       result, or error) for programs, as import's; and --corpus-text NAME, --eval-text NAME, --contrast-text NAME:
+       a text read from stdin ({"format":"moe-lens-texts/1","texts":[{"name","text"}…]}, an editor's unsaved
+       document), with or instead of files
 
   importance  per layer × expert importance on the corpus (reap: mean gate weight × ‖expert output‖ over the tokens
               routed to the expert; deltaP: share of tokens on the corpus minus on --contrast)
@@ -29,6 +31,10 @@ export interface PruneArgs {
   corpus: string[];
   eval: string[];
   contrast: string[];
+  /** --corpus-text / --eval-text / --contrast-text: names of texts given on stdin (common/pruneProtocol.ts InlineTexts) */
+  corpusText: string[];
+  evalText: string[];
+  contrastText: string[];
   files: string[];
   criterion: ImportanceCriterion;
   keep?: number;
@@ -53,7 +59,7 @@ export const PRUNE_COMMANDS = ['importance', 'prune', 'eval', 'offload'] as cons
 
 export function parsePruneArgs(argv: readonly string[]): PruneArgs {
   const command = argv[0] as PruneArgs['command'];
-  const a: PruneArgs = { command, corpus: [], eval: [], contrast: [], files: [], criterion: 'reap', keepAuto: false, progressJson: false, hf: false, tolerance: 0.02, draws: 5, seed: 0, merge: false, segment: 16, json: false, maxTokens: DEFAULT_SETTINGS.maxTokens };
+  const a: PruneArgs = { command, corpus: [], eval: [], contrast: [], corpusText: [], evalText: [], contrastText: [], files: [], criterion: 'reap', keepAuto: false, progressJson: false, hf: false, tolerance: 0.02, draws: 5, seed: 0, merge: false, segment: 16, json: false, maxTokens: DEFAULT_SETTINGS.maxTokens };
   let list: string[] = a.files;
   const number = (flag: string, v: string): number => {
     const n = Number(v);
@@ -69,6 +75,10 @@ export function parsePruneArgs(argv: readonly string[]): PruneArgs {
     if (v === '--corpus') (list = a.corpus).push(next());
     else if (v === '--eval') (list = a.eval).push(next());
     else if (v === '--contrast') (list = a.contrast).push(next());
+    else if (v === '--corpus-text' || v === '--eval-text' || v === '--contrast-text') {
+      ({ '--corpus-text': a.corpusText, '--eval-text': a.evalText, '--contrast-text': a.contrastText })[v].push(next());
+      list = a.files; // a name is one argument: what follows is no more of it
+    }
     else if (v === '--model') a.model = next();
     else if (v === '--criterion') a.criterion = next() as ImportanceCriterion;
     else if (v === '--keep') {
@@ -95,12 +105,13 @@ export function parsePruneArgs(argv: readonly string[]): PruneArgs {
     else list.push(v); // more files for the last list flag (a shell-expanded glob), or eval's FILE…
   }
   if (!IMPORTANCE_CRITERIA.includes(a.criterion)) throw new PruneUsageError(`--criterion must be one of ${IMPORTANCE_CRITERIA.join(', ')}`);
-  if (command !== 'eval' && !a.corpus.length) throw new PruneUsageError(`${command} needs --corpus GLOB`);
+  if (command !== 'eval' && !a.corpus.length && !a.corpusText.length) throw new PruneUsageError(`${command} needs --corpus GLOB (or --corpus-text NAME)`);
+  if (command === 'eval' && a.corpusText.length + a.evalText.length + a.contrastText.length) throw new PruneUsageError('eval reads FILE… only (no --…-text)');
   if (command === 'eval' && !a.files.length) throw new PruneUsageError('eval needs FILE…');
   if (command !== 'eval' && a.files.length) throw new PruneUsageError(`unexpected argument ${a.files[0]}`);
-  if (a.criterion === 'deltaP' && !a.contrast.length && command !== 'eval' && command !== 'offload') throw new PruneUsageError('--criterion deltaP needs --contrast GLOB (the second set)');
+  if (a.criterion === 'deltaP' && !a.contrast.length && !a.contrastText.length && command !== 'eval' && command !== 'offload') throw new PruneUsageError('--criterion deltaP needs --contrast GLOB or --contrast-text NAME (the second set)');
   if (command === 'prune') {
-    if (!a.eval.length) throw new PruneUsageError('prune needs --eval GLOB (held-out text, not the corpus)');
+    if (!a.eval.length && !a.evalText.length) throw new PruneUsageError('prune needs --eval GLOB or --eval-text NAME (held-out text, not the corpus)');
     if ([a.keep !== undefined, a.keepAuto, a.keepFraction !== undefined].filter(Boolean).length !== 1) throw new PruneUsageError('prune needs exactly one of --keep N, --keep auto and --keep-fraction F');
     if (a.keepFraction !== undefined && !(a.keepFraction > 0 && a.keepFraction <= 1)) throw new PruneUsageError('--keep-fraction must be in (0, 1]');
     if (a.keep !== undefined && !Number.isInteger(a.keep)) throw new PruneUsageError('--keep must be an integer');

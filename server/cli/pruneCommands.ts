@@ -20,25 +20,36 @@ import { expertBytes, PruneError, readMoeGraph } from '../prune/moeGraph';
 import { pruneCurve } from '../prune/pruneCurve';
 import { expandGlobs } from '../stats/expandGlobs';
 import { parsePruneArgs, PRUNE_USAGE, PruneUsageError, type PruneArgs } from './pruneArgs';
+import { readStdinTexts } from './stdinTexts';
 
 interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
 }
 
-/** The files of GLOB arguments, read; a pattern that matches nothing, a missing or binary file: PruneUsageError. */
-export function readTexts(patterns: readonly string[], flag: string): { files: string[]; texts: string[] } {
-  const files = expandGlobs(patterns);
+/**
+ * The files of GLOB arguments, read, then the inline texts NAMES names (from stdin); a pattern that matches nothing,
+ * a missing or binary file, a name stdin does not hold: PruneUsageError. `labels` name each text (path or name).
+ */
+export function readTexts(patterns: readonly string[], flag: string, names: readonly string[] = [], inline?: ReadonlyMap<string, string>): { labels: string[]; texts: string[] } {
+  const labels = expandGlobs(patterns);
   const texts: string[] = [];
-  for (const f of files) {
+  for (const f of labels) {
     const st = statSync(f, { throwIfNoEntry: false });
     if (!st?.isFile()) throw new PruneUsageError(/[*?]/.test(f) ? `${flag} ${f}: the glob matches no file` : `${flag}: no such file: ${f}`);
     const text = readFileSync(f, 'utf8');
     if (text.includes('\u0000')) throw new PruneUsageError(`${flag}: ${f} is not a text file (it holds NUL bytes)`);
     texts.push(text);
   }
-  if (!texts.some((t) => t.trim().length)) throw new PruneUsageError(`${flag}: the texts are empty (${files.join(', ')})`);
-  return { files, texts };
+  for (const name of names) {
+    const text = inline?.get(name);
+    if (text === undefined) throw new PruneUsageError(`${flag}-text ${name}: stdin holds no text of that name`);
+    if (text.includes('\u0000')) throw new PruneUsageError(`${flag}-text ${name}: not text (it holds NUL bytes)`);
+    labels.push(name);
+    texts.push(text);
+  }
+  if (!texts.some((t) => t.trim().length)) throw new PruneUsageError(`${flag}: the texts are empty (${labels.join(', ')})`);
+  return { labels, texts };
 }
 
 const table = (rows: string[][]): string => {
@@ -103,12 +114,14 @@ async function run(a: PruneArgs, io: Io, emit: (e: PruneEvent) => void): Promise
       await session.dispose();
     }
   }
-  const corpus = readTexts(a.corpus, '--corpus');
-  const contrast = a.contrast.length ? readTexts(a.contrast, '--contrast') : undefined;
-  const held = a.command === 'prune' ? readTexts(a.eval, '--eval') : undefined;
+  // an editor's unsaved documents come on stdin, never through a file
+  const inline = a.corpusText.length + a.evalText.length + a.contrastText.length ? await readStdinTexts() : undefined;
+  const corpus = readTexts(a.corpus, '--corpus', a.corpusText, inline);
+  const contrast = a.contrast.length + a.contrastText.length ? readTexts(a.contrast, '--contrast', a.contrastText, inline) : undefined;
+  const held = a.command === 'prune' ? readTexts(a.eval, '--eval', a.evalText, inline) : undefined;
   const warnings: string[] = [];
   if (held) {
-    const same = held.files.map((f) => resolve(f)).sort().join('\n') === corpus.files.map((f) => resolve(f)).sort().join('\n') || held.texts.join('\u0000') === corpus.texts.join('\u0000');
+    const same = held.labels.map((f) => resolve(f)).sort().join('\n') === corpus.labels.map((f) => resolve(f)).sort().join('\n') || held.texts.join('\u0000') === corpus.texts.join('\u0000');
     if (same) warnings.push('the --eval text is the corpus: the curve measures fit to the corpus, not held-out quality');
   }
   if (a.out && existsSync(a.out)) throw new PruneUsageError(`--out ${a.out} already exists: choose a new folder (nothing was written)`);
@@ -122,9 +135,11 @@ async function run(a: PruneArgs, io: Io, emit: (e: PruneEvent) => void): Promise
     if (keep !== undefined && !(keep >= 1 && keep <= E)) throw new PruneUsageError(`--keep must be from 1 to ${E} (the model has ${E} experts per layer), not ${keep}`);
     if (keep !== undefined && keep < K) throw new PruneUsageError(`--keep ${keep} is below topK = ${K}: every layer must keep at least the ${K} experts a token selects`);
   }
-  progress(`profiling ${corpus.files.length} file(s)…`);
-  const profile = await profileCorpus(g, corpus.texts, { maxTokens: a.maxTokens, keepSequences: a.command === 'offload', onProgress: (done, total) => step('profiling', done, total, `profiling ${done} of ${total} file(s)`) });
-  const contrastProfile = contrast ? await profileCorpus(g, contrast.texts, { maxTokens: a.maxTokens }) : undefined;
+  progress(`profiling ${corpus.labels.length} text(s)…`);
+  // REAP's expert-output norms cost an expert evaluation per layer more: only when the criterion is reap
+  const norms = a.command !== 'offload' && a.criterion === 'reap';
+  const profile = await profileCorpus(g, corpus.texts, { maxTokens: a.maxTokens, norms, keepSequences: a.command === 'offload', onProgress: (done, total) => step('profiling', done, total, `profiling ${done} of ${total} text(s)`) });
+  const contrastProfile = contrast ? await profileCorpus(g, contrast.texts, { maxTokens: a.maxTokens, norms: false }) : undefined;
   if (a.command === 'importance') {
     const r: ImportanceResult = { criterion: a.criterion, tokens: profile.counts.tokens, scores: importanceScores(profile.counts, a.criterion, contrastProfile?.counts) };
     if (a.progressJson) emit({ event: 'done', command: 'importance', result: r });

@@ -56,6 +56,20 @@ export function readMoeGraph(dir: string): MoeGraph {
   return { dir, manifest, model, layers, initializers };
 }
 
+/** Keeps the nodes the graph's outputs need, in order; drops the initializers and inputs nothing reads then. */
+export function keepNeededNodes(g: onnx.IGraphProto): void {
+  const need = new Set((g.output ?? []).map((o) => o.name!));
+  const keep: onnx.INodeProto[] = [];
+  for (const n of [...(g.node ?? [])].reverse()) {
+    if (!(n.output ?? []).some((o) => need.has(o))) continue;
+    keep.push(n);
+    for (const i of n.input ?? []) if (i) need.add(i);
+  }
+  g.node = keep.reverse();
+  g.initializer = (g.initializer ?? []).filter((t) => need.has(t.name!));
+  g.input = (g.input ?? []).filter((i) => need.has(i.name!));
+}
+
 /** Bytes per element of the float types weights are stored in. */
 export function elementBytes(t: onnx.ITensorProto): number {
   if (t.dataType === onnx.TensorProto.DataType.FLOAT) return 4;

@@ -30,7 +30,7 @@ describe('pruning and offloading in a child process (the extension commands\' ru
 
   it('prune --keep auto: progress counts every measurement of the curve in order, then the result with the threshold\'s count', async () => {
     const seen: PruneProgressEvent[] = [];
-    const r = await runPruneCli({ cli, args: pruneArgs(request), onProgress: (p) => seen.push(p) });
+    const r = await runPruneCli({ cli, ...pruneArgs(request), onProgress: (p) => seen.push(p) });
     assert.equal(r.kind, 'done', JSON.stringify(r));
     if (r.kind !== 'done' || r.done.command !== 'prune') return;
     const res = r.done.result;
@@ -45,7 +45,7 @@ describe('pruning and offloading in a child process (the extension commands\' ru
   });
 
   it('offload: the LRU curve for C = 1 … E per layer', async () => {
-    const r = await runPruneCli({ cli, args: offloadArgs({ corpus: [corpus] }) });
+    const r = await runPruneCli({ cli, ...offloadArgs({ corpus: [corpus] }) });
     assert.equal(r.kind, 'done', JSON.stringify(r));
     if (r.kind !== 'done' || r.done.command !== 'offload') return;
     assert.equal(r.done.result.layers.length, manifest.layers);
@@ -53,14 +53,14 @@ describe('pruning and offloading in a child process (the extension commands\' ru
   });
 
   it('a glob matching nothing: failed with the CLI\'s sentence', async () => {
-    const r = await runPruneCli({ cli, args: pruneArgs({ ...request, corpus: [join(dir, 'nothing-*.py')] }) });
+    const r = await runPruneCli({ cli, ...pruneArgs({ ...request, corpus: [join(dir, 'nothing-*.py')] }) });
     assert.equal(r.kind, 'failed');
     if (r.kind === 'failed') assert.match(r.message, /the glob matches no file/);
   });
 
   it('Cancel during the curve kills the child: cancelled; and an export cancelled midway leaves the models folder empty', async () => {
     const abort = new AbortController();
-    const r = await runPruneCli({ cli, args: pruneArgs(request), signal: abort.signal, onProgress: (p) => p.phase === 'measuring' && abort.abort() });
+    const r = await runPruneCli({ cli, ...pruneArgs(request), signal: abort.signal, onProgress: (p) => p.phase === 'measuring' && abort.abort() });
     assert.equal(r.kind, 'cancelled');
     const abort2 = new AbortController();
     const e = await exportPrunedIntoStorage({ cli, request: { ...request, keep: 6 }, modelsDir: models, name: 'cancelled', signal: abort2.signal, onProgress: (p) => p.phase === 'measuring' && p.done === 2 && abort2.abort() });
@@ -85,7 +85,7 @@ describe('pruning and offloading in a child process (the extension commands\' ru
 
   it('the CLI killed (SIGTERM) once it starts writing --out: no OUT, no OUT.partial-PID; or it had finished and OUT is whole', async () => {
     const out = join(dir, 'killed-export');
-    const child = spawn(process.execPath, [cli, ...pruneArgs({ ...request, keep: 6, draws: 1 }, out)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, [cli, ...pruneArgs({ ...request, keep: 6, draws: 1 }, out).args], { stdio: ['ignore', 'pipe', 'ignore'] });
     const lines = new LineSplitter();
     try {
       child.stdout.setEncoding('utf8').on('data', (c: string) => {

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { addImportance, emptyImportance, importanceScores, keepCount, keptAtRandom, keptByScore, meanSd, prunedPairs, pruningThreshold } from '../../common/expertImportance';
 import { mergeGroups } from '../../common/expertMerging';
-import { lruHits, offloadLayers, segmentCoverage } from '../../common/offloadSim';
+import { lruHitsByCapacity, offloadLayers, segmentCoverage } from '../../common/offloadSim';
 import { parsePruneArgs, PruneUsageError } from '../../server/cli/pruneArgs';
 import { mulberry32 } from '../../server/steering/prng';
+import { referenceLruHits, referenceOffloadLayers, referenceSegmentCoverage } from '../support/offloadReference';
 
 describe('expert importance', () => {
   // 2 layers, 4 experts, top-2, 3 tokens; layer-major [(l*T+t)*K+k]
@@ -87,20 +88,40 @@ describe('expert merging (MC-SMoE grouping)', () => {
 
 describe('offloading simulation', () => {
   const seq = [[0, 1], [0, 1], [2, 3], [0, 2]];
+  const flat = seq.flat();
+  const shape = { experts: 4, topK: 2 };
   it('SRP / SCH: the best fixed set per segment', () => {
     // one segment of 4: counts 0:3, 1:2, 2:2, 3:1 → best 2 cover 5 of 8, best 4 cover 8
-    assert.deepEqual(segmentCoverage(seq, 4, 2), { covered: 5, activations: 8 });
-    assert.deepEqual(segmentCoverage(seq, 4, 4), { covered: 8, activations: 8 });
+    assert.deepEqual(segmentCoverage(flat, shape, 4, 2), { covered: 5, activations: 8 });
+    assert.deepEqual(segmentCoverage(flat, shape, 4, 4), { covered: 8, activations: 8 });
     // segments of 2: [0,1][0,1] → 4 of 4; [2,3][0,2] → 2:2 + one of 3/0 = 3 of 4
-    assert.deepEqual(segmentCoverage(seq, 2, 2), { covered: 7, activations: 8 });
+    assert.deepEqual(segmentCoverage(flat, shape, 2, 2), { covered: 7, activations: 8 });
   });
-  it('LRU hits by hand', () => {
-    assert.deepEqual(lruHits(seq, 2), { hits: 2, lookups: 8 }); // hits: token 1's 0 and 1
-    assert.deepEqual(lruHits(seq, 4), { hits: 4, lookups: 8 }); // + token 3's 0 and 2
-    assert.deepEqual(lruHits(seq, 1), { hits: 0, lookups: 8 });
+  it('LRU hits by hand, every capacity from one pass', () => {
+    // C = 1: none; C = 2: token 1's 0 and 1; C = 3: + token 3's 2; C = 4: + token 3's 0
+    assert.deepEqual(lruHitsByCapacity(flat, 4), [0, 2, 3, 4]);
+  });
+  it('equal to the reference definitions (segments, one LRU cache simulated per size) on random routing', () => {
+    const rand = mulberry32(7);
+    for (const [E, K, T] of [[4, 2, 50], [16, 2, 700], [64, 8, 300], [8, 1, 200]]) {
+      const tokens = Array.from({ length: T }, () => {
+        const a: number[] = [];
+        // a skewed draw (runs of similar routing) so that caches of every size both hit and miss
+        while (a.length < K) {
+          const e = Math.floor(E * rand() ** 2);
+          if (!a.includes(e)) a.push(e);
+        }
+        return a;
+      });
+      const f = tokens.flat();
+      const hits = lruHitsByCapacity(f, E);
+      for (let c = 1; c <= E; c++) assert.equal(hits[c - 1], referenceLruHits(tokens, c).hits, `E ${E} K ${K} C ${c}`);
+      for (const [m, size] of [[16, K], [16, 2 * K], [5, 3]]) assert.deepEqual(segmentCoverage(f, { experts: E, topK: K }, m, size), referenceSegmentCoverage(tokens, m, size));
+      assert.deepEqual(offloadLayers([[f], [f.slice(0, 10 * K)]], { layers: 1, experts: E, topK: K }, 16, 2 * K, 100), referenceOffloadLayers([[tokens], [tokens.slice(0, 10)]], { layers: 1, experts: E, topK: K }, 16, 2 * K, 100));
+    }
   });
   it('per layer: hit rate rises with C to the compulsory-miss limit; bytes follow the misses', () => {
-    const [l] = offloadLayers([[seq]], { layers: 1, experts: 4, topK: 2 }, 4, 4, 100);
+    const [l] = offloadLayers([[flat]], { layers: 1, ...shape }, 4, 4, 100);
     assert.deepEqual(l.lruHitRate, [0, 2 / 8, 3 / 8, 4 / 8]); // C = 3 also keeps 2 for the last token
     assert.deepEqual(l.bytesPerToken, [200, 150, 125, 100]);
     assert.equal(l.srp, 5 / 8);

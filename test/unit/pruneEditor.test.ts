@@ -8,8 +8,9 @@ import { isImportanceResult, isOffloadResult, isPruneResult } from '../../common
 import type { SteeringRule } from '../../common/protocol';
 import { ruleFor, withPruning } from '../../common/steeringRules';
 import { parseHostMessage, parseWebviewMessage } from '../../common/webviewMessages';
-import { importanceArgs, offloadArgs, pruneArgs, type PruneRequest } from '../../extension/prune/pruneCliArgs';
-import { parsePruneArgs } from '../../server/cli/pruneArgs';
+import { documentSource, importanceArgs, offloadArgs, pruneArgs, type OpenDocument, type PruneRequest } from '../../extension/prune/pruneCliArgs';
+import { parsePruneArgs, PruneUsageError } from '../../server/cli/pruneArgs';
+import { parseInlineTexts } from '../../server/cli/stdinTexts';
 import { translucent } from '../../webview/theme';
 
 // Shapes of a model with L = 2 layers and E = 4 experts (inputs to the validators, not expected outputs).
@@ -78,16 +79,47 @@ describe('pruning in the editor: results, events, messages', () => {
 
   it('the command lines the extension runs mean what it asked, read back by the CLI\'s parser', () => {
     const r: PruneRequest = { model: '/models/m', corpus: ['/w/a.py', '/w/b.py'], eval: ['/w/c.py'], contrast: ['/w/d.md'], criterion: 'deltaP', tolerance: 0.05, keep: 'auto', merge: true, draws: 3 };
-    const a = parsePruneArgs(pruneArgs(r, '/s/model'));
+    const a = parsePruneArgs(pruneArgs(r, '/s/model').args);
     assert.deepEqual([a.command, a.model, a.corpus, a.eval, a.contrast, a.criterion, a.tolerance, a.keepAuto, a.keep, a.merge, a.draws, a.out, a.progressJson], ['prune', '/models/m', r.corpus, r.eval, r.contrast, 'deltaP', 0.05, true, undefined, true, 3, '/s/model', true]);
-    const fixed = parsePruneArgs(pruneArgs({ ...r, model: undefined, criterion: 'frequency', keep: 6, merge: false }));
+    const fixed = parsePruneArgs(pruneArgs({ ...r, model: undefined, criterion: 'frequency', keep: 6, merge: false }).args);
     assert.deepEqual([fixed.model, fixed.keep, fixed.keepAuto, fixed.contrast, fixed.merge, fixed.out], [undefined, 6, false, [], false, undefined]);
-    const imp = parsePruneArgs(importanceArgs(r));
+    const imp = parsePruneArgs(importanceArgs(r).args);
     assert.deepEqual([imp.command, imp.corpus, imp.contrast, imp.criterion, imp.progressJson], ['importance', r.corpus, r.contrast, 'deltaP', true]);
-    const off = parsePruneArgs(offloadArgs({ corpus: ['/w/a.py'], segment: 8 }));
+    const off = parsePruneArgs(offloadArgs({ corpus: ['/w/a.py'], segment: 8 }).args);
     assert.deepEqual([off.command, off.corpus, off.segment, off.progressJson], ['offload', ['/w/a.py'], 8, true]);
     assert.throws(() => parsePruneArgs(['prune', '--corpus', 'a', '--eval', 'b', '--keep', 'auto', '--keep', '3']), /exactly one of/);
     assert.throws(() => parsePruneArgs(['offload', '--corpus', 'a', '--progress', 'xml']), /--progress must be text or json/);
+  });
+
+  it('open editors: a saved file by path, an untitled or unsaved one as inline text named on the command line, its text only on stdin', () => {
+    const doc = (o: Partial<OpenDocument>): OpenDocument => ({ uri: 'file:///w/a.py', scheme: 'file', fileName: '/w/a.py', isUntitled: false, isDirty: false, getText: () => 'saved text', ...o });
+    assert.equal(documentSource(doc({})), '/w/a.py');
+    const dirty = documentSource(doc({ isDirty: true, getText: () => 'edited, not saved' }));
+    const untitled = documentSource(doc({ uri: 'untitled:Untitled-1', scheme: 'untitled', fileName: 'Untitled-1', isUntitled: true, getText: () => 'def draft(): pass' }));
+    assert.deepEqual([dirty, untitled], [{ name: 'file:///w/a.py', text: 'edited, not saved' }, { name: 'untitled:Untitled-1', text: 'def draft(): pass' }]);
+    const r: PruneRequest = { corpus: ['/w/b.py', untitled], eval: [dirty, untitled], criterion: 'reap', tolerance: 0.02, keep: 'auto', merge: false, draws: 2 };
+    const call = pruneArgs(r);
+    assert.ok(!call.args.some((x) => x.includes('draft') || x.includes('edited')), 'no text on the command line');
+    const a = parsePruneArgs(call.args);
+    assert.deepEqual([a.corpus, a.corpusText, a.eval, a.evalText], [['/w/b.py'], ['untitled:Untitled-1'], [], ['file:///w/a.py', 'untitled:Untitled-1']]);
+    const texts = parseInlineTexts(call.stdin!);
+    assert.deepEqual([...texts], [['untitled:Untitled-1', 'def draft(): pass'], ['file:///w/a.py', 'edited, not saved']], 'each text once');
+    assert.equal(pruneArgs({ ...r, corpus: ['/w/b.py'], eval: ['/w/c.py'] }).stdin, undefined, 'files only: nothing on stdin');
+    assert.deepEqual([...parseInlineTexts(importanceArgs(r).stdin!).keys()], ['untitled:Untitled-1'], 'importance sends the corpus only');
+    assert.deepEqual(parsePruneArgs(offloadArgs({ corpus: [untitled] }).args).corpusText, ['untitled:Untitled-1']);
+  });
+
+  it('stdin texts: what is not InlineTexts is refused naming the field, never quoting the text', () => {
+    const bad = (json: string, re: RegExp) => assert.throws(() => parseInlineTexts(json), (e: Error) => e instanceof PruneUsageError && re.test(e.message) && !e.message.includes('secret'));
+    bad('secret', /not JSON/);
+    bad('{"format":"other","texts":[]}', /"format" must be "moe-lens-texts\/1"/);
+    bad('{"format":"moe-lens-texts/1"}', /"texts" must be an array/);
+    bad('{"format":"moe-lens-texts/1","texts":[{"name":"","text":"secret"}]}', /texts\[0\]\.name/);
+    bad('{"format":"moe-lens-texts/1","texts":[{"name":"a","text":7}]}', /texts\[0\]\.text must be a string/);
+    bad('{"format":"moe-lens-texts/1","texts":[{"name":"a","text":"secret"},{"name":"a","text":"x"}]}', /two texts are named a/);
+    assert.throws(() => parsePruneArgs(['prune', '--corpus-text', 'a', '--keep', 'auto']), /--eval GLOB or --eval-text NAME/);
+    assert.throws(() => parsePruneArgs(['importance', '--corpus-text', 'a', 'b.py']), /unexpected argument b\.py/);
+    assert.throws(() => parsePruneArgs(['eval', 'a.py', '--eval-text', 'x']), /eval reads FILE… only/);
   });
 
   it('a pruning as steering: each pruned pair disabled at its layer, an all-layers rule split, other rules kept', () => {

@@ -56,4 +56,14 @@ suite('MoE Lens pruning and offloading in the extension host', () => {
     assert.equal(r.layers.length, manifest().layers);
     assert.ok(r.layers.every((l) => l.lruHitRate.length === manifest().experts && l.lruHitRate.every((h, c) => c === 0 || h >= l.lruHitRate[c - 1] - 1e-12)));
   });
+
+  test('an untitled editor as the corpus: its text through the child\'s stdin gives what the same text as a file gives', async () => {
+    const file = join(ws(), 'fib.py');
+    const doc = await vscode.workspace.openTextDocument({ language: 'python', content: readFileSync(file, 'utf8') });
+    assert.equal(doc.isUntitled, true);
+    const fromFile = (await vscode.commands.executeCommand('moeLens.expertOffloading', { corpus: [file] })) as OffloadResult | undefined;
+    const inline = (await vscode.commands.executeCommand('moeLens.expertOffloading', { corpus: [{ name: doc.uri.toString(), text: doc.getText() }] })) as OffloadResult | undefined;
+    assert.ok(inline, 'a result');
+    assert.deepEqual(inline, fromFile);
+  });
 });

@@ -30,9 +30,9 @@ describe('routing panel: pruning curve, importance and offloading (Chromium)', f
   const pruningMessage = () => ({ type: 'pruning', result: prune, importance, caption: 'the embedded model · reap on fib.py' });
   before(async () => {
     mkdirSync(shots, { recursive: true });
-    prune = (cli(pruneArgs(request)) as Extract<PruneDoneEvent, { command: 'prune' }>).result;
-    importance = (cli(importanceArgs(request)) as Extract<PruneDoneEvent, { command: 'importance' }>).result;
-    offload = (cli(offloadArgs({ corpus: request.corpus })) as Extract<PruneDoneEvent, { command: 'offload' }>).result;
+    prune = (cli(pruneArgs(request).args) as Extract<PruneDoneEvent, { command: 'prune' }>).result;
+    importance = (cli(importanceArgs(request).args) as Extract<PruneDoneEvent, { command: 'importance' }>).result;
+    offload = (cli(offloadArgs({ corpus: request.corpus }).args) as Extract<PruneDoneEvent, { command: 'offload' }>).result;
     await h.start();
   });
   after(() => h.stop());
