@@ -42,13 +42,20 @@ function options(g: GraphBuilder): QuantOptions {
   return g.quant;
 }
 
+/**
+ * MatMulNBits' accuracy_level per weight width (see the top of this file): int4 computes in float32 (level 0, MLAS's
+ * packed fp32 kernel); int8 has no such kernel in 1.30 and dequantises the whole matrix at every call (2 tokens at
+ * OLMoE width, 4 layers: 4.2 s in MatMulNBits), so it computes with int8 activations (level 4: 0.10 s).
+ */
+export const accuracyLevel = (bits: 4 | 8): 0 | 4 => (bits === 8 ? 4 : 0);
+
 /** nn.Linear x @ Wᵀ (+ b) with W [outF, inF] quantised block-wise: one MatMulNBits node. */
 export function quantLinear(g: GraphBuilder, name: string, W: Float32Array, outF: number, inF: number, x: string, bias?: string): string {
   const o = options(g);
   const q = quantizeRows(W, outF, inF, o, true);
   const B = g.bytes(`${name}.int${o.bits}`, [outF, q.blocksPerRow, (o.block * o.bits) / 8], 'uint8', q.data);
   const s = g.bytes(`${name}.scales`, [outF * q.blocksPerRow], 'float32', bytesOf(q.scales));
-  const y = g.op('MatMulNBits', [x, B, s], { K: inF, N: outF, bits: o.bits, block_size: o.block, accuracy_level: 0 }, 'com.microsoft');
+  const y = g.op('MatMulNBits', [x, B, s], { K: inF, N: outF, bits: o.bits, block_size: o.block, accuracy_level: accuracyLevel(o.bits) }, 'com.microsoft');
   return bias ? g.op('Add', [y, bias]) : y;
 }
 
@@ -84,8 +91,8 @@ export function qmoe(g: GraphBuilder, spec: ModelSpec, names: { fc1: string; fc2
     const s = g.streamedBytes(`${name}.scales`, [E, rows, blocks], 'float32', scales.map(bytesOf));
     return [w, s];
   };
-  const [w1, s1] = weights(names.fc1, 2 * I, H, pieces.fc1);
-  const [w2, s2] = weights(names.fc2, H, I, pieces.fc2);
+  // Defaulted inputs, so that onnxruntime does not pre-pack the experts (see the top of this file).
+  const [w1, s1, w2, s2] = [...weights(names.fc1, 2 * I, H, pieces.fc1), ...weights(names.fc2, H, I, pieces.fc2)].map((t) => g.defaultedInput(t));
   const swiglu = { activation_type: 'swiglu', swiglu_fusion: 1, activation_alpha: { float: 1 }, activation_beta: { float: 0 }, swiglu_limit: { float: 3.4028234663852886e38 } };
   const inputs = [x, masked, w1, s1, '', w2, s2, '', '', '', '', '', '', '', probs];
   return g.op('QMoE', inputs, { k: K, ...swiglu, expert_weight_bits: o.bits, block_size: o.block, normalize_routing_weights: spec.normTopK ? 1 : 0 }, 'com.microsoft');
