@@ -134,7 +134,7 @@ function measureChild(n: NodeLlamaCpp, gguf: string, idsFile: string, threads: n
 /**
  * Converts the checkpoint `hf` to GGUF F16, Q8_0 and Q4_0 in `workDir` (cached), then times llama.cpp's prompt
  * processing of the ids in `idsFile` ({"ids": [...]}) for each, in a fresh process per file, on all cores.
- * `python` must have torch, transformers and numpy (the converter's needs).
+ * `python` must have torch, transformers, numpy and PyYAML (the converter's needs).
  */
 export async function llamaCppRows(hf: string, idsFile: string, workDir: string, python: string): Promise<LlamaRow[]> {
   const since = checkpointTime(hf);

@@ -1,7 +1,7 @@
 // `npm run bench:llamacpp -- HF IDS WORKDIR [PYTHON]`: bench/llamacpp.ts alone (bundled to out/bench/llamacpp.js by
 // bench/llamacpp-run.mjs), for development; bench:quant calls llamaCppRows after its own rows.
 //   HF: a Hugging Face OLMoE checkpoint (bench/olmoeCheckpoint.ts writes one); IDS: {"ids": [...]}; WORKDIR: where
-//   the GGUF files are made and kept; PYTHON: an interpreter with torch and transformers (default python3).
+//   the GGUF files are made and kept; PYTHON: an interpreter with torch, transformers, numpy and PyYAML (default python3).
 import { cpus, loadavg } from 'node:os';
 import { llamaCppMarkdown, llamaCppRows } from './llamacpp';
 
