@@ -7,6 +7,8 @@
 //   node bench/quant-run.mjs [--layers N] [--lengths 512,2048] [--quant int8,int4] [--keep]
 //   --transformers PYTHON: also Hugging Face transformers on the same checkpoint and token ids (bench/transformers_olmoe.py:
 //   output_router_logits=True, torch threads = cores), fp32 and bf16, each in its own process (time, peak RSS).
+//   --llamacpp (with --transformers PYTHON: its converter is Python): also llama.cpp through node-llama-cpp, the same
+//   checkpoint converted to GGUF F16, Q8_0 and Q4_0, its prompt processing of the same ids (bench/llamacpp.ts).
 //   node bench/quant-run.mjs --compare DIR,DIR,… [--rounds 3] [--lengths 2048]: model directories side by side (e.g.
 //   one import with moe.json's quantization.prePacking true and a copy with false), each round measuring every
 //   directory once in a fresh process, in turn; medians per directory.
@@ -21,6 +23,7 @@ import { SERVER_PROCESS_ENV } from '../common/serverEnv';
 import { ModelSession } from '../server/model/modelSession';
 import { MoeTokenizer } from '../server/model/tokenizer';
 import { benchEdit, docOf, median } from './measure';
+import { llamaCppMarkdown, llamaCppRows, type LlamaRow } from './llamacpp';
 import { ensureOlmoeCheckpoint, type OlmoeShape } from './olmoeCheckpoint';
 
 const root = resolve(__dirname, '..', '..');
@@ -109,14 +112,18 @@ const gb = (mb: number) => (mb / 1000).toFixed(2);
 
 interface TransformersRow { dtype: string; tokens: number; loadS: number; forwardS: number; peakRssMB: number; threads: number }
 
-/** transformers on the checkpoint's first `n` token ids of the bench text (the ids the analysis rows ran). */
-async function transformers(python: string, hf: string, n: number): Promise<TransformersRow[]> {
+/** The checkpoint's first `n` token ids of the bench text (what the analysis rows ran), as {"ids": […]} in a file. */
+async function idsFile(hf: string, n: number): Promise<string> {
   const tok = await MoeTokenizer.fromFile(join(hf, 'tokenizer.json'));
   const ids = tok.encode(corpus().slice(0, n * 40)).ids.slice(0, n);
   const file = join(hf, '..', `ids-${n}.json`);
   writeFileSync(file, JSON.stringify({ ids }));
+  return file;
+}
+
+function transformers(python: string, hf: string, file: string): TransformersRow[] {
   return ['fp32', 'bf16'].map((dtype) => {
-    console.log(`transformers ${dtype}, ${n} tokens …`);
+    console.log(`transformers ${dtype} …`);
     const r = spawnSync(python, [join(root, 'bench', 'transformers_olmoe.py'), hf, file, dtype], { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (r.status !== 0) throw new Error(`transformers ${dtype} failed (${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
     const row = JSON.parse(r.stdout.trim().split('\n').pop()!) as TransformersRow;
@@ -201,9 +208,11 @@ async function main(): Promise<void> {
     if (!argv.includes('--keep')) rmSync(out, { recursive: true, force: true });
   }
   const python = opt('--transformers');
-  const hfRows = python ? await transformers(python, hf, Math.max(...lengths)) : [];
-  const md = markdown(shape, params, rows, lengths) + (hfRows.length ? transformersMarkdown(hfRows, rows) : '');
-  writeFileSync(join(root, 'bench', 'quant-results.json'), `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, memoryGiB: totalmem() / 2 ** 30, shape, params, rows, transformers: hfRows }, null, 1)}\n`);
+  const ids = python ? await idsFile(hf, Math.max(...lengths)) : '';
+  const hfRows = python ? transformers(python, hf, ids) : [];
+  const llama: LlamaRow[] = python && argv.includes('--llamacpp') ? await llamaCppRows(hf, ids, join(cache, 'gguf'), python) : [];
+  const md = markdown(shape, params, rows, lengths) + (hfRows.length ? transformersMarkdown(hfRows, rows) : '') + (llama.length ? `\n\n${llamaCppMarkdown(llama)}` : '');
+  writeFileSync(join(root, 'bench', 'quant-results.json'), `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, memoryGiB: totalmem() / 2 ** 30, shape, params, rows, transformers: hfRows, llamaCpp: llama }, null, 1)}\n`);
   console.log(`\n${md}`);
 }
 
