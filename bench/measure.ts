@@ -1,6 +1,6 @@
 // Measurements shared by the benchmark's cases (bench/run.ts, bench/olmoe.ts).
-import { DocumentAnalyses } from '../server/lsp/documentAnalyses';
 import type { ModelSession } from '../server/model/modelSession';
+import { inMemoryServer } from '../test/support/inMemoryServer';
 import { quantile } from './lsp';
 
 export const median = (xs: number[]): number => quantile(xs, 0.5);
@@ -14,27 +14,29 @@ export function docOf(s: Pick<ModelSession, 'tokenizer'>, text: string, n: numbe
 
 /**
  * One-token edits at the end of a document through DocumentAnalyses — the class the server answers moeLens/routing
- * with, so its real incremental path (KV caches kept per document and steering key) — without the stdio transport.
- * The last character alternates between two values: each version differs from the previous one in its last token.
+ * with, so its real incremental path (KV caches kept per document and steering key) — without the stdio transport:
+ * the real server on an in-memory connection (test/support/inMemoryServer.ts), each edit sent as a didChange and
+ * timed from when the server has it to the analysis's result. The last character alternates between two values:
+ * each version differs from the previous one in its last token.
  */
 export async function benchEdit(s: ModelSession, doc: string, maxTokens: number, reps: number): Promise<{ ms: number; computed: number }> {
-  let text = doc;
-  let version = 1;
-  const analyses = new DocumentAnalyses({ session: async () => s, rules: () => [], maxTokens: () => maxTokens, text: () => ({ text, version }), onResult: () => undefined }, 0);
-  const uri = 'file:///bench/edit.ts';
-  await analyses.get(uri); // the full pass that leaves the caches
-  const a = doc.endsWith(';') ? ',' : ';', b = a === ';' ? ',' : ';';
-  const times: number[] = [];
-  let computed = NaN;
-  for (let i = 0; i <= reps; i++) {
-    text = doc.slice(0, -1) + (i % 2 ? b : a);
-    version++;
-    const t0 = performance.now();
-    const r = await analyses.get(uri);
-    if (i > 0) times.push(performance.now() - t0); // the first warms up
-    computed = r.incremental?.computed ?? NaN;
+  const m = await inMemoryServer(s, { maxTokens });
+  try {
+    const uri = 'file:///bench/edit.ts';
+    await m.open(uri, doc);
+    await m.server.analyses.get(uri); // the full pass that leaves the caches
+    const a = doc.endsWith(';') ? ',' : ';', b = a === ';' ? ',' : ';';
+    const times: number[] = [];
+    let computed = NaN;
+    for (let i = 0; i <= reps; i++) {
+      await m.change(uri, doc.slice(0, -1) + (i % 2 ? b : a));
+      const t0 = performance.now();
+      const r = await m.server.analyses.get(uri);
+      if (i > 0) times.push(performance.now() - t0); // the first warms up
+      computed = r.incremental?.computed ?? NaN;
+    }
+    return { ms: median(times), computed };
+  } finally {
+    m.dispose();
   }
-  analyses.forget(uri);
-  return { ms: median(times), computed };
 }
-

@@ -24,5 +24,5 @@ const connection = createConnection(ProposedFeatures.all, {
 // The server outlives any one failure: log it, keep serving (the editor must stay usable).
 process.on('unhandledRejection', (e) => connection.console.error(`unhandled: ${(e as Error)?.stack ?? String(e)}`));
 
-createServer(connection, { drainMessages: () => inbox.drained(), lastMessageAt: () => inbox.lastArrival });
+createServer(connection, { inbox });
 connection.listen();

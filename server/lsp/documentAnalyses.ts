@@ -6,8 +6,12 @@ import { analyzeIncremental, cacheBytes, type IncrementalAnalysis, type Incremen
 import type { ModelBackend } from '../model/backend';
 import { steeringKey } from '../routing/expertBias';
 import { JobQueue } from '../analysis/jobQueue';
+import { analysing, analysisFailed, partialReady, resultReady } from './analysisEvents';
 import { DocumentNotOpenError } from './errors';
 import { ForegroundActivity } from './foregroundActivity';
+import { cellPrefix } from './notebookCells';
+import { session } from './requests';
+import type { Server } from './serverState';
 
 interface Entry {
   version: number;
@@ -56,25 +60,18 @@ export interface DocumentText {
   prefix?: { text: string; cells: number };
 }
 
-export interface AnalysisContext {
-  session(): Promise<ModelBackend>;
-  /** resolves once the messages that arrived so far are handled (edits, closes): awaited before each model call */
-  drainMessages?(): Promise<void>;
-  rules(): readonly SteeringRule[];
-  maxTokens(): number;
-  text(uri: string): DocumentText | undefined;
-  onResult(uri: string, result: RoutingResult): void;
-  /** some windows of a long document are ready (a partial result; the complete one follows with onResult) */
-  onPartial?(uri: string, partial: RoutingResult): void;
-  /** a document offset on screen (moeLens/visibleRanges), whose window is analysed first */
-  visibleOffset?(uri: string): number | undefined;
-  /** when the transport last received a message (lsp/inbox.ts): background model work waits for a quiet client */
-  lastMessageAt?(): number;
-  /** an analysis of this document starts (uri) or the queue ran dry (undefined): for the "analysing" status */
-  onBusy?(uri: string | undefined): void;
-  /** a background analysis (one nobody asked for yet) failed for another reason than being superseded */
-  onError?(uri: string, error: unknown): void;
-}
+/**
+ * What the analyses read of the server: the one dependency object every handler takes (serverState.ts), all but the
+ * analyses themselves — the model through `session` (requests.ts), the documents and notebook cells, the steering
+ * state and settings, the window on screen (`visible`), the inbox (lsp/inbox.ts: its messages are handled before
+ * each model call, and background work waits for a quiet client) and the connection the results are announced on
+ * (analysisEvents.ts).
+ */
+export type AnalysisServer = Pick<Server, 'connection' | 'documents' | 'host' | 'state' | 'visible' | 'notebookCells' | 'inbox'>;
+
+/** Queue priorities (lower runs first): documents 0 (obsolete) to 2; background work after them unless overdue. */
+const BACKGROUND = 3;
+const OVERDUE_BACKGROUND = 0.5;
 
 /**
  * One routing result per open document, for its newest version and the current steering state. Model calls run
@@ -93,14 +90,31 @@ export class DocumentAnalyses {
   private busy: string | undefined;
   private readonly foreground: ForegroundActivity;
 
-  constructor(private readonly ctx: AnalysisContext, private readonly debounceMs = 150) {
+  constructor(private readonly s: AnalysisServer, private readonly debounceMs = 150) {
     this.queue = new JobQueue(() => this.setBusy(undefined));
-    this.foreground = new ForegroundActivity(() => this.timers.size > 0, ctx.lastMessageAt && (() => ctx.lastMessageAt!()));
+    this.foreground = new ForegroundActivity(() => this.timers.size > 0, { lastMessageAt: s.inbox && (() => s.inbox!.lastArrival) });
   }
 
   private setBusy(uri: string | undefined): void {
     this.busy = uri;
-    this.ctx.onBusy?.(uri);
+    analysing(this.s, uri);
+  }
+
+  /** The document as the model reads it: a notebook cell after the cells above it (moeLens.notebook.context). */
+  private text(uri: string): DocumentText | undefined {
+    const d = this.s.documents.get(uri);
+    if (!d) return undefined;
+    const prefix = cellPrefix(this.s, uri);
+    return { text: d.getText(), version: d.version, ...(prefix ? { prefix } : {}) };
+  }
+
+  private get rules(): readonly SteeringRule[] {
+    return this.s.state.rules;
+  }
+
+  /** Resolves once the messages that arrived so far are handled (edits, closes): awaited before each model call. */
+  private drainMessages(): Promise<void> {
+    return this.s.inbox?.drained() ?? Promise.resolve();
   }
 
   /** Debounced analysis after an edit: typing fast analyses only the last version. */
@@ -111,7 +125,7 @@ export class DocumentAnalyses {
     this.timers.set(uri, setTimeout(() => {
       this.timers.delete(uri);
       this.get(uri).catch((e) => {
-        if (!(e instanceof CancelledError)) this.ctx.onError?.(uri, e);
+        if (!(e instanceof CancelledError)) analysisFailed(this.s, uri, e);
       });
     }, this.debounceMs));
   }
@@ -127,9 +141,9 @@ export class DocumentAnalyses {
 
   /** The result for the document's current version and steering state (analysing it now if needed). */
   get(uri: string): Promise<RoutingResult> {
-    const doc = this.ctx.text(uri);
+    const doc = this.text(uri);
     if (!doc) return Promise.reject(new DocumentNotOpenError(uri));
-    const key = steeringKey(this.ctx.rules());
+    const key = steeringKey(this.rules);
     const cur = this.entries.get(uri);
     const prefix = doc.prefix?.text ?? '';
     if (cur && cur.version === doc.version && cur.key === key && cur.prefix === prefix) return cur.promise;
@@ -138,26 +152,26 @@ export class DocumentAnalyses {
     this.entries.set(uri, entry); // before the job can start (the queue may start it at once)
     this.foreground.begin();
     entry.promise = this.queue.run(async () => {
-      await this.ctx.drainMessages?.();
+      await this.drainMessages();
       if (stale()) throw new CancelledError();
-      const session = await this.ctx.session();
-      const latest = this.ctx.text(uri);
+      const model = await session(this.s);
+      const latest = this.text(uri);
       if (!latest || latest.version !== doc.version || (latest.prefix?.text ?? '') !== prefix) throw new CancelledError();
       this.setBusy(uri);
-      const result = await this.analyse(uri, session, latest, this.ctx.rules(), stale, (p) => {
+      const result = await this.analyse(uri, model, latest, this.rules, stale, (p) => {
         entry.partial = p;
-        if (!stale()) this.ctx.onPartial?.(uri, p);
+        if (!stale()) partialReady(this.s, uri, p);
       });
       entry.result = result;
       entry.partial = undefined;
-      if (!stale()) this.ctx.onResult(uri, result);
+      if (!stale()) resultReady(this.s, uri, result);
       return result;
-    }, () => (stale() ? 0 : this.ctx.visibleOffset?.(uri) !== undefined ? 1 : 2));
+    }, () => (stale() ? 0 : this.s.visible.get(uri) !== undefined ? 1 : 2));
     void entry.promise.catch(() => undefined).finally(() => this.foreground.end());
     // A superseded analysis (newer version, steering or model change) resolves to the newest one while the document
     // is open, so no caller sees an old version or a cancellation.
     const settled = entry.promise.catch((e) => {
-      if (e instanceof CancelledError && this.entries.get(uri) !== entry && this.ctx.text(uri)) return this.get(uri);
+      if (e instanceof CancelledError && this.entries.get(uri) !== entry && this.s.documents.get(uri)) return this.get(uri);
       throw e;
     });
     return settled;
@@ -165,19 +179,21 @@ export class DocumentAnalyses {
 
   /**
    * Runs `modelCall` (one window of background work: the expert labels' profiling pass at load) on the model queue
-   * once the documents and the client are quiet (foregroundActivity.ts). Without this the labels' windows alternated
-   * with the first document's at load and then held up its reply (bench/lspOnly.ts).
+   * once the documents and the client are quiet, or once it has waited MAX_POSTPONE_MS (foregroundActivity.ts): then
+   * it goes before the next document job, so a client that never pauses still gets its labels. Without the wait the
+   * labels' windows alternated with the first document's at load and then held up its reply (bench/lspOnly.ts).
    */
   async background<T>(modelCall: () => Promise<T>): Promise<T> {
     for (;;) {
-      await this.ctx.drainMessages?.(); // a didOpen or a request that arrived during the last window counts first
-      for (let wait = this.foreground.quietIn(); wait > 0; wait = this.foreground.quietIn()) await new Promise((r) => setTimeout(r, wait));
+      await this.drainMessages(); // a didOpen or a request that arrived during the last window counts first
+      for (let wait = this.foreground.backgroundIn(); wait > 0; wait = this.foreground.backgroundIn()) await new Promise((r) => setTimeout(r, wait));
       // a document may have come in meanwhile: it runs first (lower priority value), and this call waits again
       const done = await this.queue.run(async () => {
-        if (this.foreground.quietIn() > 0) return undefined;
+        if (this.foreground.backgroundIn() > 0) return undefined;
+        this.foreground.backgroundStarted();
         if (this.busy !== undefined) this.setBusy(undefined); // the status's "Analysing …" is over
         return { value: await modelCall() };
-      }, () => 3);
+      }, () => (this.foreground.overdue ? OVERDUE_BACKGROUND : BACKGROUND));
       if (done) return done.value;
     }
   }
@@ -185,7 +201,7 @@ export class DocumentAnalyses {
   /** The windows of this version finished so far while its analysis runs (undefined when none, or when it is done). */
   partial(uri: string, version: number): RoutingResult | undefined {
     const e = this.entries.get(uri);
-    return e && e.version === version && e.key === steeringKey(this.ctx.rules()) && e.prefix === (this.ctx.text(uri)?.prefix?.text ?? '') && !e.result ? e.partial : undefined;
+    return e && e.version === version && e.key === steeringKey(this.rules) && e.prefix === (this.text(uri)?.prefix?.text ?? '') && !e.result ? e.partial : undefined;
   }
 
   forget(uri: string): void {
@@ -231,10 +247,10 @@ export class DocumentAnalyses {
     let cont = this.continuations.get(uri);
     if (cont && cont.session !== session) cont = undefined;
     const prev = cont?.byKey ?? new Map<string, IncrementalAnalysis>();
-    const beforeWindow = this.ctx.drainMessages && (() => this.ctx.drainMessages!());
-    const visible = this.ctx.visibleOffset?.(uri);
+    const beforeWindow = this.s.inbox && (() => this.drainMessages());
+    const visible = this.s.visible.get(uri);
     const shift = cell ? cell.start : 0;
-    const opts = { maxTokens: this.ctx.maxTokens() + (cell ? cell.prefixTokens : 0), rules, isCancelled, beforeWindow, onWindow, priorityOffset: visible === undefined ? undefined : visible + shift };
+    const opts = { maxTokens: this.s.state.settings.maxTokens + (cell ? cell.prefixTokens : 0), rules, isCancelled, beforeWindow, onWindow, priorityOffset: visible === undefined ? undefined : visible + shift };
     const key = steeringKey(rules);
     const stats: IncrementalStats = { computed: 0, reused: 0 };
     const add = (s: IncrementalStats) => {
@@ -261,7 +277,7 @@ export class DocumentAnalyses {
     // Re-inserted last: the most recently analysed document is evicted last. A document closed while this ran keeps
     // nothing (forget() already ran: its caches would stay until the budget pushed them out).
     this.continuations.delete(uri);
-    if (this.ctx.text(uri)) this.continuations.set(uri, { session, byKey: keep });
+    if (this.s.documents.get(uri)) this.continuations.set(uri, { session, byKey: keep });
     this.trimCaches(uri);
     if (cell) result = cellSlice(result, cell.prefixTokens, cell.start, cell.context);
     result.incremental = stats;

@@ -1,17 +1,16 @@
 // Builds the language server on a connection: the one `Server` object every handler takes (serverState.ts), the
-// document analyses, and every handler registered once. main.ts gives it the stdio connection; tests give it an
-// in-memory one (test/model/steeringRequests.test.ts) and, where they stand in for a hung disk, their own ModelHost.
+// document analyses (which take that object too), and every handler registered once. main.ts gives it the stdio
+// connection and its inbox; tests give it an in-memory one (test/model/steeringRequests.test.ts,
+// test/support/inMemoryServer.ts) and, where they stand in for a hung disk, their own ModelHost.
 import { TextDocuments, TextDocumentSyncKind, type Connection, type InitializeResult } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { Methods } from '../../common/protocol';
 import { DocumentAnalyses } from './documentAnalyses';
 import { ModelHost } from './modelHost';
-import { cellPrefix, NOTEBOOK_SYNC, NotebookCells, registerNotebooks } from './notebookCells';
+import { NOTEBOOK_SYNC, NotebookCells, registerNotebooks } from './notebookCells';
 import { loadModel, onConfigurationChange } from './modelLoading';
-import { session } from './requests';
 import { RoutingReplies } from './routingReplies';
 import { registerRoutingHandlers } from './routingHandlers';
-import { initialState, readCacheDir, readSettings, setStatus, type Server } from './serverState';
+import { initialState, readCacheDir, readSettings, type Server } from './serverState';
 import { registerStatsRequests } from './statsRequests';
 import { registerSteeringRequests } from './steeringRequests';
 import { TraceDocuments } from './traceDocuments';
@@ -19,56 +18,28 @@ import { VisibleOffsets } from './visibleOffsets';
 
 export interface ServerOptions {
   host?: ModelHost;
-  /** resolves once the messages that arrived so far are handled (lsp/inbox.ts): awaited before each model call */
-  drainMessages?: () => Promise<void>;
-  /** when the transport last received a message (lsp/inbox.ts): background model work waits for a quiet client */
-  lastMessageAt?: () => number;
+  /** the transport's message counts (lsp/inbox.ts; main.ts counts them on stdio and IPC) */
+  inbox?: Server['inbox'];
 }
 
 export function createServer(connection: Connection, opts: ServerOptions = {}): Server {
   const documents = new TextDocuments(TextDocument);
   const state = initialState();
   const host = opts.host ?? new ModelHost();
-  const notebookCells = new NotebookCells(documents);
-  const analyses: DocumentAnalyses = new DocumentAnalyses({
-    session: () => session(server),
-    // before each model call: handle every message that arrived (an edit makes the running analysis obsolete)
-    drainMessages: opts.drainMessages,
-    lastMessageAt: opts.lastMessageAt,
-    rules: () => state.rules,
-    maxTokens: () => state.settings.maxTokens,
-    text: (uri) => {
-      const d = documents.get(uri);
-      if (!d) return undefined;
-      // a notebook cell read after the cells above it (moeLens.notebook.context), else the document alone
-      const prefix = cellPrefix(server, uri);
-      return { text: d.getText(), version: d.version, ...(prefix ? { prefix } : {}) };
-    },
-    onResult: (uri, r) => {
-      setStatus(server, { lastAnalysis: { uri, tokens: r.tokens, ms: r.elapsedMs, truncated: r.truncated, windows: r.windows } });
-      void connection.sendNotification(Methods.routingChanged, { uri, version: r.version });
-    },
-    onPartial: (uri, r) => void connection.sendNotification(Methods.routingChanged, { uri, version: r.version, partial: true }),
-    visibleOffset: (uri) => server.visible.get(uri),
-    // While ready, `message` says what is being analysed (the client shows a spinner); cleared when the queue is empty.
-    // A notebook cell is named by its notebook (its URI's fragment only tells VS Code which cell).
-    onBusy: (uri) => {
-      if (state.status.state === 'ready') setStatus(server, { message: uri ? `Analysing ${uri.slice(uri.lastIndexOf('/') + 1).replace(/#.*/, '')}` : undefined });
-    },
-    // A background analysis that fails is logged (a cancelled one is not a failure).
-    onError: (uri, e) => connection.console.error(`analysis of ${uri} failed: ${(e as Error)?.stack ?? String(e)}`),
-  });
-  const server: Server = {
+  const parts = {
     connection,
     documents,
     host,
-    analyses,
     replies: new RoutingReplies(),
     visible: new VisibleOffsets((uri) => !!documents.get(uri)),
     traces: new TraceDocuments(),
-    notebookCells,
+    notebookCells: new NotebookCells(documents),
     state,
+    inbox: opts.inbox,
   };
+  // the analyses take the same object as every handler (they read all of it but themselves)
+  const server: Server = Object.assign(parts, { analyses: new DocumentAnalyses(parts) });
+  const { analyses } = server;
 
   connection.onInitialize((params): InitializeResult => {
     state.settings = readSettings(params.initializationOptions);

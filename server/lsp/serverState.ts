@@ -8,6 +8,7 @@ import { BACKEND_KINDS, EXECUTION_PROVIDERS } from '../../common/backends';
 import { Methods, type ServerSettings, type ServerStatus, type SteeringRule } from '../../common/protocol';
 import type { ModelBackend } from '../model/backend';
 import type { DocumentAnalyses } from './documentAnalyses';
+import type { Inbox } from './inbox';
 import { DEFAULT_NOTEBOOK_CONTEXT, DEFAULT_SETTINGS, NOTEBOOK_CONTEXT_MODES } from '../../common/defaults';
 import type { ModelHost } from './modelHost';
 import type { NotebookCells } from './notebookCells';
@@ -34,7 +35,10 @@ export interface ServerState {
   loadGeneration: number;
 }
 
-/** The parts the handlers share: the connection, the open documents, the model host, analyses and replies. */
+/**
+ * The parts the handlers share: the connection, the open documents, the model host, analyses and replies. The one
+ * dependency object: every handler and the document analyses (a Pick of it) take it.
+ */
 export interface Server {
   connection: Connection;
   documents: TextDocuments<TextDocument>;
@@ -48,6 +52,11 @@ export interface Server {
   /** open notebooks and their cells in order (LSP notebook sync) */
   notebookCells: NotebookCells;
   state: ServerState;
+  /**
+   * the messages that arrived and those handled (lsp/inbox.ts): an analysis lets them be handled before each model
+   * call, and background model work waits for a quiet client; absent where the transport does not count them
+   */
+  inbox?: Pick<Inbox, 'drained' | 'lastArrival'>;
 }
 
 export const initialState = (): ServerState => ({

@@ -10,7 +10,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 
 /** What a file is for, and so how large it may be. */
 export type ConfinedKind =
-  | 'manifest' | 'tokenizer' | 'graph' | 'graphData' | 'corpus' // a model directory (server)
+  | 'manifest' | 'tokenizer' | 'graph' | 'graphData' | 'corpus' | 'labels' // a model directory (server)
   | 'config' | 'tokenizerConfig' | 'index' | 'weights'; // a Hugging Face checkpoint (importer)
 
 const KiB = 2 ** 10;
@@ -20,7 +20,8 @@ const GiB = 2 ** 30;
 /**
  * Caps per kind, in bytes. moe.json is a page of JSON; Qwen3's tokenizer.json is 11 MB, so 64 MiB leaves room for any
  * byte-level BPE; ONNX protobufs are limited to 2 GiB by the format (larger weights go to external data, capped at
- * 1 TiB); a profile corpus file is profiled for its first 4096 tokens, so 4 MiB is generous. A checkpoint's
+ * 1 TiB); a profile corpus file is profiled for its first 4096 tokens, so 4 MiB is generous; a shipped labels file
+ * holds a label of at most 300 characters per expert (DeepSeek-V3's 61 × 256: under 5 MB; 16 MiB). A checkpoint's
  * config.json is a few KB (4 MiB); tokenizer_config.json carries a chat template and added tokens (Qwen's: 10 KB;
  * 16 MiB); the shard index lists every tensor (DeepSeek-V3's 91k tensors: 9 MB; 64 MiB); a safetensors shard is
  * usually 2–10 GB (1 TiB).
@@ -31,6 +32,7 @@ export const FILE_CAPS: Record<ConfinedKind, number> = {
   graph: 2 * GiB,
   graphData: 1024 * GiB,
   corpus: 4 * MiB,
+  labels: 16 * MiB,
   config: 4 * MiB,
   tokenizerConfig: 16 * MiB,
   index: 64 * MiB,

@@ -22,7 +22,11 @@ export interface MoeManifest {
   router: { function: string; selection?: string; gateWeights?: string; gateWeightsReason?: string; disableBias: number; forceBias: number };
   tokenizer: string;
   specialTokens?: Record<string, string>;
-  profileCorpus?: { dir?: string; domains: Record<string, string> };
+  /**
+   * held-out text per domain for the expert labels; `labels`: the labels computed from this model and corpus, shipped
+   * with them (server/steering/shippedLabels.ts: used instead of the profiling pass while its key matches)
+   */
+  profileCorpus?: { dir?: string; domains: Record<string, string>; labels?: string };
   inputs: { inputIds: string; expertBias: string };
   outputs: { logits: string; routerLogits: string; expertIds: string; expertWeights: string; tokenLogprobs?: string; routerEntropy?: string };
   kvCache: { pastKey: string; pastValue: string; presentKey: string; presentValue: string; heads: number; headDim: number; valueDim?: number; layers?: number };

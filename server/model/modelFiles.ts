@@ -9,7 +9,7 @@ import { FILE_CAPS as CAPS, isInside, openConfined, readCappedPath, readConfined
 export { isInside };
 
 /** What a file of a model directory is for, and so how large it may be. */
-export type ModelFileKind = 'manifest' | 'tokenizer' | 'graph' | 'graphData' | 'corpus';
+export type ModelFileKind = 'manifest' | 'tokenizer' | 'graph' | 'graphData' | 'corpus' | 'labels';
 
 export const FILE_CAPS: Record<ModelFileKind, number> = CAPS;
 
@@ -44,7 +44,7 @@ export async function readCappedText(path: string, cap: number, label = path): P
   return readCappedPath(path, cap, label, (message, file) => new Error(`${file}: ${message}`));
 }
 
-/** A confined model file's text (moe.json, tokenizer.json, corpus files). */
+/** A confined model file's text (moe.json, tokenizer.json, corpus files, shipped labels). */
 export async function readModelText(dir: string, name: string, kind: ModelFileKind, field?: string): Promise<string> {
   return readConfinedText(dir, name, kind, modelReader, field);
 }

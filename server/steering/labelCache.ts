@@ -42,6 +42,24 @@ export function validCachedLabels(data: unknown, key: string, shape: { layers: n
   );
 }
 
+/** The most bytes a labels file for a model of this shape can have (labels are ~40 bytes each; this allows 300). */
+export const maxLabelsBytes = (shape: { layers: number; experts: number }): number => shape.layers * shape.experts * (MAX_LABEL_LENGTH + 8) + 4096;
+
+/**
+ * A labels file's text (the cache's or the one a model directory ships, shippedLabels.ts) as labels for `key`, or
+ * undefined when it does not fit: too large, not JSON, another key, format or shape.
+ */
+export function parseLabels(text: string, key: string, shape: { layers: number; experts: number }, domains: readonly string[]): CachedLabels | undefined {
+  if (Buffer.byteLength(text) > maxLabelsBytes(shape)) return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return validCachedLabels(data, key, shape, domains) ? data : undefined;
+}
+
 /** The cached labels for `key`, or undefined when there is no valid file (missing, unreadable, malformed, too large). */
 export async function readCachedLabels(cacheDir: string, key: string, shape: { layers: number; experts: number }, domains: readonly string[]): Promise<CachedLabels | undefined> {
   try {
@@ -49,14 +67,13 @@ export async function readCachedLabels(cacheDir: string, key: string, shape: { l
     let text: string;
     try {
       const st = await fh.stat();
-      // a regular file of plausible size: labels are ~40 bytes each
-      if (!st.isFile() || st.size > shape.layers * shape.experts * (MAX_LABEL_LENGTH + 8) + 4096) return undefined;
+      // a regular file of plausible size, checked before it is read
+      if (!st.isFile() || st.size > maxLabelsBytes(shape)) return undefined;
       text = await fh.readFile('utf8');
     } finally {
       await fh.close();
     }
-    const data: unknown = JSON.parse(text);
-    return validCachedLabels(data, key, shape, domains) ? data : undefined;
+    return parseLabels(text, key, shape, domains);
   } catch {
     return undefined;
   }
@@ -65,11 +82,12 @@ export async function readCachedLabels(cacheDir: string, key: string, shape: { l
 /**
  * Writes `data` to `file` atomically without following anything planted: a new file under a random name, created
  * with O_EXCL ('wx': fails if the name exists, symlink or not), then renamed over `file` (rename replaces a symlink
- * at the destination rather than writing through it). Readers never see half a file.
+ * at the destination rather than writing through it). Readers never see half a file. `mode`: 0600 for a cache in the
+ * client's storage; a file shipped with a model is readable by all (0644).
  */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
+export async function writeFileAtomic(file: string, data: string, mode = 0o600): Promise<void> {
   const tmp = `${file}.${randomBytes(12).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o600);
+  const fh = await open(tmp, 'wx', mode);
   try {
     await fh.writeFile(data);
   } catch (e) {

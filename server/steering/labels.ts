@@ -1,12 +1,14 @@
 // Expert labels: what each (layer, expert) takes on the model's profile corpus (held-out text per training domain) —
 // its most frequent top-1 tokens, the character class and the domain it is enriched for — in a short label such as
 // "Python · lowercase (def, self)" (the words are explained in the README's "Labels"). OLMoE's routing analysis found domain-concentrated experts and
-// OpenMoE token-ID specialisation: these labels surface both. Computed once per model, cached.
+// OpenMoE token-ID specialisation: these labels surface both. Shipped with a model (shippedLabels.ts), else computed
+// once per model and cached.
 import { slotIndex } from '../../common/routingLayout';
 import { analyzeText, type AnalyzeOptions } from '../analysis/analyzer';
 import { readModelText } from '../model/modelFiles';
 import type { ModelBackend } from '../model/backend';
 import { LABELS_FORMAT, labelCacheKey, readCachedLabels, writeCachedLabels } from './labelCache';
+import { readShippedLabels } from './shippedLabels';
 import { CHAR_CLASSES, CHAR_CLASS_PHRASE, charClass, type CharClass } from './charClass';
 
 export { expertUsage } from './usage';
@@ -180,7 +182,7 @@ export interface ExpertLabelSet {
   modelId: string;
   domains: string[];
   labels: string[][];
-  /** the profiles behind the labels (absent when the labels came from the cache) */
+  /** the profiles behind the labels (absent when the labels came from the shipped file or the cache) */
   profiles?: ExpertProfile[][];
 }
 
@@ -223,9 +225,10 @@ export async function computeExpertLabels(session: ModelBackend, run: LabelRun =
 const memory = new Map<string, Promise<ExpertLabelSet | null>>();
 
 /**
- * Labels for the session's model, computed once per process and, when the client gave a cache folder, kept there
- * between sessions (labelCache.ts). Without `cacheDir` nothing touches the disk. A cache that cannot be read or
- * written is not an error: the labels are computed again. `run` applies to the computation this call starts (a
+ * Labels for the session's model: the ones its directory ships when they fit it (shippedLabels.ts), else computed
+ * once per process and, when the client gave a cache folder, kept there between sessions (labelCache.ts). Without
+ * `cacheDir` nothing is written. A shipped file or cache that cannot be read or written is not an error: the labels
+ * are computed again. `run` applies to the computation this call starts (a
  * second caller shares the first one's).
  */
 export function expertLabels(session: ModelBackend, cacheDir: string | undefined, run: LabelRun = {}): Promise<ExpertLabelSet | null> {
@@ -244,6 +247,8 @@ async function loadOrCompute(session: ModelBackend, cacheDir: string | undefined
   if (!corpus.length) return null;
   const key = labelCacheKey(session.modelId, corpus);
   const domains = corpus.map((c) => c.domain);
+  const shipped = await readShippedLabels(session, key, domains);
+  if (shipped) return { modelId: session.modelId, domains: shipped.domains, labels: shipped.labels };
   if (cacheDir) {
     const cached = await readCachedLabels(cacheDir, key, session.info, domains);
     if (cached) return { modelId: session.modelId, domains: cached.domains, labels: cached.labels };

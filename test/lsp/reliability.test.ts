@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Methods, SteeringMethods, type RoutingResult } from '../../common/protocol';
 import { LABELS_FORMAT, labelCacheFile, labelCacheKey } from '../../server/steering/labelCache';
-import { makeFifo, modelCopy, releaseFifo } from '../support/hostileModels';
+import { makeFifo, modelCopy, modelCopyWithoutLabels, releaseFifo } from '../support/hostileModels';
 import { distDir, embeddedModel } from '../support/paths';
 import { TestServer } from './client';
 
@@ -62,12 +62,13 @@ describe('reliability over stdio (issue 12)', function () {
     } finally {
       await bare.stop();
     }
-    // A client folder with a well-formed file for the right key: trusted as labels, but shown as text.
+    // A client folder with a well-formed file for the right key: trusted as labels, but shown as text. The cache is
+    // read only for a model that ships no labels of its own: a copy of the embedded model without them (same key).
     const clientDir = mkdtempSync(join(tmpdir(), 'moe-lens-storage-'));
     writeFileSync(labelCacheFile(clientDir, key), JSON.stringify(evil));
     const s = new TestServer();
     try {
-      await s.start({ cacheDir: clientDir } as object);
+      await s.start({ cacheDir: clientDir, modelPath: modelCopyWithoutLabels() } as object);
       assert.equal((await s.settled()).state, 'ready');
       assert.equal((await labelsInStatus(s))[0][0], EVIL);
       s.open(uri, text, 'python');

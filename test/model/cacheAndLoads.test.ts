@@ -8,7 +8,7 @@ import { ModelSession } from '../../server/model/modelSession';
 import { ModelHost } from '../../server/lsp/modelHost';
 import { expertLabels, labelCacheFile, labelCacheKey, readProfileCorpus } from '../../server/steering/labels';
 import { LABELS_FORMAT, readCachedLabels, writeFileAtomic } from '../../server/steering/labelCache';
-import { makeFifo, modelCopy } from '../support/hostileModels';
+import { makeFifo, modelCopyWithoutLabels } from '../support/hostileModels';
 import { embeddedModel } from '../support/paths';
 
 describe('expert-label cache (issue 12 item 1)', function () {
@@ -69,7 +69,7 @@ describe('expert-label cache (issue 12 item 1)', function () {
   // Before: labels were cached in os.tmpdir()/moe-lens-cache whatever the client.
   it('without a client folder nothing is written; with one, one file appears there', async () => {
     const before = existsSync(join(tmpdir(), 'moe-lens-cache')) ? readdirSync(join(tmpdir(), 'moe-lens-cache')).length : 0;
-    const copy = modelCopy(); // its own session: expertLabels memoizes per (folder, model, dir)
+    const copy = modelCopyWithoutLabels(); // its own session (expertLabels memoizes per folder, model, dir), no shipped labels
     const t = await ModelSession.load(copy, 'cpu');
     try {
       const set = await expertLabels(t, undefined);

@@ -12,6 +12,7 @@ import { compareContinuation, endOfTextId, generate } from '../../server/steerin
 import { expertLabels, labelCacheFile, labelCacheKey, readProfileCorpus } from '../../server/steering/labels';
 import { nextTokenChange } from '../../server/steering/nextToken';
 import { argmax } from '../../server/steering/prng';
+import { modelCopyWithoutLabels } from '../support/hostileModels';
 import { embeddedModel } from '../support/paths';
 
 const DIGITS = 'values = [3, 14, 15, 92, 65, 35, 89, 79, 32, 38]\nphone = "555 0123 4567"\ndate = "2024-11-23 01:25:00"\ntotal = 1024 * 768 + 4096 - 2048\n';
@@ -150,16 +151,23 @@ describe('steering features on the embedded model', function () {
     assert.equal(steered.steered[0].id, argmax(direct.logits, t * s.info.vocabSize, s.info.vocabSize));
   });
 
+  // the embedded model ships its labels (test/model/shippedLabels.test.ts): a copy without them computes them
   it('expert labels are computed once per model and cached as JSON', async function () {
     this.timeout(180000);
-    const set = await expertLabels(s, labelDir);
-    assert.ok(set);
-    assert.equal(set.labels.length, s.info.layers);
-    assert.ok(set.labels.every((row) => row.length === s.info.experts && row.every((x) => typeof x === 'string' && x.length > 0)));
-    const file = labelCacheFile(labelDir, labelCacheKey(s.modelId, await readProfileCorpus(s)));
-    assert.ok(existsSync(file));
-    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).labels, set.labels);
-    console.log(`      layer 0 labels: ${set.labels[0].slice(0, 6).map((x, e) => `${e}: ${x}`).join(' | ')}`);
+    const t = await ModelSession.load(modelCopyWithoutLabels(), 'cpu');
+    try {
+      const set = await expertLabels(t, labelDir);
+      assert.ok(set?.profiles, 'computed, not read from a file');
+      assert.equal(set.labels.length, t.info.layers);
+      assert.ok(set.labels.every((row) => row.length === t.info.experts && row.every((x) => typeof x === 'string' && x.length > 0)));
+      const file = labelCacheFile(labelDir, labelCacheKey(t.modelId, await readProfileCorpus(t)));
+      assert.ok(existsSync(file));
+      assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')).labels, set.labels);
+      assert.equal(await expertLabels(t, labelDir), await expertLabels(t, labelDir), 'once per model: the same promise');
+      console.log(`      layer 0 labels: ${set.labels[0].slice(0, 6).map((x, e) => `${e}: ${x}`).join(' | ')}`);
+    } finally {
+      await t.dispose();
+    }
   });
 
   it('ΔP python vs markdown: ranked experts, and switching off the top 8 vs 5 random draws of 8', async function () {

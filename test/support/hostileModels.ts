@@ -69,6 +69,19 @@ export function modelCopy(prefix = 'moe-lens-hostile-'): string {
   return dir;
 }
 
+/**
+ * A fresh copy of the embedded model without the expert labels it ships (moe.json profileCorpus.labels): a server on
+ * it computes the labels (and caches them in a client folder), as on a model that never had them.
+ */
+export function modelCopyWithoutLabels(prefix = 'moe-lens-nolabels-'): string {
+  const dir = modelCopy(prefix);
+  editManifest(dir, (m) => {
+    rmSync(join(dir, m.profileCorpus.labels), { force: true });
+    delete m.profileCorpus.labels;
+  });
+  return dir;
+}
+
 export function editManifest(dir: string, edit: (m: Record<string, any>) => void): void {
   const p = join(dir, 'moe.json');
   const m = JSON.parse(readFileSync(p, 'utf8'));
