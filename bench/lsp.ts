@@ -1,6 +1,7 @@
 // The real server over stdio, as an editor talks to it (same approach as test/lsp/client.ts): open a document, wait for
 // its analysis, edit its last token (the server's incremental path), hover many positions, read the server's resident
 // memory from /proc.
+import { SERVER_PROCESS_ENV } from '../common/serverEnv';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createProtocolConnection, StreamMessageReader, StreamMessageWriter, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
@@ -55,9 +56,11 @@ export const quantile = (xs: number[], q: number): number => {
  * `cacheDir`: the folder the server may cache in (initializationOptions.cacheDir, as the extension passes its global
  * storage): expert labels computed at one start are read back at the next instead of profiled again.
  */
-export async function hoverBench(serverJs: string, text: string, modelPath: string, hovers: number, opts: { seed?: number; cacheDir?: string } = {}): Promise<HoverBench> {
+export async function hoverBench(serverJs: string, text: string, modelPath: string, hovers: number, opts: { seed?: number; cacheDir?: string; env?: Readonly<Record<string, string>> } = {}): Promise<HoverBench> {
   const seed = opts.seed ?? 1;
-  const proc: ChildProcess = spawn(process.execPath, [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // the environment the extension starts the server with (common/serverEnv.ts) unless the caller gives another
+  const env = { ...process.env, ...(opts.env ?? SERVER_PROCESS_ENV) };
+  const proc: ChildProcess = spawn(process.execPath, [serverJs, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env });
   const conn: ProtocolConnection = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
   // The server's stderr, for the message when it dies.
   let stderr = '';
