@@ -23,6 +23,7 @@ import { SERVER_PROCESS_ENV } from '../common/serverEnv';
 import { ModelSession } from '../server/model/modelSession';
 import { MoeTokenizer } from '../server/model/tokenizer';
 import { benchEdit, docOf, median } from './measure';
+import { gemmGflops } from './gemmRate';
 import { llamaCppMarkdown, llamaCppRows, type LlamaRow } from './llamacpp';
 import { ensureOlmoeCheckpoint, type OlmoeShape } from './olmoeCheckpoint';
 
@@ -146,6 +147,22 @@ function transformersMarkdown(rows: TransformersRow[], ours: QuantRow[]): string
   return L.join('\n');
 }
 
+/**
+ * Multiply-adds ×2 of one token's forward at position `pos`: the active weights (attention projections, router, top-k
+ * experts' gate/up/down, lm_head) and the attention scores and weighted values over `pos` keys.
+ */
+export function flopsPerToken(s: OlmoeShape, pos: number): number {
+  const perLayer = 4 * s.hidden * s.hidden + s.experts * s.hidden + s.topK * 3 * s.hidden * s.expertWidth + 2 * pos * s.hidden;
+  return 2 * (s.layers * perLayer + s.vocab * s.hidden);
+}
+
+/** The physical floor of a full analysis of `n` tokens: its FLOPs at the measured GEMM rate. */
+function floorLine(shape: OlmoeShape, n: number, gflops: number): string {
+  let flops = 0;
+  for (let t = 0; t < n; t++) flops += flopsPerToken(shape, t);
+  return `Physical floor of ${n} tokens: ${(flops / 1e12).toFixed(2)} TFLOP (${(flopsPerToken(shape, n / 2) / 1e9).toFixed(2)} GFLOP a token at its middle position) at onnxruntime's float32 GEMM rate measured in this run, ${gflops.toFixed(0)} GFLOP/s (2048³ MatMul, median of 5): ${(flops / gflops / 1e9).toFixed(1)} s.`;
+}
+
 function markdown(shape: OlmoeShape, params: number, rows: QuantRow[], lengths: number[]): string {
   const L: string[] = [];
   L.push(`OLMoE-1B-7B's shape (${shape.layers} layers × ${shape.experts} experts, top-${shape.topK}, d ${shape.hidden}, expert width ${shape.expertWidth}, vocabulary ${shape.vocab}; ${(params / 1e9).toFixed(2)}B parameters, random bf16 weights), ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${new Date().toISOString().slice(0, 10)}.`, '');
@@ -211,8 +228,9 @@ async function main(): Promise<void> {
   const ids = python ? await idsFile(hf, Math.max(...lengths)) : '';
   const hfRows = python ? transformers(python, hf, ids) : [];
   const llama: LlamaRow[] = python && argv.includes('--llamacpp') ? await llamaCppRows(hf, ids, join(cache, 'gguf'), python) : [];
-  const md = markdown(shape, params, rows, lengths) + (hfRows.length ? transformersMarkdown(hfRows, rows) : '') + (llama.length ? `\n\n${llamaCppMarkdown(llama)}` : '');
-  writeFileSync(join(root, 'bench', 'quant-results.json'), `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, memoryGiB: totalmem() / 2 ** 30, shape, params, rows, transformers: hfRows, llamaCpp: llama }, null, 1)}\n`);
+  const gflops = await gemmGflops();
+  const md = `${markdown(shape, params, rows, lengths)}\n\n${floorLine(shape, Math.max(...lengths), gflops)}` + (hfRows.length ? transformersMarkdown(hfRows, rows) : '') + (llama.length ? `\n\n${llamaCppMarkdown(llama)}` : '');
+  writeFileSync(join(root, 'bench', 'quant-results.json'), `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, memoryGiB: totalmem() / 2 ** 30, shape, params, rows, gemmGflops: gflops, transformers: hfRows, llamaCpp: llama }, null, 1)}\n`);
   console.log(`\n${md}`);
 }
 

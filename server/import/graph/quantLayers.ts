@@ -25,7 +25,9 @@
 //   layout, a row padded to whole blocks. accuracy_level 0 matched the dequantised reference to 1.4e-6; level 4
 //   (int8 activations) missed it by 3e-2, as much as int8 weights themselves miss fp32. int4 keeps 0 (MLAS packs
 //   its weights for a float32 kernel). int8 takes 4: 1.30 has no float32 kernel for 8-bit weights and dequantises
-//   the whole matrix at every call; the fidelity goals still hold (docs/IMPORT.md).
+//   the whole matrix at every call; the fidelity goals still hold (docs/IMPORT.md). Level 4 quantises each block of
+//   the activations along K to int8 (scale max|a| / 127, rounded): a JS reference doing that matches it to 1e-5
+//   (test/model/quantMoeBlock.test.ts).
 // - Pre-packing (moe.json quantization.prePacking): MatMulNBits re-lays its weights out for MLAS at session creation,
 //   a heap copy the size of the projections that replaces their mapped pages. The QMoE experts stay out of it as
 //   defaulted graph inputs: pre-packing them too (OLMoE width, 4 layers, int4, 1.2 GB data file) took session
