@@ -5,6 +5,13 @@
 // file through Node's sha256 in the same process, full analysis at 512 and 2048 tokens, a one-token edit through
 // DocumentAnalyses (the server's incremental path), and that process's peak RSS. Issue 18's goals, side by side.
 //   node bench/quant-run.mjs [--layers N] [--lengths 512,2048] [--quant int8,int4] [--keep]
+//   --transformers PYTHON: also Hugging Face transformers on the same checkpoint and token ids (bench/transformers_olmoe.py:
+//   output_router_logits=True, torch threads = cores), fp32 and bf16, each in its own process (time, peak RSS).
+//   --llamacpp (with --transformers PYTHON: its converter is Python): also llama.cpp through node-llama-cpp, the same
+//   checkpoint converted to GGUF F16, Q8_0 and Q4_0, its prompt processing of the same ids (bench/llamacpp.ts).
+//   node bench/quant-run.mjs --compare DIR,DIR,… [--rounds 3] [--lengths 2048]: model directories side by side (e.g.
+//   one import with moe.json's quantization.prePacking true and a copy with false), each round measuring every
+//   directory once in a fresh process, in turn; medians per directory.
 // Results: bench/quant-results.json and the table printed as Markdown (pasted into bench/results.md and the README).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -12,8 +19,12 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, rmS
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { analyzeText } from '../server/analysis/analyzer';
+import { SERVER_PROCESS_ENV } from '../common/serverEnv';
 import { ModelSession } from '../server/model/modelSession';
-import { benchEdit, docOf } from './measure';
+import { MoeTokenizer } from '../server/model/tokenizer';
+import { benchEdit, docOf, median } from './measure';
+import { gemmGflops } from './gemmRate';
+import { llamaCppMarkdown, llamaCppRows, type LlamaRow } from './llamacpp';
 import { ensureOlmoeCheckpoint, type OlmoeShape } from './olmoeCheckpoint';
 
 const root = resolve(__dirname, '..', '..');
@@ -92,12 +103,65 @@ function runImport(hf: string, out: string, quant: string): QuantRow['import'] {
 }
 
 function measureChild(dir: string, lengths: number[]): Measured {
-  const r = spawnSync(process.execPath, ['--enable-source-maps', __filename, '--measure', dir, '--lengths', lengths.join(',')], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  // the environment the extension starts the server with (common/serverEnv.ts): its peak RSS is the server's
+  const r = spawnSync(process.execPath, ['--enable-source-maps', __filename, '--measure', dir, '--lengths', lengths.join(',')], { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ...SERVER_PROCESS_ENV } });
   if (r.status !== 0) throw new Error(`measuring ${dir} failed (${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Measured;
 }
 
 const gb = (mb: number) => (mb / 1000).toFixed(2);
+
+interface TransformersRow { dtype: string; tokens: number; loadS: number; forwardS: number; peakRssMB: number; threads: number }
+
+/** The checkpoint's first `n` token ids of the bench text (what the analysis rows ran), as {"ids": […]} in a file. */
+async function idsFile(hf: string, n: number): Promise<string> {
+  const tok = await MoeTokenizer.fromFile(join(hf, 'tokenizer.json'));
+  const ids = tok.encode(corpus().slice(0, n * 40)).ids.slice(0, n);
+  const file = join(hf, '..', `ids-${n}.json`);
+  writeFileSync(file, JSON.stringify({ ids }));
+  return file;
+}
+
+function transformers(python: string, hf: string, file: string): TransformersRow[] {
+  return ['fp32', 'bf16'].map((dtype) => {
+    console.log(`transformers ${dtype} …`);
+    const r = spawnSync(python, [join(root, 'bench', 'transformers_olmoe.py'), hf, file, dtype], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (r.status !== 0) throw new Error(`transformers ${dtype} failed (${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+    const row = JSON.parse(r.stdout.trim().split('\n').pop()!) as TransformersRow;
+    console.log(`  ${JSON.stringify(row)}`);
+    return row;
+  });
+}
+
+function transformersMarkdown(rows: TransformersRow[], ours: QuantRow[]): string {
+  const n = rows[0].tokens;
+  const L = ['', `Hugging Face transformers on the same checkpoint and token ids (${n} tokens, one forward with output_router_logits=True, ${rows[0].threads} torch threads), each dtype in its own process, against MoE Lens's full analysis of ${n} tokens:`, ''];
+  L.push('| runs | analysis | peak RSS | MoE Lens int8 speed-up (goal ≥ 1.5× over fp32) | MoE Lens int8 RSS ratio (goal ≤ 0.3× fp32) |', '|---|---:|---:|---:|---:|');
+  const int8 = ours.find((r) => r.quant === 'int8')?.model;
+  const full = (m: Measured) => m.rows.find((x) => x.tokens === n)?.analysisMs ?? NaN;
+  for (const t of rows) {
+    const vs = int8 ? `${((t.forwardS * 1000) / full(int8)).toFixed(2)}× | ${(int8.peakRssMB / t.peakRssMB).toFixed(2)}×` : '– | –';
+    L.push(`| transformers ${t.dtype} | ${t.forwardS.toFixed(1)} s | ${gb(t.peakRssMB)} GB | ${vs} |`);
+  }
+  for (const r of ours) L.push(`| MoE Lens ${r.quant} | ${(full(r.model) / 1000).toFixed(1)} s | ${gb(r.model.peakRssMB)} GB | | |`);
+  return L.join('\n');
+}
+
+/**
+ * Multiply-adds ×2 of one token's forward at position `pos`: the active weights (attention projections, router, top-k
+ * experts' gate/up/down, lm_head) and the attention scores and weighted values over `pos` keys.
+ */
+export function flopsPerToken(s: OlmoeShape, pos: number): number {
+  const perLayer = 4 * s.hidden * s.hidden + s.experts * s.hidden + s.topK * 3 * s.hidden * s.expertWidth + 2 * pos * s.hidden;
+  return 2 * (s.layers * perLayer + s.vocab * s.hidden);
+}
+
+/** The physical floor of a full analysis of `n` tokens: its FLOPs at the measured GEMM rate. */
+function floorLine(shape: OlmoeShape, n: number, gflops: number): string {
+  let flops = 0;
+  for (let t = 0; t < n; t++) flops += flopsPerToken(shape, t);
+  return `Physical floor of ${n} tokens: ${(flops / 1e12).toFixed(2)} TFLOP (${(flopsPerToken(shape, n / 2) / 1e9).toFixed(2)} GFLOP a token at its middle position) at onnxruntime's float32 GEMM rate measured in this run, ${gflops.toFixed(0)} GFLOP/s (2048³ MatMul, median of 5): ${(flops / gflops / 1e9).toFixed(1)} s.`;
+}
 
 function markdown(shape: OlmoeShape, params: number, rows: QuantRow[], lengths: number[]): string {
   const L: string[] = [];
@@ -113,9 +177,32 @@ function markdown(shape: OlmoeShape, params: number, rows: QuantRow[], lengths: 
   return L.join('\n');
 }
 
+/** --compare: each directory measured once per round, in turn, so the machine's load falls on all of them alike. */
+function compare(dirs: string[], lengths: number[], rounds: number): void {
+  const runs = new Map<string, Measured[]>(dirs.map((d) => [d, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const d of dirs) {
+      const m = measureChild(d, lengths);
+      runs.get(d)!.push(m);
+      console.log(`round ${r + 1} ${d}: ${JSON.stringify(m)}`);
+    }
+  }
+  const s = (x: number) => `${(x / 1000).toFixed(2)} s`;
+  console.log(`\n| model directory | load | 1-token document | ${lengths.map((t) => `analysis ${t} tok`).join(' | ')} | one-token edit (tokens run) | peak RSS |`);
+  console.log(`|---|---:|---:|${lengths.map(() => '---:|').join('')}---:|---:|`);
+  for (const [d, ms] of runs) {
+    const med = (f: (m: Measured) => number) => median(ms.map(f));
+    const rows = lengths.map((_, i) => s(med((m) => m.rows[i].analysisMs))).join(' | ');
+    console.log(`| ${d} | ${s(med((m) => m.loadMs))} | ${s(med((m) => m.oneTokenMs))} | ${rows} | ${s(med((m) => m.edit.ms))} (${ms[0].edit.computed}) | ${gb(med((m) => m.peakRssMB))} GB |`);
+  }
+  console.log(`\nmedians of ${rounds} rounds, ${cpus().length} cores, ${new Date().toISOString().slice(0, 10)}`);
+}
+
 async function main(): Promise<void> {
   const lengths = (opt('--lengths') ?? '512,2048').split(',').map(Number);
   if (argv[0] === '--measure') return measure(argv[1], lengths);
+  const dirs = opt('--compare');
+  if (dirs) return compare(dirs.split(','), lengths, Number(opt('--rounds') ?? 3));
   if (!existsSync(join(root, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run npm run build');
   const shape: OlmoeShape = { hidden: 2048, expertWidth: 1024, layers: Number(opt('--layers') ?? 16), experts: 64, topK: 8, heads: 16, vocab: 50304 };
   const quants = (opt('--quant') ?? 'int8,int4').split(',');
@@ -137,8 +224,13 @@ async function main(): Promise<void> {
     console.log(`  ${JSON.stringify(model)}`);
     if (!argv.includes('--keep')) rmSync(out, { recursive: true, force: true });
   }
-  const md = markdown(shape, params, rows, lengths);
-  writeFileSync(join(root, 'bench', 'quant-results.json'), `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, memoryGiB: totalmem() / 2 ** 30, shape, params, rows }, null, 1)}\n`);
+  const python = opt('--transformers');
+  const ids = python ? await idsFile(hf, Math.max(...lengths)) : '';
+  const hfRows = python ? transformers(python, hf, ids) : [];
+  const llama: LlamaRow[] = python && argv.includes('--llamacpp') ? await llamaCppRows(hf, ids, join(cache, 'gguf'), python) : [];
+  const gflops = await gemmGflops();
+  const md = `${markdown(shape, params, rows, lengths)}\n\n${floorLine(shape, Math.max(...lengths), gflops)}` + (hfRows.length ? transformersMarkdown(hfRows, rows) : '') + (llama.length ? `\n\n${llamaCppMarkdown(llama)}` : '');
+  writeFileSync(join(root, 'bench', 'quant-results.json'), `${JSON.stringify({ date: new Date().toISOString(), cores: cpus().length, memoryGiB: totalmem() / 2 ** 30, shape, params, rows, gemmGflops: gflops, transformers: hfRows, llamaCpp: llama }, null, 1)}\n`);
   console.log(`\n${md}`);
 }
 

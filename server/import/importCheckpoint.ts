@@ -194,6 +194,7 @@ function quantizationRecord(o: QuantOptions): NonNullable<ReturnType<typeof impo
     projections: 'com.microsoft.MatMulNBits (attention, lm_head, dense and shared-expert MLPs)',
     embeddings: 'com.microsoft.GatherBlockQuantized, int8',
     routers: 'float32 (router and shared-expert gate matrices are never quantised)',
+    prePacking: true, // the QMoE weights are defaulted inputs (quantLayers.ts): only the projections get pre-packed
   };
 }
 

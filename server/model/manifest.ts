@@ -32,7 +32,7 @@ export interface MoeManifest {
   kvCache: { pastKey: string; pastValue: string; presentKey: string; presentValue: string; heads: number; headDim: number; valueDim?: number; layers?: number };
   provenance: Record<string, unknown> & { licence: string; sha256?: string; dataSha256?: string; dataCheck?: DataCheck };
   /** set by `moe-lens import --quant`: block-wise symmetric int8/int4 weights (routers stay float32) */
-  quantization?: { bits: 4 | 8; block: number; scheme: string; experts?: string; projections?: string; embeddings?: string; routers?: string };
+  quantization?: { bits: 4 | 8; block: number; scheme: string; experts?: string; projections?: string; embeddings?: string; routers?: string; prePacking?: boolean };
 }
 
 const validate = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true }).compile(schema);

@@ -104,7 +104,7 @@ export class ModelSession implements ModelBackend {
     const onnxFile = manifest.model ?? 'model.onnx';
     const graph = await checkModelFiles(dir, manifest, onnxFile);
     const { sha, id } = await modelIdentity(dir, manifest, graph, onnxFile);
-    const { session, used } = await createSession(graph, provider, onnxFile);
+    const { session, used } = await createSession(graph, provider, onnxFile, manifest.quantization?.prePacking === true);
     try {
       checkGraphSignature(session, manifest, onnxFile);
       const declared = manifest.provenance.sha256;

@@ -19,14 +19,19 @@ export const firstLine = (e: unknown): string => (e instanceof Error ? e.message
  * small model would be the largest activations of any window kept for good on a large one (a 2048-token window's
  * attention scores alone: 16 heads × 2048² floats = 256 MB); the times follow the other processes' load.
  */
-const SESSION_OPTIONS = (ep: string): ort.InferenceSession.SessionOptions => ({
+const SESSION_OPTIONS = (ep: string, prePacking: boolean): ort.InferenceSession.SessionOptions => ({
   executionProviders: [ep],
   graphOptimizationLevel: 'all',
   enableCpuMemArena: false,
   // Memory patterns are planned and kept per input shape; a document's windows have ever-new lengths, so they only
   // accumulate (bench/soak.ts: RSS after five edit bursts and documents closed, 415 → 277 MB on the quick form).
   enableMemPattern: false,
-  extra: { session: { disable_prepacking: '1' } },
+  // Pre-packing only where moe.json says the graph is laid out for it (quantised imports: MatMulNBits re-lays its
+  // int4/int8 weights out for the MLAS kernels, a copy the size of the projections that replaces their mapped pages
+  // and made a 2-token int4 edit ~1.7× faster; the experts are kept out of it, quantLayers.ts).
+  // onnxruntime warns once per defaulted input that it "will not be treated as constant" — exactly what was asked
+  // for, 4 lines a layer in the server's log — so such a graph's session logs errors only.
+  ...(prePacking ? { logSeverityLevel: 3 as const } : { extra: { session: { disable_prepacking: '1' } } }),
 });
 
 /**
@@ -34,9 +39,9 @@ const SESSION_OPTIONS = (ep: string): ort.InferenceSession.SessionOptions => ({
  * tried once on CPU to tell the two causes apart: a model that loads on CPU means the provider is missing, one that
  * does not is broken (truncated, not ONNX).
  */
-export async function createSession(path: string, setting: ExecutionProviderSetting, file: string): Promise<{ session: ort.InferenceSession; used: string }> {
+export async function createSession(path: string, setting: ExecutionProviderSetting, file: string, prePacking = false): Promise<{ session: ort.InferenceSession; used: string }> {
   const failures: string[] = [];
-  const create = (ep: string) => ort.InferenceSession.create(path, SESSION_OPTIONS(ep));
+  const create = (ep: string) => ort.InferenceSession.create(path, SESSION_OPTIONS(ep, prePacking));
   for (const ep of providerCandidates(setting)) {
     if (ep === 'cuda' && !cudaLibraryInstalled()) {
       // Asking onnxruntime anyway only adds native error logs; the answer is known.

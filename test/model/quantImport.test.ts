@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onnx } from 'onnx-proto';
 import { importCheckpoint } from '../../server/import/importCheckpoint';
 import type { QuantOptions } from '../../server/import/graph/quantize';
 import { MoeTokenizer } from '../../server/model/tokenizer';
@@ -103,6 +104,18 @@ describe('quantised import: fidelity vs fp32 and steering', function () {
         assert.equal(m.provenance.importer.dtype, 'int8');
         assert.equal(JSON.parse(readFileSync(join(tmp, `${arch}-int4`, 'moe.json'), 'utf8')).quantization.bits, 4);
         assert.equal(JSON.parse(readFileSync(join(tmp, `${arch}-fp32`, 'moe.json'), 'utf8')).quantization, undefined);
+      });
+
+      it('laid out for pre-packing: the QMoE weights are defaulted graph inputs, the MatMulNBits weights constants', () => {
+        assert.equal(JSON.parse(readFileSync(join(tmp, `${arch}-int4`, 'moe.json'), 'utf8')).quantization.prePacking, true);
+        const graph = onnx.ModelProto.decode(readFileSync(join(tmp, `${arch}-int4`, 'model.onnx'))).graph!;
+        const inputs = new Set(graph.input!.map((v) => v.name!));
+        const stored = new Set(graph.initializer!.map((t) => t.name!));
+        const qmoe = graph.node!.filter((n) => n.opType === 'QMoE');
+        const nbits = graph.node!.filter((n) => n.opType === 'MatMulNBits');
+        assert.ok(qmoe.length > 0 && nbits.length > 0);
+        for (const n of qmoe) for (const i of [2, 3, 5, 6]) assert.ok(inputs.has(n.input![i]) && stored.has(n.input![i]), `${n.name} input ${i} (${n.input![i]})`);
+        for (const n of nbits) assert.ok(!inputs.has(n.input![1]) && stored.has(n.input![1]), `${n.name} weight ${n.input![1]}`);
       });
 
       it('int8 meets the goals: ≥ 99% expert-set agreement above the margin, mean KL ≤ 0.01 nats', async () => {

@@ -6,12 +6,13 @@ import * as ort from 'onnxruntime-node';
 import type { ModelSpec } from '../../server/import/config';
 import { DataFile, GraphBuilder } from '../../server/import/graph/builder';
 import { moeBlock } from '../../server/import/graph/moeLayer';
+import { accuracyLevel } from '../../server/import/graph/quantLayers';
 import { dequantizeRows, quantizeRows, type QuantOptions } from '../../server/import/graph/quantize';
 import type { WeightSource } from '../../server/import/graph/weights';
 import { layerNames } from '../../server/import/tensorNames';
 import { softmax, topK } from '../../server/routing/math';
 import { rng } from '../support/safetensorsWriter';
-import { linear, swigluMlp } from '../support/referenceMlp';
+import { int8Activations, linear, swigluMlp } from '../support/referenceMlp';
 
 /**
  * One quantised MoE block (float32 router, com.microsoft.QMoE experts, MatMulNBits shared expert) against a plain JS
@@ -51,12 +52,14 @@ describe('quantised import graph: one MoE block vs a JS reference of the dequant
         data.close();
         const file = join(tmp, `m${tag}.onnx`);
         writeFileSync(file, g.encode('test'));
-        const session = await ort.InferenceSession.create(file);
+        const session = await ort.InferenceSession.create(file, { logSeverityLevel: 3 }); // no warning per defaulted input (onnxSession.ts)
         // what the ops compute with: the dequantised values (the router and the shared-expert gate stay float)
         const dq = (name: string, rows: number, cols: number) => dequantizeRows(quantizeRows(w.get(name)!, rows, cols, o), rows, cols, o);
 
         const xs = Float32Array.from({ length: T * H }, () => r() * 4);
         const mlp = swigluMlp(H);
+        // the shared expert is MatMulNBits: int8 computes with int8 activations (quantLayers.ts accuracyLevel)
+        const sharedMlp = accuracyLevel(bits) === 4 ? swigluMlp(H, (v) => int8Activations(v, o.block)) : mlp;
         for (const bias of [new Float32Array(E), Float32Array.from({ length: E }, (_, e) => (e === 1 ? -1e9 : e === 4 ? 1e9 : 0))]) {
           const out = await session.run({ x: new ort.Tensor('float32', xs, [T, H]), b: new ort.Tensor('float32', bias, [E]) });
           const y = out.y.data as Float32Array;
@@ -78,7 +81,7 @@ describe('quantised import graph: one MoE block vs a JS reference of the dequant
             });
             if (shared) {
               const sg = 1 / (1 + Math.exp(-linear(v, w.get(n.sharedExpertGate)!, 1, H)[0]));
-              mlp(v, dq(n.sharedGate, S, H), dq(n.sharedUp, S, H), dq(n.sharedDown, H, S), S).forEach((q, j) => (want[j] += sg * q));
+              sharedMlp(v, dq(n.sharedGate, S, H), dq(n.sharedUp, S, H), dq(n.sharedDown, H, S), S).forEach((q, j) => (want[j] += sg * q));
             }
             if (bias[1] !== 0) assert.ok(!sel.includes(1) && sel.includes(4));
             for (let j = 0; j < H; j++) max = Math.max(max, Math.abs(y[t * H + j] - want[j]) / (1 + Math.abs(want[j])));

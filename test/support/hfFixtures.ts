@@ -71,7 +71,7 @@ export class GraphRunner {
 
   static async open(dir: string, file = 'model.onnx'): Promise<GraphRunner> {
     const manifest = JSON.parse(readFileSync(join(dir, 'moe.json'), 'utf8')) as MoeManifest;
-    return new GraphRunner(manifest, await ort.InferenceSession.create(join(dir, file), { executionProviders: ['cpu'] }));
+    return new GraphRunner(manifest, await ort.InferenceSession.create(join(dir, file), { executionProviders: ['cpu'], logSeverityLevel: 3 })); // no warning per defaulted input (onnxSession.ts)
   }
 
   get inputNames(): readonly string[] {

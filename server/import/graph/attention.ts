@@ -54,9 +54,13 @@ export function attention(g: GraphBuilder, src: WeightSource, spec: ModelSpec, n
   // Grouped-query attention without copying keys: query head h = kv·groups + j reads kv head kv (repeat_kv), so
   // [1, h, T, d] → [1, kvH, groups, T, d] and the keys broadcast over the groups axis.
   const q5 = g.op('Reshape', [qh, g.constI([1, kvHeads, groups, -1, headDim])]);
-  const kT = g.op('Unsqueeze', [g.op('Transpose', [presentKey], { perm: [0, 1, 3, 2] }), g.constI([2])]); // [1, kvH, 1, d, S]
-  // scale: head_dim^-½, or Granite's attention_multiplier
-  const scores = g.op('Mul', [g.op('MatMul', [q5, kT]), g.constF([Math.fround(spec.attentionScale ?? headDim ** -0.5)], [])]); // [1, kvH, g, T, S]
+  const k5 = g.op('Unsqueeze', [presentKey, g.constI([2])]); // [1, kvH, 1, S, d]
+  // q·kᵀ·scale as one FusedMatMul reading the keys transposed in place: a Transpose node before the MatMul wrote the
+  // whole key cache out again at every run (a one-token edit at 2048 past tokens copies every layer's keys), and the
+  // Unsqueeze between them kept onnxruntime from fusing the two itself. scale: head_dim^-½, or Granite's
+  // attention_multiplier.
+  const scale = Math.fround(spec.attentionScale ?? headDim ** -0.5);
+  const scores = g.op('FusedMatMul', [q5, k5], { transA: 0, transB: 1, alpha: { float: scale } }, 'com.microsoft'); // [1, kvH, g, T, S]
   const sliding = ctx.allowedSliding !== undefined && spec.slidingLayers?.includes(n.layer ?? -1);
   const masked = g.op('Where', [sliding ? ctx.allowedSliding! : ctx.allowed, scores, g.constF([-3.4028234663852886e38], [])]);
   const probs = spec.attentionSinks && n.sinks ? softmaxWithSinks(g, src, masked, n.sinks, heads, kvHeads) : g.op('Softmax', [masked], { axis: -1 });

@@ -61,9 +61,11 @@ export class DataFile {
 
 export interface ValueInfo {
   name: string;
-  elemType: 'float32' | 'int64';
+  elemType: 'float32' | 'int64' | 'uint8';
   dims: (number | string)[];
 }
+
+const ELEM_TYPES = { float32: T.FLOAT, int64: T.INT64, uint8: T.UINT8 } as const;
 
 export class GraphBuilder {
   readonly nodes: onnx.INodeProto[] = [];
@@ -85,6 +87,21 @@ export class GraphBuilder {
   input(v: ValueInfo): string {
     this.inputs.push(valueInfo(v));
     return v.name;
+  }
+
+  /**
+   * Declares the initializer `name` a graph input as well: an input with a default (ONNX IR ≥ 4), which a caller may
+   * feed and which is therefore not a constant to onnxruntime. Nothing feeds it; the point is what onnxruntime then
+   * does not do at session creation: pre-pack it (a re-laid-out heap copy; quantLayers.ts says why the experts must
+   * not get one) or constant-fold it.
+   */
+  defaultedInput(name: string): string {
+    const t = this.initializers.find((i) => i.name === name);
+    if (!t) throw new Error(`defaultedInput: no initializer ${name}`);
+    const elemType = (Object.keys(ELEM_TYPES) as (keyof typeof ELEM_TYPES)[]).find((k) => ELEM_TYPES[k] === t.dataType);
+    if (!elemType) throw new Error(`defaultedInput: ${name} has data type ${t.dataType}`);
+    this.inputs.push(valueInfo({ name, elemType, dims: (t.dims ?? []).map(Number) }));
+    return name;
   }
 
   /**
@@ -230,7 +247,7 @@ function valueInfo(v: ValueInfo): onnx.IValueInfoProto {
     name: v.name,
     type: {
       tensorType: {
-        elemType: v.elemType === 'float32' ? T.FLOAT : T.INT64,
+        elemType: ELEM_TYPES[v.elemType],
         shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
       },
     },

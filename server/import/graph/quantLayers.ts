@@ -23,7 +23,16 @@
 //   op then weights experts with transformers' own gate weights, renormalised or not, under any steering.
 // - MatMulNBits(A, B uint8 [N, blocks, block·bits/8], scales [N·blocks]) = A · dequant(B)ᵀ, B in nn.Linear's [out, in]
 //   layout, a row padded to whole blocks. accuracy_level 0 matched the dequantised reference to 1.4e-6; level 4
-//   (int8 activations) missed it by 3e-2, as much as int8 weights themselves miss fp32, so we keep 0.
+//   (int8 activations) missed it by 3e-2, as much as int8 weights themselves miss fp32. int4 keeps 0 (MLAS packs
+//   its weights for a float32 kernel). int8 takes 4: 1.30 has no float32 kernel for 8-bit weights and dequantises
+//   the whole matrix at every call; the fidelity goals still hold (docs/IMPORT.md). Level 4 quantises each block of
+//   the activations along K to int8 (scale max|a| / 127, rounded): a JS reference doing that matches it to 1e-5
+//   (test/model/quantMoeBlock.test.ts).
+// - Pre-packing (moe.json quantization.prePacking): MatMulNBits re-lays its weights out for MLAS at session creation,
+//   a heap copy the size of the projections that replaces their mapped pages. The QMoE experts stay out of it as
+//   defaulted graph inputs: pre-packing them too (OLMoE width, 4 layers, int4, 1.2 GB data file) took session
+//   creation from 0.5 s to 138 s and the peak RSS of a 2-token run from 0.8 to 2.9 GB; with only MatMulNBits packed,
+//   1.1 s and 0.43 GB, and the run 1.6–2.4 s instead of 5.2–6.8 s (a loaded 2-core machine).
 // - GatherBlockQuantized(data uint8 [V, H·bits/8], indices, scales [V, blocks]) with gather_axis 0, quantize_axis 1,
 //   bits 8 or 4 gives the dequantised rows exactly (6e-8). The embeddings are stored at 8 bits whatever --quant says:
 //   a row is read per token, so fewer bits save memory but no time, and int8 embeddings keep the int4 model's error to
@@ -42,13 +51,20 @@ function options(g: GraphBuilder): QuantOptions {
   return g.quant;
 }
 
+/**
+ * MatMulNBits' accuracy_level per weight width (see the top of this file): int4 computes in float32 (level 0, MLAS's
+ * packed fp32 kernel); int8 has no such kernel in 1.30 and dequantises the whole matrix at every call (2 tokens at
+ * OLMoE width, 4 layers: 4.2 s in MatMulNBits), so it computes with int8 activations (level 4: 0.10 s).
+ */
+export const accuracyLevel = (bits: 4 | 8): 0 | 4 => (bits === 8 ? 4 : 0);
+
 /** nn.Linear x @ Wᵀ (+ b) with W [outF, inF] quantised block-wise: one MatMulNBits node. */
 export function quantLinear(g: GraphBuilder, name: string, W: Float32Array, outF: number, inF: number, x: string, bias?: string): string {
   const o = options(g);
   const q = quantizeRows(W, outF, inF, o, true);
   const B = g.bytes(`${name}.int${o.bits}`, [outF, q.blocksPerRow, (o.block * o.bits) / 8], 'uint8', q.data);
   const s = g.bytes(`${name}.scales`, [outF * q.blocksPerRow], 'float32', bytesOf(q.scales));
-  const y = g.op('MatMulNBits', [x, B, s], { K: inF, N: outF, bits: o.bits, block_size: o.block, accuracy_level: 0 }, 'com.microsoft');
+  const y = g.op('MatMulNBits', [x, B, s], { K: inF, N: outF, bits: o.bits, block_size: o.block, accuracy_level: accuracyLevel(o.bits) }, 'com.microsoft');
   return bias ? g.op('Add', [y, bias]) : y;
 }
 
@@ -84,8 +100,8 @@ export function qmoe(g: GraphBuilder, spec: ModelSpec, names: { fc1: string; fc2
     const s = g.streamedBytes(`${name}.scales`, [E, rows, blocks], 'float32', scales.map(bytesOf));
     return [w, s];
   };
-  const [w1, s1] = weights(names.fc1, 2 * I, H, pieces.fc1);
-  const [w2, s2] = weights(names.fc2, H, I, pieces.fc2);
+  // Defaulted inputs, so that onnxruntime does not pre-pack the experts (see the top of this file).
+  const [w1, s1, w2, s2] = [...weights(names.fc1, 2 * I, H, pieces.fc1), ...weights(names.fc2, H, I, pieces.fc2)].map((t) => g.defaultedInput(t));
   const swiglu = { activation_type: 'swiglu', swiglu_fusion: 1, activation_alpha: { float: 1 }, activation_beta: { float: 0 }, swiglu_limit: { float: 3.4028234663852886e38 } };
   const inputs = [x, masked, w1, s1, '', w2, s2, '', '', '', '', '', '', '', probs];
   return g.op('QMoE', inputs, { k: K, ...swiglu, expert_weight_bits: o.bits, block_size: o.block, normalize_routing_weights: spec.normTopK ? 1 : 0 }, 'com.microsoft');
